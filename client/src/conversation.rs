@@ -1,0 +1,153 @@
+//! One conversation's live link: a [`Socket`] speaking the conversation protocol.
+//!
+//! On every (re)connection it says `hello` with the last `seq` it holds, and once welcomed it replays the
+//! outbox oldest first. Messages, acknowledgements and errors update a [`ClientLog`] (the rules are
+//! `confab_protocol::delivery`'s); the owner is told after each change and mirrors the log into its UI.
+
+use crate::socket::{Handlers, Socket, SocketStatus};
+use crate::{new_client_id, now_ms, socket_url};
+use confab_protocol::PROTOCOL_VERSION;
+use confab_protocol::delivery::{ClientLog, Outgoing};
+use confab_protocol::frames::{ClientFrame, ErrorCode, ServerFrame};
+use confab_protocol::validate::{self, Invalid};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// The link's state, for the UI to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Connecting,
+    /// Welcomed: messages flow.
+    Online,
+    /// Lost; reconnecting by itself.
+    Offline,
+    /// Closed by the owner, or refused by the edge.
+    Closed,
+}
+
+/// What the owner hears from the link.
+pub struct Events {
+    /// The log changed (message received, written, acknowledged).
+    pub on_log: Box<dyn Fn(&ClientLog)>,
+    pub on_link: Box<dyn Fn(Link)>,
+    /// The edge refused something the client sent.
+    pub on_error: Box<dyn Fn(ErrorCode, String)>,
+    /// The edge refused the link itself (for example, a contact token it no longer accepts).
+    pub on_refused: Box<dyn Fn()>,
+}
+
+/// A cheap handle; clones share the link.
+#[derive(Clone)]
+pub struct ConversationLink(Rc<State>);
+
+struct State {
+    log: RefCell<ClientLog>,
+    /// Sent in `hello` by contacts; agents are known by their session cookie.
+    token: Option<String>,
+    welcomed: Cell<bool>,
+    socket: RefCell<Option<Socket>>,
+    events: Events,
+}
+
+impl ConversationLink {
+    /// Connects to conversation `interaction`, starting from `log` (which may hold an outbox written before
+    /// the conversation existed, or saved from an earlier visit).
+    pub fn open(interaction: &str, token: Option<String>, log: ClientLog, events: Events) -> Self {
+        let link = ConversationLink(Rc::new(State {
+            log: RefCell::new(log),
+            token,
+            welcomed: Cell::new(false),
+            socket: RefCell::new(None),
+            events,
+        }));
+        let (on_open, on_text, on_status, on_refused) =
+            (link.clone(), link.clone(), link.clone(), link.clone());
+        let socket = Socket::open(
+            socket_url(&format!("/api/v1/chats/{interaction}/socket")),
+            Handlers {
+                on_open: Box::new(move || on_open.hello()),
+                on_text: Box::new(move |text| on_text.on_frame(&text)),
+                on_status: Box::new(move |status| on_status.on_status(status)),
+                on_refused: Box::new(move |_| (on_refused.0.events.on_refused)()),
+            },
+        );
+        *link.0.socket.borrow_mut() = Some(socket);
+        (link.0.events.on_log)(&link.0.log.borrow());
+        link
+    }
+
+    /// Queues a message the person wrote and sends it when possible. Refuses what the edge would refuse.
+    pub fn write(&self, text: &str) -> Result<(), Invalid> {
+        let text = validate::message_text(text)?.to_owned();
+        self.0.log.borrow_mut().write(Outgoing { client_id: new_client_id(), text, written_at: now_ms() });
+        self.changed();
+        self.flush();
+        Ok(())
+    }
+
+    /// Closes the link for good. It holds the only strong references to itself through the socket's
+    /// callbacks, so this is also what frees it.
+    pub fn close(&self) {
+        if let Some(socket) = self.0.socket.borrow_mut().take() {
+            socket.close();
+        }
+    }
+
+    fn changed(&self) {
+        let log = self.0.log.borrow();
+        (self.0.events.on_log)(&log);
+    }
+
+    fn transmit(&self, frame: &ClientFrame) -> bool {
+        self.0.socket.borrow().as_ref().is_some_and(|s| s.send(&frame.encode()))
+    }
+
+    fn hello(&self) {
+        let after = self.0.log.borrow().last_seq();
+        self.transmit(&ClientFrame::Hello { version: PROTOCOL_VERSION, token: self.0.token.clone(), after });
+    }
+
+    fn flush(&self) {
+        if !self.0.welcomed.get() {
+            return;
+        }
+        let frames: Vec<ClientFrame> = self.0.log.borrow().resend_frames().collect();
+        for frame in frames {
+            if !self.transmit(&frame) {
+                break;
+            }
+        }
+    }
+
+    fn on_status(&self, status: SocketStatus) {
+        self.0.welcomed.set(false);
+        (self.0.events.on_link)(match status {
+            SocketStatus::Connecting | SocketStatus::Open => Link::Connecting,
+            SocketStatus::Reconnecting { .. } => Link::Offline,
+            SocketStatus::Closed => Link::Closed,
+        });
+    }
+
+    fn on_frame(&self, text: &str) {
+        let Ok(frame) = ServerFrame::decode(text) else { return };
+        match frame {
+            ServerFrame::Welcome { .. } => {
+                self.0.welcomed.set(true);
+                (self.0.events.on_link)(Link::Online);
+                self.flush();
+            }
+            ServerFrame::Message { message } => {
+                let new = self.0.log.borrow_mut().receive(message);
+                if new {
+                    self.changed();
+                }
+            }
+            ServerFrame::Ack { client_id, .. } => {
+                self.0.log.borrow_mut().acknowledge(client_id);
+                self.changed();
+            }
+            ServerFrame::Error { code, message } => (self.0.events.on_error)(code, message),
+            ServerFrame::Unknown => {}
+        }
+    }
+}

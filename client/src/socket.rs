@@ -1,0 +1,176 @@
+//! A WebSocket that keeps itself connected.
+//!
+//! When the connection drops (network change, laptop sleep, edge restart) it reconnects after 0.5 s, 1 s,
+//! 2 s, ... up to 30 s, with jitter so that a restarted edge is not hit by every client at once. The owner
+//! learns about each (re)connection through `on_open`, where it says `hello` again with the last `seq` it saw:
+//! resuming is the protocol's job, the socket only keeps the pipe up.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+
+/// What the connection is doing, for the UI to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketStatus {
+    Connecting,
+    Open,
+    /// Lost; the next attempt is in `in_ms` milliseconds.
+    Reconnecting {
+        in_ms: u32,
+    },
+    /// Closed for good by [`Socket::close`].
+    Closed,
+}
+
+/// Callbacks of a [`Socket`]. They run on the browser's event loop.
+pub struct Handlers {
+    /// The connection is (again) open: say hello, resend what was not acknowledged.
+    pub on_open: Box<dyn Fn()>,
+    /// A text frame arrived.
+    pub on_text: Box<dyn Fn(String)>,
+    pub on_status: Box<dyn Fn(SocketStatus)>,
+    /// The server closed the socket with a code in 4000-4999 (an application refusal, such as a bad token):
+    /// retrying would not help, so the socket stops.
+    pub on_refused: Box<dyn Fn(u16)>,
+}
+
+/// A cheap handle; clones share the connection.
+#[derive(Clone)]
+pub struct Socket(Rc<Inner>);
+
+struct Inner {
+    url: String,
+    handlers: Handlers,
+    current: RefCell<Option<Connection>>,
+    failures: Cell<u32>,
+    stopped: Cell<bool>,
+}
+
+struct Connection {
+    ws: WebSocket,
+    // Dropping these would detach the browser callbacks.
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+const FIRST_RETRY_MS: f64 = 500.0;
+const LONGEST_RETRY_MS: f64 = 30_000.0;
+
+impl Socket {
+    /// Opens `url` (a `ws:`/`wss:` URL) and keeps it open until [`Socket::close`].
+    pub fn open(url: String, handlers: Handlers) -> Socket {
+        let socket = Socket(Rc::new(Inner {
+            url,
+            handlers,
+            current: RefCell::new(None),
+            failures: Cell::new(0),
+            stopped: Cell::new(false),
+        }));
+        connect(&socket.0);
+        socket
+    }
+
+    /// Sends a text frame; `false` when not connected (the caller keeps it and resends on `on_open`).
+    pub fn send(&self, text: &str) -> bool {
+        let current = self.0.current.borrow();
+        match current.as_ref() {
+            Some(c) if c.ws.ready_state() == WebSocket::OPEN => c.ws.send_with_str(text).is_ok(),
+            _ => false,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.0.current.borrow().as_ref().is_some_and(|c| c.ws.ready_state() == WebSocket::OPEN)
+    }
+
+    /// Closes the connection and stops reconnecting.
+    pub fn close(&self) {
+        self.0.stopped.set(true);
+        if let Some(c) = self.0.current.borrow_mut().take() {
+            let _ = c.ws.close();
+        }
+        (self.0.handlers.on_status)(SocketStatus::Closed);
+    }
+}
+
+fn connect(inner: &Rc<Inner>) {
+    if inner.stopped.get() {
+        return;
+    }
+    (inner.handlers.on_status)(SocketStatus::Connecting);
+    let ws = match WebSocket::new(&inner.url) {
+        Ok(ws) => ws,
+        Err(_) => return retry_later(inner),
+    };
+    let weak = Rc::downgrade(inner);
+    let on_open = Closure::<dyn FnMut(Event)>::new({
+        let weak = weak.clone();
+        move |_| {
+            if let Some(inner) = weak.upgrade() {
+                inner.failures.set(0);
+                (inner.handlers.on_status)(SocketStatus::Open);
+                (inner.handlers.on_open)();
+            }
+        }
+    });
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
+        let weak = weak.clone();
+        move |event: MessageEvent| {
+            if let (Some(inner), Some(text)) = (weak.upgrade(), event.data().as_string()) {
+                (inner.handlers.on_text)(text);
+            }
+        }
+    });
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new({
+        let weak: Weak<Inner> = weak.clone();
+        move |event: CloseEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            if inner.stopped.get() {
+                return;
+            }
+            if (4000..5000).contains(&event.code()) {
+                inner.stopped.set(true);
+                (inner.handlers.on_status)(SocketStatus::Closed);
+                (inner.handlers.on_refused)(event.code());
+                return;
+            }
+            retry_later(&inner);
+        }
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    // A failed connection fires `error` and then `close`; `close` alone drives the retry.
+    let old = inner.current.replace(Some(Connection {
+        ws,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_close: on_close,
+    }));
+    if let Some(old) = old {
+        old.ws.set_onclose(None);
+        let _ = old.ws.close();
+    }
+}
+
+fn retry_later(inner: &Rc<Inner>) {
+    let failures = inner.failures.get().saturating_add(1);
+    inner.failures.set(failures);
+    let backoff = (FIRST_RETRY_MS * 2f64.powi(failures.min(16) as i32 - 1)).min(LONGEST_RETRY_MS);
+    // Full jitter on the upper half: spreads reconnections after an edge restart.
+    let delay = (backoff * (0.5 + js_sys::Math::random() * 0.5)) as u32;
+    (inner.handlers.on_status)(SocketStatus::Reconnecting { in_ms: delay });
+    let weak = Rc::downgrade(inner);
+    let retry = Closure::once_into_js(move || {
+        if let Some(inner) = weak.upgrade() {
+            connect(&inner);
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ =
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay as i32);
+    }
+}

@@ -1,0 +1,183 @@
+//! Credentials: signed tokens (HMAC-SHA256), agent password hashes (PBKDF2 through WebCrypto), cookies.
+//!
+//! Tokens are `base64url(payload).base64url(mac)`, where the MAC covers a purpose string as well as the
+//! payload, so a contact token can never be replayed as an agent session or the reverse.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{Env, Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Name of the agent session cookie.
+pub(crate) const SESSION_COOKIE: &str = "confab_session";
+/// How long an agent session lasts (a long shift plus margin).
+pub(crate) const SESSION_MS: i64 = 14 * 60 * 60 * 1000;
+/// PBKDF2-SHA256 rounds. 100,000 is the most Workers' WebCrypto accepts.
+pub(crate) const PBKDF2_ROUNDS: u32 = 100_000;
+
+/// What a token is for; part of the signed data.
+#[derive(Clone, Copy)]
+pub(crate) enum Purpose {
+    Contact,
+    AgentSession,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::Contact => b"confab contact v1\n",
+            Purpose::AgentSession => b"confab agent-session v1\n",
+        }
+    }
+}
+
+/// The server-side secret every token is signed with (`CONFAB_SECRET`: a secret in production, a `--var`
+/// under `wrangler dev`).
+pub(crate) fn signing_secret(env: &Env) -> Result<String> {
+    env.secret("CONFAB_SECRET")
+        .map(|s| s.to_string())
+        .or_else(|_| env.var("CONFAB_SECRET").map(|v| v.to_string()))
+        .map_err(|_| Error::RustError("CONFAB_SECRET is not configured".into()))
+}
+
+fn mac(secret: &str, purpose: Purpose, payload: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(purpose.label());
+    mac.update(payload);
+    mac
+}
+
+pub(crate) fn sign(secret: &str, purpose: Purpose, payload: &str) -> String {
+    let tag = mac(secret, purpose, payload.as_bytes()).finalize().into_bytes();
+    format!("{}.{}", B64.encode(payload), B64.encode(tag))
+}
+
+/// The payload of a token signed by [`sign`] with the same secret and purpose, or `None`.
+pub(crate) fn verify(secret: &str, purpose: Purpose, token: &str) -> Option<String> {
+    let (payload, tag) = token.split_once('.')?;
+    let payload = B64.decode(payload).ok()?;
+    let tag = B64.decode(tag).ok()?;
+    mac(secret, purpose, &payload).verify_slice(&tag).ok()?;
+    String::from_utf8(payload).ok()
+}
+
+/// The contact token for one conversation: it names the site and the interaction and nothing else.
+pub(crate) fn contact_token(secret: &str, site: &str, interaction: &str) -> String {
+    sign(secret, Purpose::Contact, &format!("{site}|{interaction}"))
+}
+
+pub(crate) fn contact_token_grants(secret: &str, token: &str, site: &str, interaction: &str) -> bool {
+    verify(secret, Purpose::Contact, token).is_some_and(|p| p == format!("{site}|{interaction}"))
+}
+
+/// A signed-in agent, as carried in the session cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AgentSession {
+    pub(crate) site: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// Expiry, milliseconds since the Unix epoch.
+    pub(crate) exp: i64,
+}
+
+impl AgentSession {
+    pub(crate) fn cookie(&self, secret: &str) -> String {
+        let payload = serde_json::to_string(self).unwrap_or_default();
+        let token = sign(secret, Purpose::AgentSession, &payload);
+        format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            SESSION_MS / 1000
+        )
+    }
+
+    /// The session in a `Cookie` header, if it is present, correctly signed and not expired.
+    pub(crate) fn from_cookie_header(secret: &str, header: Option<&str>, now: i64) -> Option<Self> {
+        let token =
+            header?.split(';').find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))?;
+        let session: AgentSession =
+            serde_json::from_str(&verify(secret, Purpose::AgentSession, token)?).ok()?;
+        (session.exp > now).then_some(session)
+    }
+}
+
+/// The `Set-Cookie` value that signs an agent out.
+pub(crate) fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+}
+
+fn js_err(e: JsValue) -> Error {
+    Error::RustError(format!("WebCrypto: {e:?}"))
+}
+
+fn crypto() -> Result<web_sys::Crypto> {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .map_err(js_err)?
+        .dyn_into::<web_sys::Crypto>()
+        .map_err(|_| Error::RustError("no WebCrypto in this runtime".into()))
+}
+
+/// `N` bytes from the runtime's cryptographic random source.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    crypto()?.get_random_values_with_u8_array(&mut bytes).map_err(js_err)?;
+    Ok(bytes)
+}
+
+/// PBKDF2-SHA256 of a password, by WebCrypto (native speed, unlike a wasm implementation).
+pub(crate) async fn pbkdf2(password: &str, salt: &[u8], rounds: u32) -> Result<Vec<u8>> {
+    let subtle = crypto()?.subtle();
+    let usages = Array::of1(&JsValue::from_str("deriveBits"));
+    let raw: Object = Uint8Array::from(password.as_bytes()).into();
+    let key =
+        JsFuture::from(subtle.import_key_with_str("raw", &raw, "PBKDF2", false, &usages).map_err(js_err)?)
+            .await
+            .map_err(js_err)?;
+    let params = Object::new();
+    for (k, v) in [
+        ("name", JsValue::from_str("PBKDF2")),
+        ("hash", JsValue::from_str("SHA-256")),
+        ("salt", Uint8Array::from(salt).into()),
+        ("iterations", JsValue::from(rounds)),
+    ] {
+        Reflect::set(&params, &JsValue::from_str(k), &v).map_err(js_err)?;
+    }
+    let bits =
+        JsFuture::from(subtle.derive_bits_with_object(&params, &key.unchecked_into(), 256).map_err(js_err)?)
+            .await
+            .map_err(js_err)?;
+    Ok(Uint8Array::new(&bits).to_vec())
+}
+
+/// A stored password: salt and hash, base64url.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PasswordHash {
+    pub(crate) salt: String,
+    pub(crate) hash: String,
+    pub(crate) rounds: u32,
+}
+
+impl PasswordHash {
+    pub(crate) async fn new(password: &str) -> Result<Self> {
+        let salt = random_bytes::<16>()?;
+        let hash = pbkdf2(password, &salt, PBKDF2_ROUNDS).await?;
+        Ok(PasswordHash { salt: B64.encode(salt), hash: B64.encode(hash), rounds: PBKDF2_ROUNDS })
+    }
+
+    pub(crate) async fn matches(&self, password: &str) -> Result<bool> {
+        let (Ok(salt), Ok(expected)) = (B64.decode(&self.salt), B64.decode(&self.hash)) else {
+            return Ok(false);
+        };
+        let actual = pbkdf2(password, &salt, self.rounds).await?;
+        // Constant time: look at every byte whatever the first difference.
+        Ok(actual.len() == expected.len()
+            && actual.iter().zip(&expected).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0)
+    }
+}

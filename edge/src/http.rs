@@ -1,0 +1,65 @@
+//! Small HTTP helpers shared by the routes: JSON answers, JSON errors with stable codes, internal calls to
+//! Durable Objects.
+
+use confab_protocol::api::ApiError;
+use confab_protocol::frames::ErrorCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
+
+/// A JSON error answer, with the status that goes with its code.
+pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> Result<Response> {
+    api_error(ApiError::new(code, message))
+}
+
+/// Answers with an [`ApiError`] value.
+pub(crate) fn api_error(body: ApiError) -> Result<Response> {
+    let status = body.status();
+    Ok(Response::from_json(&body)?.with_status(status))
+}
+
+/// Parses a JSON body, or explains what is wrong with it.
+pub(crate) async fn json_body<T: DeserializeOwned>(req: &mut Request) -> std::result::Result<T, ApiError> {
+    let text = req
+        .text()
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "the request body could not be read"))?;
+    serde_json::from_str(&text)
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the request body is not valid: {e}")))
+}
+
+/// The stub of the Durable Object `name` in namespace `binding`.
+pub(crate) fn stub(env: &Env, binding: &str, name: &str) -> Result<Stub> {
+    env.durable_object(binding)?.id_from_name(name)?.get_stub()
+}
+
+/// An internal request to a Durable Object. The host is never looked at; the path names the operation.
+pub(crate) fn internal_request(method: Method, path: &str, body: Option<&impl Serialize>) -> Result<Request> {
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(body) = body {
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        init.with_headers(headers);
+        init.with_body(Some(JsValue::from_str(&serde_json::to_string(body)?)));
+    }
+    Request::new_with_init(&format!("https://do.internal{path}"), &init)
+}
+
+/// Calls a Durable Object and decodes its JSON answer; a non-2xx answer is passed through as `Err`.
+pub(crate) async fn call<T: DeserializeOwned>(
+    stub: &Stub,
+    req: Request,
+) -> Result<std::result::Result<T, Response>> {
+    let mut resp = stub.fetch_with_request(req).await?;
+    if resp.status_code() / 100 != 2 {
+        return Ok(Err(resp));
+    }
+    Ok(Ok(resp.json().await?))
+}
+
+/// Milliseconds since the Unix epoch, by the runtime's clock.
+pub(crate) fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}

@@ -1,0 +1,288 @@
+//! The HTTP API (`/api/v1/...`) and the widget frame page. See `docs/api.md` for the contract.
+
+use crate::auth::{self, AgentSession, PasswordHash};
+use crate::directory::{self, StoredAgent, StoredSite};
+use crate::http::{api_error, error, json_body, now_ms};
+use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, StartChat, WidgetConfig};
+use confab_protocol::frames::ErrorCode;
+use confab_protocol::ids::{AgentId, InteractionId, SiteId};
+use confab_protocol::validate;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Url};
+
+pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
+    let path = req.path();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (req.method(), segments.as_slice()) {
+        (Method::Put, ["api", "v1", "admin", "sites", site]) => put_site(req, &env, site).await,
+        (Method::Get, ["api", "v1", "sites", site, "widget"]) => widget_config(&env, site).await,
+        (Method::Post, ["api", "v1", "sites", site, "chats"]) => start_chat(req, &env, site).await,
+        (Method::Get, ["api", "v1", "chats", interaction, "socket"]) => {
+            chat_socket(req, &env, interaction).await
+        }
+        (Method::Post, ["api", "v1", "agent", "session"]) => sign_in(req, &env).await,
+        (Method::Delete, ["api", "v1", "agent", "session"]) => sign_out(),
+        (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env),
+        (Method::Get, ["api", "v1", "desk", "socket"]) => desk_socket(req, &env).await,
+        (Method::Get, ["widget", "frame"]) => widget_frame(&req, &env).await,
+        (Method::Get, ["agent"]) => Response::redirect(req.url()?.join("/agent/")?),
+        (_, ["api", ..]) => error(ErrorCode::NotFound, format!("no API route {} {path}", req.method())),
+        _ => Response::error("Not found", 404),
+    }
+}
+
+/// `PUT /api/v1/admin/sites/{site}`: create or replace a site and its agents. Needs the admin token.
+async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
+    let expected = env
+        .secret("CONFAB_ADMIN_TOKEN")
+        .map(|s| s.to_string())
+        .or_else(|_| env.var("CONFAB_ADMIN_TOKEN").map(|v| v.to_string()));
+    let given = req.headers().get("authorization")?.unwrap_or_default();
+    let authorized = match expected {
+        Ok(token) if !token.is_empty() => {
+            constant_time_eq(given.as_bytes(), format!("Bearer {token}").as_bytes())
+        }
+        _ => false,
+    };
+    if !authorized {
+        return error(ErrorCode::Unauthorized, "this needs the admin token (Authorization: Bearer ...)");
+    }
+    if validate::slug(site).is_err() {
+        return error(ErrorCode::BadRequest, "site ids are 1-40 characters of a-z, 0-9 and '-'");
+    }
+    let setup: SiteSetup = match json_body(&mut req).await {
+        Ok(setup) => setup,
+        Err(e) => return api_error(e),
+    };
+    let mut agents = Vec::with_capacity(setup.agents.len());
+    for agent in setup.agents {
+        if validate::slug(agent.id.as_str()).is_err()
+            || agent.email.trim().is_empty()
+            || agent.password.len() < 8
+        {
+            return error(
+                ErrorCode::BadRequest,
+                format!(
+                    "agent {:?}: needs a slug id, an email and a password of 8 characters or more",
+                    agent.id.0
+                ),
+            );
+        }
+        let password = PasswordHash::new(&agent.password).await?;
+        agents.push(StoredAgent {
+            id: agent.id,
+            name: agent.name,
+            email: normalize_email(&agent.email),
+            password,
+        });
+    }
+    let stored = StoredSite {
+        id: SiteId(site.to_owned()),
+        name: setup.name,
+        allowed_origins: setup.allowed_origins,
+        agents,
+    };
+    directory::put_site(env, &stored).await?;
+    Response::from_json(&serde_json::json!({"site": site, "agents": stored.agents.len()}))
+}
+
+/// `GET /api/v1/sites/{site}/widget`: what the widget needs to draw itself.
+async fn widget_config(env: &Env, site: &str) -> Result<Response> {
+    match directory::site(env, site).await? {
+        Some(site) => Response::from_json(&WidgetConfig { site: site.id, title: site.name }),
+        None => error(ErrorCode::NotFound, format!("there is no site {site:?}")),
+    }
+}
+
+/// `POST /api/v1/sites/{site}/chats`: a contact starts a conversation; answers its id and contact token.
+async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response> {
+    let Some(site) = directory::site(env, site).await? else {
+        return error(ErrorCode::NotFound, format!("there is no site {site:?}"));
+    };
+    if !origin_allowed(&req, &site)? {
+        return error(ErrorCode::OriginNotAllowed, "this page's origin may not start chats for this site");
+    }
+    let body = req.text().await.unwrap_or_default();
+    let start: StartChat = if body.trim().is_empty() {
+        StartChat::default()
+    } else {
+        match serde_json::from_str(&body) {
+            Ok(start) => start,
+            Err(e) => return error(ErrorCode::BadRequest, format!("the request body is not valid: {e}")),
+        }
+    };
+    let interaction =
+        InteractionId(uuid::Builder::from_random_bytes(auth::random_bytes::<16>()?).into_uuid());
+    let label = start
+        .name
+        .map(|n| n.trim().chars().take(60).collect::<String>())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("Visitor {}", &interaction.to_string()[..4]));
+    crate::conversation::init(env, interaction, &site.id, &label, now_ms()).await?;
+    let secret = auth::signing_secret(env)?;
+    let started = ChatStarted {
+        interaction,
+        contact_token: auth::contact_token(&secret, site.id.as_str(), &interaction.to_string()),
+    };
+    Ok(Response::from_json(&started)?.with_status(201))
+}
+
+/// `GET /api/v1/chats/{interaction}/socket`: the conversation's WebSocket, for its contact (who proves it in
+/// `hello`) or for a signed-in agent of its site (known from the session cookie).
+async fn chat_socket(req: Request, env: &Env, interaction: &str) -> Result<Response> {
+    if !is_websocket_upgrade(&req)? {
+        return error(ErrorCode::BadRequest, "this route only accepts a WebSocket upgrade");
+    }
+    let Ok(interaction) = interaction.parse::<InteractionId>() else {
+        return error(ErrorCode::NotFound, "there is no such conversation");
+    };
+    // Sockets come from the widget frame or the agent desktop, both served from this origin. Refusing other
+    // origins keeps arbitrary pages from driving a conversation with a stolen token.
+    if !same_origin_or_absent(&req)? {
+        return error(
+            ErrorCode::OriginNotAllowed,
+            "conversation sockets are only opened from Confab's own pages",
+        );
+    }
+    let peer = match session(&req, env)? {
+        Some(s) => crate::conversation::Peer::Agent { site: SiteId(s.site), id: AgentId(s.id), name: s.name },
+        None => crate::conversation::Peer::Contact,
+    };
+    crate::conversation::forward_socket(env, interaction, &peer, &req).await
+}
+
+/// `POST /api/v1/agent/session`: sign in with email and password; sets the session cookie.
+async fn sign_in(mut req: Request, env: &Env) -> Result<Response> {
+    let sign_in: SignIn = match json_body(&mut req).await {
+        Ok(s) => s,
+        Err(e) => return api_error(e),
+    };
+    let agent = directory::agent_by_email(env, &normalize_email(&sign_in.email)).await?;
+    // Hash even when the email is unknown, so the answer's timing does not tell which emails exist.
+    let verified = match &agent {
+        Some(found) => found.agent.password.matches(&sign_in.password).await?,
+        None => {
+            auth::pbkdf2(&sign_in.password, b"confab-no-such-agent", auth::PBKDF2_ROUNDS).await?;
+            false
+        }
+    };
+    let Some(found) = agent.filter(|_| verified) else {
+        return error(ErrorCode::BadCredentials, "wrong email or password");
+    };
+    let session = AgentSession {
+        site: found.site.0.clone(),
+        id: found.agent.id.0.clone(),
+        name: found.agent.name.clone(),
+        exp: now_ms() + auth::SESSION_MS,
+    };
+    let profile = AgentProfile { id: found.agent.id, name: found.agent.name, site: found.site };
+    let resp = Response::from_json(&profile)?;
+    resp.headers().set("set-cookie", &session.cookie(&auth::signing_secret(env)?))?;
+    Ok(resp)
+}
+
+fn sign_out() -> Result<Response> {
+    let resp = Response::empty()?.with_status(204);
+    resp.headers().set("set-cookie", &auth::clear_session_cookie())?;
+    Ok(resp)
+}
+
+/// `GET /api/v1/agent/me`: the signed-in agent, or `unauthorized`.
+fn me(req: &Request, env: &Env) -> Result<Response> {
+    match session(req, env)? {
+        Some(s) => {
+            Response::from_json(&AgentProfile { id: AgentId(s.id), name: s.name, site: SiteId(s.site) })
+        }
+        None => error(ErrorCode::Unauthorized, "not signed in"),
+    }
+}
+
+/// `GET /api/v1/desk/socket`: the signed-in agent's live view of its site.
+async fn desk_socket(req: Request, env: &Env) -> Result<Response> {
+    if !is_websocket_upgrade(&req)? {
+        return error(ErrorCode::BadRequest, "this route only accepts a WebSocket upgrade");
+    }
+    if !same_origin_or_absent(&req)? {
+        return error(ErrorCode::OriginNotAllowed, "the desk socket is only opened from the agent desktop");
+    }
+    let Some(session) = session(&req, env)? else {
+        return error(ErrorCode::Unauthorized, "sign in first");
+    };
+    crate::desk::forward_socket(env, &SiteId(session.site), &req).await
+}
+
+/// `GET /widget/frame?site=...`: the page inside the widget's iframe. Its `frame-ancestors` lists the site's
+/// allowed origins, so only those pages can embed it.
+async fn widget_frame(req: &Request, env: &Env) -> Result<Response> {
+    let url = req.url()?;
+    let site_id =
+        url.query_pairs().find(|(k, _)| k == "site").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let Some(site) = directory::site(env, &site_id).await? else {
+        return Response::error("Unknown site: check the data-site attribute of the Confab script tag.", 404);
+    };
+    let ancestors: Vec<&str> =
+        site.allowed_origins.iter().map(String::as_str).filter(|o| is_plain_origin(o)).collect();
+    let html = include_str!("widget_frame.html");
+    let resp = Response::from_html(html)?;
+    let headers: &Headers = resp.headers();
+    headers.set(
+        "content-security-policy",
+        &format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'self' {}",
+            ancestors.join(" ")
+        ),
+    )?;
+    headers.set("cache-control", "no-cache")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    Ok(resp)
+}
+
+fn session(req: &Request, env: &Env) -> Result<Option<AgentSession>> {
+    let cookie = req.headers().get("cookie")?;
+    Ok(AgentSession::from_cookie_header(&auth::signing_secret(env)?, cookie.as_deref(), now_ms()))
+}
+
+fn is_websocket_upgrade(req: &Request) -> Result<bool> {
+    Ok(req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket")))
+}
+
+fn own_origin(req: &Request) -> Result<String> {
+    Ok(req.url()?.origin().ascii_serialization())
+}
+
+/// Browsers always send `Origin` on these requests; a client without one is not a web page and is judged by
+/// its credentials alone.
+fn same_origin_or_absent(req: &Request) -> Result<bool> {
+    Ok(match req.headers().get("origin")? {
+        None => true,
+        Some(origin) => origin == own_origin(req)?,
+    })
+}
+
+fn origin_allowed(req: &Request, site: &StoredSite) -> Result<bool> {
+    Ok(match req.headers().get("origin")? {
+        None => true,
+        Some(origin) => origin == own_origin(req)? || site.allowed_origins.iter().any(|o| *o == origin),
+    })
+}
+
+/// An origin fit for a CSP source list: scheme, host and optional port, nothing that could end the directive.
+fn is_plain_origin(origin: &str) -> bool {
+    Url::parse(origin).is_ok_and(|u| u.origin().ascii_serialization() == origin)
+}
+
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Re-issues `req` to a Durable Object at `path`, keeping its headers (the WebSocket upgrade among them).
+pub(crate) fn forward(req: &Request, path: &str) -> Result<Request> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get);
+    init.with_headers(req.headers().clone());
+    Request::new_with_init(&format!("https://do.internal{path}"), &init)
+}

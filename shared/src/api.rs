@@ -1,0 +1,121 @@
+//! JSON bodies of the HTTP API (`/api/v1/...`). Errors always have the shape of [`ApiError`].
+
+use crate::frames::ErrorCode;
+use crate::ids::{AgentId, InteractionId, SiteId};
+use serde::{Deserialize, Serialize};
+
+/// `PUT /api/v1/admin/sites/{site}`: create or replace a site with its agents (admin token required).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteSetup {
+    pub name: String,
+    /// Origins (`https://shop.example`) whose pages may embed the widget. Checked on every widget request
+    /// and used for the widget frame's `frame-ancestors`.
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub agents: Vec<AgentSetup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSetup {
+    pub id: AgentId,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// What the widget needs to draw itself (`GET /api/v1/sites/{site}/widget`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetConfig {
+    pub site: SiteId,
+    pub title: String,
+}
+
+/// `POST /api/v1/sites/{site}/chats`: a contact starts a conversation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartChat {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The answer to [`StartChat`]. The widget keeps the token in local storage and sends it in `hello`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatStarted {
+    pub interaction: InteractionId,
+    pub contact_token: String,
+}
+
+/// `POST /api/v1/agent/session`: sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+}
+
+/// The signed-in agent (`GET /api/v1/agent/me`, and the answer to [`SignIn`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    pub id: AgentId,
+    pub name: String,
+    pub site: SiteId,
+}
+
+/// Every non-2xx answer of the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: ApiErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { error: ApiErrorBody { code, message: message.into() } }
+    }
+
+    /// The HTTP status that goes with a code.
+    pub fn status(&self) -> u16 {
+        match self.error.code {
+            ErrorCode::BadFrame
+            | ErrorCode::BadRequest
+            | ErrorCode::EmptyMessage
+            | ErrorCode::MessageTooLong
+            | ErrorCode::HelloRequired => 400,
+            ErrorCode::Unauthorized | ErrorCode::BadCredentials => 401,
+            ErrorCode::OriginNotAllowed => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::FrameTooLarge => 413,
+            ErrorCode::Internal | ErrorCode::Unknown => 500,
+        }
+    }
+}
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn api_error_shape_and_status() {
+        let e = ApiError::new(ErrorCode::NotFound, "no such site");
+        assert_eq!(
+            serde_json::to_value(&e).expect("encodes"),
+            json!({"error": {"code": "not_found", "message": "no such site"}})
+        );
+        assert_eq!(e.status(), 404);
+        assert_eq!(ApiError::new(ErrorCode::OriginNotAllowed, "").status(), 403);
+    }
+
+    #[test]
+    fn chat_started() {
+        let started =
+            ChatStarted { interaction: InteractionId(uuid::Uuid::from_u128(1)), contact_token: "tok".into() };
+        assert_eq!(
+            serde_json::to_value(&started).expect("encodes"),
+            json!({"interaction": "00000000-0000-0000-0000-000000000001", "contact_token": "tok"})
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! Message numbering, de-duplication and resume.
+//!
+//! The guarantees (DESIGN.md, "Protocol and delivery guarantees"):
+//! - each stored message gets the next `seq` of its conversation (1, 2, 3, ...), before anyone is sent it;
+//! - a `send` whose `client_id` was already stored is acknowledged with the original `seq` and not stored
+//!   again, so a client may resend anything it has no acknowledgement for;
+//! - a client that resumes with `after = n` receives exactly the messages with `seq > n`, in order.
+//!
+//! The storage (SQLite in the Durable Object, a `Vec` in tests) answers two questions — the last `seq` and
+//! whether a `client_id` is already stored — and this module decides.
+
+use crate::frames::{Author, ClientFrame, Message};
+use crate::ids::{ClientMessageId, Seq};
+use crate::validate::{self, Invalid};
+use serde::{Deserialize, Serialize};
+
+/// What the conversation does with one `send`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendOutcome {
+    /// Store this message, then acknowledge it to the sender and deliver it to the audience.
+    Store(Message),
+    /// Already stored as `seq`: acknowledge again, store and deliver nothing.
+    AlreadyStored { seq: Seq },
+}
+
+/// A `send` as it arrives, before any decision.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub client_id: ClientMessageId,
+    pub text: &'a str,
+    pub author: Author,
+    /// Milliseconds since the Unix epoch, from the caller's clock.
+    pub now: i64,
+}
+
+/// Decides a `send`, given the conversation's `last_seq` (0 when empty) and the `seq` already stored under the
+/// same `client_id`, if any. A duplicate is recognised before the text is checked, so a resend of a message
+/// that was accepted under older, looser limits is still acknowledged.
+pub fn decide_send(
+    submission: Submission<'_>,
+    last_seq: Seq,
+    already_stored: Option<Seq>,
+) -> Result<SendOutcome, Invalid> {
+    if let Some(seq) = already_stored {
+        return Ok(SendOutcome::AlreadyStored { seq });
+    }
+    let text = validate::message_text(submission.text)?;
+    Ok(SendOutcome::Store(Message {
+        seq: last_seq + 1,
+        client_id: submission.client_id,
+        author: submission.author,
+        text: text.to_owned(),
+        at: submission.now,
+    }))
+}
+
+/// The first `seq` a client resuming with `after` must receive.
+pub fn resume_from(after: Option<Seq>) -> Seq {
+    after.map_or(1, |seq| seq.saturating_add(1))
+}
+
+/// Longest preview of a message in an agent's conversation list, in characters.
+pub const PREVIEW_CHARS: usize = 80;
+
+/// A one-line preview of a message for lists: newlines folded, cut at [`PREVIEW_CHARS`] with an ellipsis.
+pub fn preview(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= PREVIEW_CHARS {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(PREVIEW_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// A message written by this client and not yet acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outgoing {
+    pub client_id: ClientMessageId,
+    pub text: String,
+    /// When it was written, by the client's clock (shown until the edge's stamp replaces it).
+    pub written_at: i64,
+}
+
+/// A client's view of one conversation: the messages it has received, in `seq` order without duplicates, and
+/// its outbox of messages not yet acknowledged, in the order they were written.
+///
+/// On every (re)connection the client says `hello` with [`ClientLog::last_seq`] and then resends the whole
+/// outbox in order ([`ClientLog::resend_frames`]); the edge's de-duplication makes resending always safe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientLog {
+    pub messages: Vec<Message>,
+    pub outbox: Vec<Outgoing>,
+}
+
+impl ClientLog {
+    /// The `seq` to resume after.
+    pub fn last_seq(&self) -> Option<Seq> {
+        self.messages.last().map(|m| m.seq)
+    }
+
+    /// Takes a delivered message; returns `false` when it was already known. A message of this client's own
+    /// leaves the outbox.
+    pub fn receive(&mut self, message: Message) -> bool {
+        self.outbox.retain(|o| o.client_id != message.client_id);
+        match self.messages.binary_search_by_key(&message.seq, |m| m.seq) {
+            Ok(_) => false,
+            Err(at) => {
+                self.messages.insert(at, message);
+                true
+            }
+        }
+    }
+
+    /// Queues a message the person just wrote.
+    pub fn write(&mut self, outgoing: Outgoing) {
+        self.outbox.push(outgoing);
+    }
+
+    /// The edge stored `client_id`: it leaves the outbox (the message itself arrives as a `message` frame).
+    pub fn acknowledge(&mut self, client_id: ClientMessageId) {
+        self.outbox.retain(|o| o.client_id != client_id);
+    }
+
+    /// The `send` frames that replay the outbox, oldest first.
+    pub fn resend_frames(&self) -> impl Iterator<Item = ClientFrame> + '_ {
+        self.outbox.iter().map(|o| ClientFrame::Send { client_id: o.client_id, text: o.text.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A conversation kept in memory with exactly the two answers the Durable Object gets from SQLite.
+    #[derive(Default)]
+    struct MemoryTranscript {
+        messages: Vec<Message>,
+    }
+
+    impl MemoryTranscript {
+        fn send(&mut self, id: u128, text: &str) -> Result<Seq, Invalid> {
+            let client_id = ClientMessageId(uuid::Uuid::from_u128(id));
+            let stored = self.messages.iter().find(|m| m.client_id == client_id).map(|m| m.seq);
+            let last = self.messages.last().map_or(0, |m| m.seq);
+            let submission = Submission { client_id, text, author: Author::Contact, now: 0 };
+            match decide_send(submission, last, stored)? {
+                SendOutcome::Store(message) => {
+                    let seq = message.seq;
+                    self.messages.push(message);
+                    Ok(seq)
+                }
+                SendOutcome::AlreadyStored { seq } => Ok(seq),
+            }
+        }
+
+        fn after(&self, after: Option<Seq>) -> Vec<Seq> {
+            let from = resume_from(after);
+            self.messages.iter().filter(|m| m.seq >= from).map(|m| m.seq).collect()
+        }
+    }
+
+    #[test]
+    fn resend_with_same_client_id_is_acknowledged_with_original_seq_and_stored_once() {
+        let mut t = MemoryTranscript::default();
+        assert_eq!(t.send(1, "hello"), Ok(1));
+        assert_eq!(t.send(2, "second"), Ok(2));
+        assert_eq!(t.send(1, "hello"), Ok(1));
+        assert_eq!(t.messages.len(), 2);
+    }
+
+    #[test]
+    fn refused_messages_take_no_seq() {
+        let mut t = MemoryTranscript::default();
+        assert_eq!(t.send(1, "   "), Err(Invalid::EmptyMessage));
+        assert_eq!(t.send(2, "ok"), Ok(1));
+    }
+
+    #[test]
+    fn resume_after_returns_exactly_the_later_messages() {
+        let mut t = MemoryTranscript::default();
+        for i in 1..=5 {
+            t.send(i, "m").expect("valid");
+        }
+        assert_eq!(t.after(None), vec![1, 2, 3, 4, 5]);
+        assert_eq!(t.after(Some(3)), vec![4, 5]);
+        assert_eq!(t.after(Some(5)), Vec::<Seq>::new());
+        assert_eq!(resume_from(Some(Seq::MAX)), Seq::MAX);
+    }
+
+    #[test]
+    fn preview_folds_lines_and_cuts_long_text() {
+        assert_eq!(preview("a\n  b"), "a b");
+        let long = "x".repeat(200);
+        let p = preview(&long);
+        assert_eq!(p.chars().count(), PREVIEW_CHARS);
+        assert!(p.ends_with('…'));
+    }
+
+    fn delivered(seq: Seq, id: u128) -> Message {
+        Message {
+            seq,
+            client_id: ClientMessageId(uuid::Uuid::from_u128(id)),
+            author: Author::Contact,
+            text: format!("m{seq}"),
+            at: 0,
+        }
+    }
+
+    fn outgoing(id: u128) -> Outgoing {
+        Outgoing {
+            client_id: ClientMessageId(uuid::Uuid::from_u128(id)),
+            text: format!("o{id}"),
+            written_at: 0,
+        }
+    }
+
+    #[test]
+    fn client_log_ignores_duplicates_and_orders_by_seq() {
+        let mut log = ClientLog::default();
+        assert!(log.receive(delivered(2, 2)));
+        assert!(log.receive(delivered(1, 1)));
+        assert!(!log.receive(delivered(2, 2)));
+        assert_eq!(log.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(log.last_seq(), Some(2));
+    }
+
+    #[test]
+    fn outbox_replays_in_written_order_until_acknowledged_or_delivered() {
+        let mut log = ClientLog::default();
+        for id in [10, 11, 12] {
+            log.write(outgoing(id));
+        }
+        log.acknowledge(ClientMessageId(uuid::Uuid::from_u128(10)));
+        log.receive(delivered(5, 12));
+        let replay: Vec<_> = log.resend_frames().collect();
+        assert_eq!(
+            replay,
+            vec![ClientFrame::Send {
+                client_id: ClientMessageId(uuid::Uuid::from_u128(11)),
+                text: "o11".into()
+            }]
+        );
+    }
+
+    proptest! {
+        /// Whatever a flaky network makes a client resend, and in whatever order, the stored sequence is
+        /// gap-free, strictly increasing, and holds each client id once.
+        #[test]
+        fn seq_is_gap_free_and_each_client_id_is_stored_once(sends in proptest::collection::vec(0u128..20, 0..200)) {
+            let mut t = MemoryTranscript::default();
+            for id in &sends {
+                t.send(*id, "m").expect("valid text");
+            }
+            let seqs: Vec<Seq> = t.messages.iter().map(|m| m.seq).collect();
+            prop_assert_eq!(seqs, (1..=t.messages.len() as Seq).collect::<Vec<_>>());
+            let mut ids: Vec<_> = t.messages.iter().map(|m| m.client_id).collect();
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), t.messages.len());
+            let distinct: std::collections::BTreeSet<_> = sends.iter().collect();
+            prop_assert_eq!(distinct.len(), t.messages.len());
+        }
+    }
+}

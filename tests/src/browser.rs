@@ -1,0 +1,99 @@
+//! Headless Chromium for browser tests: chromedriver in its own process group, and the capabilities that
+//! make Chromium quiet on a machine without network (TOOLCHAIN.md, env notes).
+
+use crate::{Paths, free_port, stop_group};
+use anyhow::{Context, Result, bail};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running chromedriver; dropping it stops it and every Chromium it started.
+pub struct Chromedriver {
+    child: Child,
+    pub port: u16,
+    /// Browser profiles and Chromium's temporary files, removed on drop.
+    pub scratch: PathBuf,
+}
+
+impl Chromedriver {
+    pub fn start(paths: &Paths) -> Result<Chromedriver> {
+        for tool in [paths.chromium(), paths.chromedriver()] {
+            if !tool.exists() {
+                bail!(
+                    "{} is missing: run `cargo xtask setup` (installs Debian's chromium and chromium-driver)",
+                    tool.display()
+                );
+            }
+        }
+        let port = free_port()?;
+        let scratch = paths.scratch().join(format!("chrome-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(scratch.join("tmp"))?;
+        let child = Command::new(paths.chromedriver())
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            // Chromium's scoped temp dirs pile up in /tmp when it is killed: keep them in our scratch folder.
+            .env("TMPDIR", scratch.join("tmp"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("starting chromedriver")?;
+        let mut driver = Chromedriver { child, port, scratch };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(20) {
+                bail!("chromedriver did not listen on port {port} within 20 s");
+            }
+            if driver.child.try_wait()?.is_some() {
+                bail!("chromedriver exited at start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(driver)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// WebDriver capabilities for one headless Chromium with its own empty profile.
+    pub fn capabilities(&self, paths: &Paths, profile: &str) -> serde_json::Map<String, serde_json::Value> {
+        chrome_capabilities(&paths.chromium(), &self.scratch.join(profile))
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        stop_group(&mut self.child, Duration::from_secs(3));
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+pub fn chrome_capabilities(
+    chromium: &Path,
+    profile_dir: &Path,
+) -> serde_json::Map<String, serde_json::Value> {
+    let args = [
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--window-size=1280,800".to_owned(),
+        format!("--user-data-dir={}", profile_dir.display()),
+    ];
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": chromium, "args": args },
+    });
+    match caps {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}

@@ -1,0 +1,198 @@
+//! Running the edge for real: `wrangler dev` (workerd) on a loopback port.
+
+use crate::{Paths, free_port, port_in_use, stop_group};
+use anyhow::{Context, Result, bail};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long wrangler may take to answer its first request (it is ~2 s on a quiet machine; a busy CI machine
+/// building in parallel is much slower).
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone)]
+pub struct EdgeOptions {
+    pub port: u16,
+    /// `--persist-to`: Durable Object storage and R2 live here and survive restarts.
+    pub state_dir: PathBuf,
+    /// wrangler's and workerd's output.
+    pub log_file: PathBuf,
+    /// Signs contact tokens and agent sessions.
+    pub secret: String,
+    /// Bearer token of the admin API.
+    pub admin_token: String,
+}
+
+impl EdgeOptions {
+    /// Options for a test: a free port, a fresh state folder under `scratch/name`, random-enough secrets.
+    pub fn for_test(paths: &Paths, name: &str) -> Result<Self> {
+        let dir = paths.scratch().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let nonce =
+            format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos());
+        Ok(EdgeOptions {
+            port: free_port()?,
+            state_dir: dir.join("state"),
+            log_file: dir.join("wrangler.log"),
+            secret: format!("test-secret-{nonce}"),
+            admin_token: format!("test-admin-{nonce}"),
+        })
+    }
+}
+
+/// A running `wrangler dev`. Dropping it stops wrangler and workerd (the whole process group).
+pub struct Edge {
+    child: Child,
+    pub options: EdgeOptions,
+}
+
+impl Edge {
+    pub fn start(paths: &Paths, options: EdgeOptions) -> Result<Edge> {
+        if let Some(missing) = paths.missing_build() {
+            bail!(missing);
+        }
+        for tool in [paths.node(), paths.wrangler()] {
+            if !tool.exists() {
+                bail!("{} is missing: run `cargo xtask setup`", tool.display());
+            }
+        }
+        if port_in_use(options.port) {
+            bail!(
+                "port {} on 127.0.0.1 is already in use (another `cargo xtask dev`?). Stop it, or pick another \
+                 port with --port",
+                options.port
+            );
+        }
+        std::fs::create_dir_all(&options.state_dir)?;
+        if let Some(parent) = options.log_file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let log = std::fs::File::create(&options.log_file)
+            .with_context(|| format!("creating {}", options.log_file.display()))?;
+        let xdg = options.state_dir.join("xdg");
+        let node_bin = paths.node().parent().map(PathBuf::from).unwrap_or_default();
+        let path = format!("{}:{}", node_bin.display(), std::env::var("PATH").unwrap_or_default());
+        let child = Command::new(paths.node())
+            .arg(paths.wrangler())
+            .arg("dev")
+            .arg("--config")
+            .arg(paths.wrangler_toml())
+            .args(["--ip", "127.0.0.1", "--port", &options.port.to_string()])
+            .args(["--inspector-port", &free_port()?.to_string()])
+            .arg("--persist-to")
+            .arg(&options.state_dir)
+            .args(["--var", &format!("CONFAB_SECRET:{}", options.secret)])
+            .args(["--var", &format!("CONFAB_ADMIN_TOKEN:{}", options.admin_token)])
+            .arg("--show-interactive-dev-session=false")
+            .current_dir(&paths.root)
+            .env("PATH", path)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            // wrangler traces every Durable Object event into SQLite by default: slow, and not needed here.
+            .env("X_LOCAL_OBSERVABILITY", "false")
+            .env("XDG_CONFIG_HOME", xdg.join("config"))
+            .env("XDG_CACHE_HOME", xdg.join("cache"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting wrangler with {}", paths.node().display()))?;
+        let mut edge = Edge { child, options };
+        edge.wait_ready()?;
+        Ok(edge)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let probe = self.url("/api/v1/agent/me");
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).build(),
+        );
+        while started.elapsed() < READY_TIMEOUT {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("wrangler exited ({status}) before answering:\n{}", self.log_tail(40));
+            }
+            match agent.get(&probe).call() {
+                Ok(_) | Err(ureq::Error::StatusCode(_)) => return Ok(()),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+        bail!("wrangler did not answer within {READY_TIMEOUT:?}:\n{}", self.log_tail(40))
+    }
+
+    /// The last `lines` lines of wrangler's output, for error messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.options.log_file).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.options.port
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.options.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin())
+    }
+
+    /// `ws://127.0.0.1:PORT{path}`
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.options.port)
+    }
+
+    /// Creates or replaces a site through the admin API.
+    pub fn seed_site(&self, site: &str, setup: &serde_json::Value) -> Result<()> {
+        admin_seed_site(&self.origin(), &self.options.admin_token, site, setup)
+    }
+
+    /// Stops wrangler and workerd.
+    pub fn stop(&mut self) {
+        stop_group(&mut self.child, Duration::from_secs(5));
+    }
+
+    /// Whether wrangler is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `PUT /api/v1/admin/sites/{site}` with the admin token.
+pub fn admin_seed_site(origin: &str, admin_token: &str, site: &str, setup: &serde_json::Value) -> Result<()> {
+    let url = format!("{origin}/api/v1/admin/sites/{site}");
+    match ureq::put(&url).header("authorization", &format!("Bearer {admin_token}")).send_json(setup) {
+        Ok(_) => Ok(()),
+        Err(e) => bail!("seeding site {site:?} failed: {e}"),
+    }
+}
+
+/// The demo site: two agents, embeddable from `host_origin`.
+pub fn demo_site(host_origin: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": "Demo Shop",
+        "allowed_origins": [host_origin],
+        "agents": [
+            {"id": "ada", "name": "Ada Lovelace", "email": DEMO_AGENTS[0].0, "password": DEMO_PASSWORD},
+            {"id": "grace", "name": "Grace Hopper", "email": DEMO_AGENTS[1].0, "password": DEMO_PASSWORD},
+        ],
+    })
+}
+
+/// The demo site's id, agents (email, name) and their password.
+pub const DEMO_SITE: &str = "demo";
+pub const DEMO_AGENTS: [(&str, &str); 2] =
+    [("ada@demo.confab.test", "Ada Lovelace"), ("grace@demo.confab.test", "Grace Hopper")];
+pub const DEMO_PASSWORD: &str = "confab-demo-password";

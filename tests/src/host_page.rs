@@ -1,0 +1,108 @@
+//! A site owner's page on its own origin, embedding the widget with the one-line script tag.
+
+use anyhow::Result;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Serves one HTML page at every path on 127.0.0.1:`port` until dropped.
+pub struct HostPage {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl HostPage {
+    /// Serves [`HostPage::demo_html`] for the edge at `edge_origin` and `site`. `port` 0 picks a free one.
+    pub fn start(port: u16, edge_origin: &str, site: &str) -> Result<HostPage> {
+        Self::serve(port, Self::demo_html(edge_origin, site))
+    }
+
+    pub fn serve(port: u16, html: String) -> Result<HostPage> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+            anyhow::anyhow!("cannot serve the demo page on 127.0.0.1:{port}: {e} (port in use? pick another)")
+        })?;
+        let port = listener.local_addr()?.port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(stream) = stream {
+                        let _ = answer(stream, &html);
+                    }
+                }
+            }
+        });
+        Ok(HostPage { port, stop, thread: Some(thread) })
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A plausible shop page: the only Confab thing on it is the script tag.
+    pub fn demo_html(edge_origin: &str, site: &str) -> String {
+        format!(
+            r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Demo Shop</title>
+<style>
+body {{ margin: 0; font: 16px/1.5 Georgia, serif; color: #222; background: #faf7f2; }}
+header {{ padding: 20px 40px; background: #2d2a26; color: #f5efe6; font-size: 22px; letter-spacing: .05em; }}
+main {{ padding: 40px; max-width: 760px; }}
+.products {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 20px; margin-top: 24px; }}
+.product {{ background: #fff; border: 1px solid #e6dfd3; border-radius: 8px; padding: 16px; }}
+.swatch {{ height: 90px; border-radius: 6px; margin-bottom: 10px; }}
+</style>
+</head>
+<body>
+<header>DEMO SHOP</header>
+<main>
+<h1>Handmade ceramics</h1>
+<p>Questions about sizes, glazes or delivery? Open the chat in the corner: a real person answers.</p>
+<div class="products">
+<div class="product"><div class="swatch" style="background:#c9a27e"></div>Stoneware mug — €24</div>
+<div class="product"><div class="swatch" style="background:#7c9a92"></div>Celadon bowl — €38</div>
+<div class="product"><div class="swatch" style="background:#b5b1a8"></div>Ash vase — €56</div>
+</div>
+</main>
+<script src="{edge_origin}/widget.js" data-site="{site}" async></script>
+</body>
+</html>
+"#
+        )
+    }
+}
+
+fn answer(mut stream: TcpStream, html: &str) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut buf = [0u8; 4096];
+    // One read is enough for a GET from a browser; the request itself does not matter.
+    let _ = stream.read(&mut buf)?;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
+        html.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(html.as_bytes())?;
+    stream.flush()
+}
+
+impl Drop for HostPage {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! A conversation end to end on a real workerd: a contact and an agent on the conversation socket, the
+//! delivery guarantees (ack after store, dedupe, resume), refusals, and a restart losing nothing.
+
+mod support;
+
+use anyhow::Result;
+use confab_protocol::frames::{Author, ErrorCode, ServerFrame};
+use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths};
+use std::time::Duration;
+use support::{Peer, edge_with_demo, sign_in, start_chat};
+
+fn ack_seq(frame: ServerFrame) -> u64 {
+    match frame {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("expected an ack, got {other:?}"),
+    }
+}
+
+fn message(frame: ServerFrame) -> confab_protocol::frames::Message {
+    match frame {
+        ServerFrame::Message { message } => message,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_and_agent_exchange_messages_with_acks_dedupe_and_resume() -> Result<()> {
+    let edge = edge_with_demo("exchange", "http://127.0.0.1:9")?;
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let interaction = chat.interaction.to_string();
+
+    let mut contact = Peer::connect(&edge, &interaction, None).await?;
+    assert!(matches!(contact.hello(Some(&chat.contact_token), None).await?, ServerFrame::Welcome { .. }));
+    let first = contact.say("Hello, do you ship to Norway?").await?;
+    // The sender is acknowledged and, like every ready socket, receives the stored message.
+    let seq = ack_seq(contact.next().await?);
+    assert_eq!(seq, 1);
+    let echoed = message(contact.next().await?);
+    assert_eq!(
+        (echoed.seq, echoed.author.clone(), echoed.text.as_str()),
+        (1, Author::Contact, "Hello, do you ship to Norway?")
+    );
+
+    // An agent of the site opens the conversation and gets the backlog.
+    let cookie = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let mut agent = Peer::connect(&edge, &interaction, Some(&cookie)).await?;
+    assert!(matches!(agent.hello(None, None).await?, ServerFrame::Welcome { .. }));
+    assert_eq!(message(agent.next().await?).text, "Hello, do you ship to Norway?");
+
+    agent.say("We do — delivery takes 3-5 days.").await?;
+    assert_eq!(ack_seq(agent.next().await?), 2);
+    assert_eq!(message(agent.next().await?).seq, 2);
+    let reply = message(contact.next().await?);
+    assert_eq!(reply.seq, 2);
+    assert_eq!(
+        reply.author,
+        Author::Agent { id: confab_protocol::ids::AgentId("ada".into()), name: "Ada Lovelace".into() }
+    );
+
+    // A resend of an already stored message is acknowledged with its original seq and stored once.
+    contact
+        .send(&confab_protocol::frames::ClientFrame::Send {
+            client_id: first,
+            text: "Hello, do you ship to Norway?".into(),
+        })
+        .await?;
+    assert_eq!(ack_seq(contact.next().await?), 1);
+    agent.expect_silence(Duration::from_millis(500)).await?;
+
+    // A reconnecting contact resumes after the last seq it saw: exactly the later messages.
+    let mut again = Peer::connect(&edge, &interaction, None).await?;
+    assert!(matches!(again.hello(Some(&chat.contact_token), Some(1)).await?, ServerFrame::Welcome { .. }));
+    assert_eq!(message(again.next().await?).seq, 2);
+    again.expect_silence(Duration::from_millis(500)).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_clear_errors() -> Result<()> {
+    let edge = edge_with_demo("refusals", "http://127.0.0.1:9")?;
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let other = start_chat(&edge, DEMO_SITE)?;
+    let interaction = chat.interaction.to_string();
+
+    // Sending before hello.
+    let mut early = Peer::connect(&edge, &interaction, None).await?;
+    early.say("hi").await?;
+    assert!(matches!(early.next().await?, ServerFrame::Error { code: ErrorCode::HelloRequired, .. }));
+
+    // Another conversation's token does not open this one: error, then the socket is closed with 4401.
+    let mut intruder = Peer::connect(&edge, &interaction, None).await?;
+    let refused = intruder.hello(Some(&other.contact_token), None).await?;
+    assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
+    assert_eq!(intruder.closed_with().await?, Some(4401));
+
+    // Garbage, oversized and blank input each get their error, and the conversation still works after.
+    let mut contact = Peer::connect(&edge, &interaction, None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    contact.send_raw("{not json").await?;
+    assert!(matches!(contact.next().await?, ServerFrame::Error { code: ErrorCode::BadFrame, .. }));
+    contact.say(&"x".repeat(confab_protocol::validate::MAX_MESSAGE_CHARS + 1)).await?;
+    assert!(matches!(contact.next().await?, ServerFrame::Error { code: ErrorCode::MessageTooLong, .. }));
+    contact.send_raw(&"y".repeat(confab_protocol::validate::MAX_FRAME_BYTES + 10)).await?;
+    assert!(matches!(contact.next().await?, ServerFrame::Error { code: ErrorCode::FrameTooLarge, .. }));
+    contact.say("   ").await?;
+    assert!(matches!(contact.next().await?, ServerFrame::Error { code: ErrorCode::EmptyMessage, .. }));
+    contact.say("still here").await?;
+    assert_eq!(ack_seq(contact.next().await?), 1);
+
+    // HTTP refusals: unknown site, foreign origin, bad sign-in, unknown conversation, admin without token.
+    let status = |r: Result<ureq::http::Response<ureq::Body>, ureq::Error>| match r {
+        Err(ureq::Error::StatusCode(code)) => code,
+        Ok(resp) => resp.status().as_u16(),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(status(ureq::post(&edge.url("/api/v1/sites/nope/chats")).send_empty()), 404);
+    assert_eq!(
+        status(
+            ureq::post(&edge.url("/api/v1/sites/demo/chats"))
+                .header("origin", "http://evil.test")
+                .send_empty()
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            ureq::post(&edge.url("/api/v1/agent/session"))
+                .send_json(serde_json::json!({"email": DEMO_AGENTS[0].0, "password": "wrong-password"}))
+        ),
+        401
+    );
+    assert_eq!(status(ureq::put(&edge.url("/api/v1/admin/sites/x")).send_json(serde_json::json!({}))), 401);
+    let unknown = Peer::connect(&edge, &uuid::Uuid::new_v4().to_string(), None).await;
+    assert!(unknown.is_err(), "a socket to a conversation that does not exist must be refused");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_of_workerd_loses_nothing() -> Result<()> {
+    let paths = Paths::new();
+    let mut edge = edge_with_demo("restart", "http://127.0.0.1:9")?;
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let interaction = chat.interaction.to_string();
+    {
+        let mut contact = Peer::connect(&edge, &interaction, None).await?;
+        contact.hello(Some(&chat.contact_token), None).await?;
+        for (i, text) in ["one", "two", "three"].iter().enumerate() {
+            contact.say(text).await?;
+            assert_eq!(ack_seq(contact.next().await?), i as u64 + 1);
+            message(contact.next().await?);
+        }
+    }
+    // Same state folder and secrets, new process (and port).
+    let mut options = edge.options.clone();
+    edge.stop();
+    options.port = confab_tests::free_port()?;
+    let edge = Edge::start(&paths, options)?;
+    let mut contact = Peer::connect(&edge, &interaction, None).await?;
+    assert!(matches!(contact.hello(Some(&chat.contact_token), None).await?, ServerFrame::Welcome { .. }));
+    let texts: Vec<String> =
+        [message(contact.next().await?), message(contact.next().await?), message(contact.next().await?)]
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+    assert_eq!(texts, ["one", "two", "three"]);
+    contact.say("four").await?;
+    assert_eq!(ack_seq(contact.next().await?), 4);
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Helpers shared by the integration and browser tests: a running edge with the demo site, a protocol-level
+//! WebSocket client, and WebDriver sessions in headless Chromium.
+#![allow(dead_code, unreachable_pub)] // each test binary uses its own subset
+
+use anyhow::{Context, Result, bail};
+use confab_protocol::PROTOCOL_VERSION;
+use confab_protocol::api::ChatStarted;
+use confab_protocol::frames::{ClientFrame, ServerFrame};
+use confab_protocol::ids::ClientMessageId;
+use confab_tests::{DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, Paths, demo_site};
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something it expects to happen.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Starts an edge with fresh state and the demo site, embeddable from `host_origin`.
+pub fn edge_with_demo(name: &str, host_origin: &str) -> Result<Edge> {
+    let paths = Paths::new();
+    let edge = Edge::start(&paths, EdgeOptions::for_test(&paths, name)?)?;
+    edge.seed_site(DEMO_SITE, &demo_site(host_origin))?;
+    Ok(edge)
+}
+
+/// Starts a chat on `site` as a contact would (no Origin header: not a browser).
+pub fn start_chat(edge: &Edge, site: &str) -> Result<ChatStarted> {
+    let mut resp = ureq::post(&edge.url(&format!("/api/v1/sites/{site}/chats")))
+        .send_json(serde_json::json!({}))
+        .context("starting a chat")?;
+    Ok(resp.body_mut().read_json()?)
+}
+
+/// Signs in and returns the `Cookie` header value of the session.
+pub fn sign_in(edge: &Edge, email: &str) -> Result<String> {
+    let resp = ureq::post(&edge.url("/api/v1/agent/session"))
+        .send_json(serde_json::json!({"email": email, "password": DEMO_PASSWORD}))
+        .context("signing in")?;
+    let set_cookie = resp.headers().get("set-cookie").context("no session cookie")?.to_str()?;
+    Ok(set_cookie.split(';').next().unwrap_or_default().to_owned())
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A protocol client on one conversation socket.
+pub struct Peer {
+    ws: Ws,
+}
+
+impl Peer {
+    /// Opens the conversation socket, with an agent's session cookie or none (a contact).
+    pub async fn connect(edge: &Edge, interaction: &str, cookie: Option<&str>) -> Result<Peer> {
+        let mut request =
+            edge.ws_url(&format!("/api/v1/chats/{interaction}/socket")).into_client_request()?;
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie.parse()?);
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.context("opening the socket")?;
+        Ok(Peer { ws })
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) -> Result<()> {
+        self.ws.send(WsMessage::text(frame.encode())).await?;
+        Ok(())
+    }
+
+    pub async fn send_raw(&mut self, text: &str) -> Result<()> {
+        self.ws.send(WsMessage::text(text.to_owned())).await?;
+        Ok(())
+    }
+
+    pub async fn hello(&mut self, token: Option<&str>, after: Option<u64>) -> Result<ServerFrame> {
+        self.send(&ClientFrame::Hello { version: PROTOCOL_VERSION, token: token.map(str::to_owned), after })
+            .await?;
+        self.next().await
+    }
+
+    /// Sends a message and returns its new client id.
+    pub async fn say(&mut self, text: &str) -> Result<ClientMessageId> {
+        let client_id = ClientMessageId(uuid::Uuid::new_v4());
+        self.send(&ClientFrame::Send { client_id, text: text.to_owned() }).await?;
+        Ok(client_id)
+    }
+
+    /// The next frame, within [`PATIENCE`].
+    pub async fn next(&mut self) -> Result<ServerFrame> {
+        loop {
+            let msg = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .context("no frame arrived in time")?
+                .context("the socket closed")??;
+            match msg {
+                WsMessage::Text(text) => return Ok(ServerFrame::decode(&text)?),
+                WsMessage::Close(frame) => bail!("the socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Asserts that no frame arrives within `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) -> Result<()> {
+        match tokio::time::timeout(wait, self.ws.next()).await {
+            Err(_) => Ok(()),
+            Ok(Some(Ok(WsMessage::Text(text)))) => bail!("expected nothing, got {text}"),
+            Ok(other) => bail!("expected nothing, got {other:?}"),
+        }
+    }
+
+    /// Waits for the server to close the socket and returns the close code.
+    pub async fn closed_with(&mut self) -> Result<Option<u16>> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.ws.next()).await.context("the socket stayed open")? {
+                Some(Ok(WsMessage::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Ok(None),
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The walking skeleton, as people use it: a customer on a shop page (another origin) writes in the widget,
+//! an agent signs in to the agent desktop, sees the message, replies, and the customer sees the reply.
+//! Two real headless Chromium sessions against a real workerd. Screenshots go to target/screenshots/.
+
+mod support;
+
+use anyhow::{Context, Result, bail};
+use confab_tests::browser::Chromedriver;
+use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, HostPage, Paths, free_port};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::time::{Duration, Instant};
+use support::{PATIENCE, edge_with_demo};
+
+/// WebDriver's Enter key.
+const ENTER: &str = "\u{E007}";
+
+async fn browser(driver: &Chromedriver, paths: &Paths, profile: &str) -> Result<Client> {
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(driver.capabilities(paths, profile))
+        .connect(&driver.url())
+        .await
+        .context("starting a Chromium session")
+}
+
+/// Waits until the element at `css` exists and its text contains `expected`; returns the full text.
+async fn wait_for_text(client: &Client, css: &str, expected: &str) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        for element in client.find_all(Locator::Css(css)).await? {
+            let text = element.text().await.unwrap_or_default();
+            if text.contains(expected) {
+                return Ok(text);
+            }
+        }
+        if started.elapsed() > PATIENCE {
+            bail!("no {css:?} with text {expected:?} after {PATIENCE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn screenshot(client: &Client, paths: &Paths, name: &str) -> Result<()> {
+    let png = client.screenshot().await?;
+    std::fs::create_dir_all(paths.screenshots())?;
+    std::fs::write(paths.screenshots().join(format!("{name}.png")), png)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Result<()> {
+    let paths = Paths::new();
+    // The shop page must be on another origin than the edge, as on a real site: another port.
+    let host_port = free_port()?;
+    let host_origin = format!("http://127.0.0.1:{host_port}");
+    let edge = edge_with_demo("skeleton", &host_origin)?;
+    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
+    let driver = Chromedriver::start(&paths)?;
+
+    // The customer opens the shop and the chat, and writes.
+    let customer = browser(&driver, &paths, "customer").await?;
+    customer.goto(&host_origin).await?;
+    let launcher =
+        customer.wait().at_most(PATIENCE).for_element(Locator::Css("[data-confab=launcher]")).await?;
+    launcher.click().await?;
+    let frame =
+        customer.wait().at_most(PATIENCE).for_element(Locator::Css("iframe[data-confab=frame]")).await?;
+    frame.enter_frame().await?;
+    let input = customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-input")).await?;
+    input.send_keys("Hello, do you ship to Norway?").await?;
+    input.send_keys(ENTER).await?;
+    // Delivered: acknowledged by the edge, no longer marked as sending.
+    wait_for_text(&customer, ".cw-mine[data-pending=false] .cw-text", "Hello, do you ship to Norway?")
+        .await?;
+    assert_eq!(input.prop("value").await?.as_deref(), Some(""), "Enter sends and clears the composer");
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &paths, "skeleton-1-customer-wrote").await?;
+
+    // The agent signs in, finds the chat in the list and opens it.
+    let agent = browser(&driver, &paths, "agent").await?;
+    agent.goto(&edge.url("/agent/")).await?;
+    agent
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("input[name=email]"))
+        .await?
+        .send_keys(DEMO_AGENTS[0].0)
+        .await?;
+    agent.find(Locator::Css("input[name=password]")).await?.send_keys(DEMO_PASSWORD).await?;
+    agent.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    wait_for_text(&agent, ".ad-card-item .ad-preview", "Hello, do you ship to Norway?").await?;
+    agent.find(Locator::Css(".ad-card-item")).await?.click().await?;
+    wait_for_text(&agent, ".ad-from-contact .ad-text", "Hello, do you ship to Norway?").await?;
+
+    // The agent replies with Enter.
+    let reply = agent.find(Locator::Css(".ad-input")).await?;
+    reply.send_keys("We do! Delivery to Norway takes 3-5 days.").await?;
+    reply.send_keys(ENTER).await?;
+    wait_for_text(&agent, ".ad-from-agent:not([data-pending]) .ad-text", "Delivery to Norway").await?;
+    screenshot(&agent, &paths, "skeleton-2-agent-replied").await?;
+
+    // The customer sees the reply, with the agent's name.
+    customer.enter_frame(0).await?;
+    let seen = wait_for_text(&customer, ".cw-theirs", "Delivery to Norway takes 3-5 days.").await?;
+    assert!(seen.contains("Ada Lovelace"), "the reply shows who wrote it: {seen:?}");
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &paths, "skeleton-3-customer-got-reply").await?;
+
+    customer.close().await?;
+    agent.close().await?;
+    Ok(())
+}

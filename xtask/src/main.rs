@@ -1,0 +1,123 @@
+//! `cargo xtask`: the project's one entry point.
+//!
+//! - `setup`: installs the pinned toolchain (TOOLCHAIN.md), skipping what is already there;
+//! - `build`: builds the widget, the agent desktop and the edge into `dist/public` and `edge/build`;
+//! - `dev`: setup + build, then runs Confab locally with a demo site, a demo shop page and two demo agents;
+//! - `test`: formatting, lints, unit tests, builds, then integration and browser tests against real workerd
+//!   and headless Chromium;
+//! - `deploy`: build, then `wrangler deploy`;
+//! - `wrangler ARGS`: any wrangler command, with the pinned Node 22, from `edge/`.
+
+mod build;
+mod dev;
+mod setup;
+
+use anyhow::{Context, Result, bail};
+use confab_tests::Paths;
+use std::process::Command;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("\nxtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let paths = Paths::new();
+    match args.first().map(String::as_str) {
+        Some("setup") => setup::all(&paths),
+        Some("build") => {
+            setup::all(&paths)?;
+            build::all(&paths)
+        }
+        Some("dev") => dev::run(&paths, &args[1..]),
+        Some("test") => test(&paths),
+        // Any wrangler command with the pinned Node 22, run from edge/ (where wrangler.toml is).
+        Some("wrangler") => {
+            setup::all(&paths)?;
+            exec(build::wrangler(&paths).args(&args[1..]).current_dir(paths.root.join("edge")))
+        }
+        Some("deploy") => {
+            setup::all(&paths)?;
+            build::all(&paths)?;
+            let mut cmd = build::wrangler(&paths);
+            cmd.arg("deploy").arg("--config").arg(paths.wrangler_toml());
+            exec(&mut cmd)
+        }
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  setup    install the pinned tools (idempotent)\n  build    build widget, agent \
+                 desktop and edge\n  dev      run Confab locally with a demo (--port 8787 --demo-port 8788)\n  test     \
+                 everything CI checks\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Everything CI checks, cheapest first, so a formatting slip fails in seconds rather than after the builds.
+fn test(paths: &Paths) -> Result<()> {
+    setup::all(paths)?;
+    step("formatting (cargo fmt --check)");
+    exec(Command::new("cargo").args(["fmt", "--all", "--", "--check"]).current_dir(&paths.root))?;
+    step("lints of native crates (clippy -D warnings)");
+    exec(
+        Command::new("cargo")
+            .args(["clippy", "--all-targets", "-p", "confab-protocol", "-p", "confab-tests", "-p", "xtask"])
+            .args(["--", "-D", "warnings"])
+            .current_dir(&paths.root),
+    )?;
+    step("lints of wasm crates (clippy -D warnings, wasm32)");
+    exec(
+        Command::new("cargo")
+            .args(["clippy", "--release", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "-p",
+                "confab-client",
+                "-p",
+                "confab-edge",
+                "-p",
+                "confab-widget",
+                "-p",
+                "confab-agent-ui",
+            ])
+            .args(["--", "-D", "warnings"])
+            .current_dir(&paths.root),
+    )?;
+    step("unit and simulation tests (confab-protocol)");
+    exec(
+        Command::new("cargo").args(["test", "-p", "confab-protocol", "-p", "xtask"]).current_dir(&paths.root),
+    )?;
+    build::all(paths)?;
+    step("integration and browser tests (real workerd, headless Chromium)");
+    exec(
+        Command::new("cargo")
+            .args(["test", "-p", "confab-tests", "--", "--test-threads=2"])
+            .current_dir(&paths.root),
+    )?;
+    step("all checks passed");
+    Ok(())
+}
+
+/// Prints a step heading.
+pub(crate) fn step(what: &str) {
+    println!("\n==> {what}");
+}
+
+/// Runs a command to completion, failing with the command line if it fails.
+pub(crate) fn exec(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs a command and returns its standard output, or `None` if it cannot run or fails.
+pub(crate) fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
