@@ -196,13 +196,10 @@ impl Conversation {
         let Some(peer) = peer else {
             return crate::http::error(ErrorCode::BadRequest, "missing peer");
         };
-        if let Peer::Agent { site, .. } = &peer {
-            if *site != meta.site {
-                return crate::http::error(
-                    ErrorCode::Unauthorized,
-                    "this conversation belongs to another site",
-                );
-            }
+        if let Peer::Agent { site, .. } = &peer
+            && *site != meta.site
+        {
+            return crate::http::error(ErrorCode::Unauthorized, "this conversation belongs to another site");
         }
         let pair = WebSocketPair::new()?;
         let tag = match &peer {

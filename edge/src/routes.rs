@@ -262,7 +262,7 @@ fn same_origin_or_absent(req: &Request) -> Result<bool> {
 fn origin_allowed(req: &Request, site: &StoredSite) -> Result<bool> {
     Ok(match req.headers().get("origin")? {
         None => true,
-        Some(origin) => origin == own_origin(req)? || site.allowed_origins.iter().any(|o| *o == origin),
+        Some(origin) => origin == own_origin(req)? || site.allowed_origins.contains(&origin),
     })
 }
 

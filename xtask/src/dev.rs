@@ -88,12 +88,12 @@ fn flag(args: &[String], name: &str) -> Result<Option<u16>> {
 /// The dev edge's signing secret and admin token: random on first run, then kept so that sessions and
 /// contact tokens stay valid across restarts.
 fn dev_secrets(file: &std::path::Path) -> Result<(String, String)> {
-    if let Ok(text) = std::fs::read_to_string(file) {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let (Some(s), Some(t)) = (v["secret"].as_str(), v["admin_token"].as_str()) {
-                return Ok((s.to_owned(), t.to_owned()));
-            }
-        }
+    let saved =
+        std::fs::read_to_string(file).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    if let Some(v) = saved
+        && let (Some(s), Some(t)) = (v["secret"].as_str(), v["admin_token"].as_str())
+    {
+        return Ok((s.to_owned(), t.to_owned()));
     }
     let (secret, token) = (random_hex()?, random_hex()?);
     std::fs::write(file, serde_json::json!({"secret": secret, "admin_token": token}).to_string())?;

@@ -41,7 +41,7 @@ fn wasm_target() -> Result<()> {
 
 fn wasm_bindgen(paths: &Paths) -> Result<()> {
     let bin = paths.cargo_bin("wasm-bindgen");
-    let version = output(&mut Command::new(&bin).arg("--version")).unwrap_or_default();
+    let version = output(Command::new(&bin).arg("--version")).unwrap_or_default();
     if version == format!("wasm-bindgen {WASM_BINDGEN_VERSION}") {
         ok(&version);
         return Ok(());
@@ -59,7 +59,7 @@ fn wasm_bindgen(paths: &Paths) -> Result<()> {
 
 fn worker_build(paths: &Paths) -> Result<()> {
     let bin = paths.cargo_bin("worker-build");
-    let version = output(&mut Command::new(&bin).arg("--version")).unwrap_or_default();
+    let version = output(Command::new(&bin).arg("--version")).unwrap_or_default();
     if version == WORKER_BUILD_VERSION {
         ok(&format!("worker-build {version}"));
         return Ok(());
@@ -85,7 +85,7 @@ fn npm_tools(paths: &Paths) -> Result<()> {
     let tools_present =
         [paths.node(), paths.wrangler(), paths.wasm_opt(), paths.esbuild()].iter().all(|p| p.exists());
     if tools_present && std::fs::read(&stamp).ok().as_deref() == Some(&lock[..]) {
-        let node = output(&mut Command::new(paths.node()).arg("--version")).unwrap_or_default();
+        let node = output(Command::new(paths.node()).arg("--version")).unwrap_or_default();
         ok(&format!("Node {node}, wrangler, binaryen (node_modules matches package-lock.json)"));
         return Ok(());
     }
@@ -107,7 +107,7 @@ fn npm_tools(paths: &Paths) -> Result<()> {
 
 fn chromium(paths: &Paths) -> Result<()> {
     if paths.chromium().exists() && paths.chromedriver().exists() {
-        let version = output(&mut Command::new(paths.chromium()).arg("--version")).unwrap_or_default();
+        let version = output(Command::new(paths.chromium()).arg("--version")).unwrap_or_default();
         ok(&format!("{version} and chromedriver"));
         return Ok(());
     }
