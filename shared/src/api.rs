@@ -87,7 +87,9 @@ impl ApiError {
             ErrorCode::Unauthorized | ErrorCode::BadCredentials => 401,
             ErrorCode::OriginNotAllowed => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::FrameTooLarge => 413,
+            ErrorCode::FrameTooLarge | ErrorCode::AttachmentTooLarge => 413,
+            ErrorCode::AttachmentType => 415,
+            ErrorCode::NotAllowedNow | ErrorCode::TransferRefused => 409,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
         }
     }

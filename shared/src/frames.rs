@@ -119,6 +119,15 @@ pub enum ErrorCode {
     FrameTooLarge,
     /// Wrong email or password.
     BadCredentials,
+    /// The file type is not allowed, or the content does not match the name.
+    AttachmentType,
+    /// The file is larger than 100 MB.
+    AttachmentTooLarge,
+    /// The action does not fit the interaction's state (for example, completing a wrap-up with no
+    /// disposition code when codes are required, or writing in a chat that was transferred away).
+    NotAllowedNow,
+    /// The transfer target cannot take the interaction (not Ready, no free capacity, unknown).
+    TransferRefused,
     /// The edge failed; retrying may help.
     Internal,
     #[serde(other)]

@@ -51,6 +51,19 @@ slug_id!(
     /// An agent account within a site.
     AgentId
 );
+slug_id!(
+    /// A queue ("interaction plan") of a site. Every site has at least the queue `default`.
+    QueueId
+);
+
+/// A contact (customer) of a site: a random visitor id, or the site's own user id when the site verifies
+/// identities. Free text, at most 200 characters, never shown to other contacts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContactId(pub String);
+
+/// Milliseconds since the Unix epoch. Every rule takes `now` as one of these from its caller.
+pub type Millis = i64;
 
 impl fmt::Display for InteractionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,9 +15,12 @@
 //! - every error a client can see has a stable [`ErrorCode`](frames::ErrorCode) string.
 
 pub mod api;
+pub mod attachments;
 pub mod delivery;
 pub mod frames;
 pub mod ids;
+pub mod lifecycle;
+pub mod routing;
 pub mod validate;
 
 /// The protocol version spoken by this build. A client sends it in its `hello`; the edge answers with its own

@@ -27,7 +27,10 @@ impl Chromedriver {
             }
         }
         let port = free_port()?;
-        let scratch = paths.scratch().join(format!("chrome-{}-{port}", std::process::id()));
+        // Short on purpose: Chromium puts its SingletonSocket under TMPDIR, and a Unix socket path must stay
+        // under 108 bytes. A folder under a deep target dir (CI's) is too long and Chromium exits at start.
+        let scratch = std::env::temp_dir().join(format!("confab-chrome-{port}"));
+        let _ = std::fs::remove_dir_all(&scratch);
         std::fs::create_dir_all(scratch.join("tmp"))?;
         let child = Command::new(paths.chromedriver())
             .arg(format!("--port={port}"))

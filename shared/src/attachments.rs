@@ -1,0 +1,234 @@
+//! Which files may be attached: a fixed allow-list, checked on the file name's extension *and* on the
+//! content's signature (its first bytes), so a renamed executable is refused however it is named. At most
+//! [`MAX_ATTACHMENT_BYTES`].
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The largest attachment, in bytes (100 MiB).
+pub const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
+/// How many leading bytes [`check`] needs to recognise any allowed kind.
+pub const SIGNATURE_BYTES: usize = 512;
+
+/// The kinds of file Confab accepts (the webchat channel's list in the seed documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+    Mp3,
+    Mp4,
+    Pdf,
+    Docx,
+    Txt,
+    Rtf,
+    Pages,
+    Csv,
+    Xlsx,
+    Numbers,
+    Pptx,
+    Key,
+}
+
+impl FileKind {
+    /// The kind named by a file name's extension (case-insensitive).
+    pub fn from_name(name: &str) -> Option<FileKind> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "png" => FileKind::Png,
+            "jpg" | "jpeg" => FileKind::Jpeg,
+            "gif" => FileKind::Gif,
+            "webp" => FileKind::Webp,
+            "mp3" => FileKind::Mp3,
+            "mp4" => FileKind::Mp4,
+            "pdf" => FileKind::Pdf,
+            "docx" => FileKind::Docx,
+            "txt" => FileKind::Txt,
+            "rtf" => FileKind::Rtf,
+            "pages" => FileKind::Pages,
+            "csv" => FileKind::Csv,
+            "xlsx" => FileKind::Xlsx,
+            "numbers" => FileKind::Numbers,
+            "pptx" => FileKind::Pptx,
+            "key" => FileKind::Key,
+            _ => return None,
+        })
+    }
+
+    /// The `Content-Type` the file is served with.
+    pub fn mime(self) -> &'static str {
+        match self {
+            FileKind::Png => "image/png",
+            FileKind::Jpeg => "image/jpeg",
+            FileKind::Gif => "image/gif",
+            FileKind::Webp => "image/webp",
+            FileKind::Mp3 => "audio/mpeg",
+            FileKind::Mp4 => "video/mp4",
+            FileKind::Pdf => "application/pdf",
+            FileKind::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            FileKind::Txt => "text/plain; charset=utf-8",
+            FileKind::Rtf => "application/rtf",
+            FileKind::Pages => "application/vnd.apple.pages",
+            FileKind::Csv => "text/csv; charset=utf-8",
+            FileKind::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            FileKind::Numbers => "application/vnd.apple.numbers",
+            FileKind::Pptx => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            FileKind::Key => "application/vnd.apple.keynote",
+        }
+    }
+
+    /// Images get an inline preview.
+    pub fn is_image(self) -> bool {
+        matches!(self, FileKind::Png | FileKind::Jpeg | FileKind::Gif | FileKind::Webp)
+    }
+
+    /// Whether `head` (the file's first bytes) looks like this kind.
+    fn signature_matches(self, head: &[u8]) -> bool {
+        match self {
+            FileKind::Png => head.starts_with(b"\x89PNG\r\n\x1a\n"),
+            FileKind::Jpeg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+            FileKind::Gif => head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a"),
+            FileKind::Webp => head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP",
+            // An ID3 tag, or straight into an MPEG audio frame (11 sync bits set).
+            FileKind::Mp3 => {
+                head.starts_with(b"ID3") || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0)
+            }
+            FileKind::Mp4 => head.len() >= 8 && &head[4..8] == b"ftyp",
+            FileKind::Pdf => head.starts_with(b"%PDF-"),
+            FileKind::Rtf => head.starts_with(b"{\\rtf"),
+            // Office Open XML and Apple iWork documents are ZIP packages.
+            FileKind::Docx
+            | FileKind::Xlsx
+            | FileKind::Pptx
+            | FileKind::Pages
+            | FileKind::Numbers
+            | FileKind::Key => head.starts_with(b"PK\x03\x04"),
+            FileKind::Txt | FileKind::Csv => looks_like_text(head),
+        }
+    }
+}
+
+/// Text: no NUL bytes and valid UTF-8, allowing a character cut at the end of the sample.
+fn looks_like_text(head: &[u8]) -> bool {
+    if head.contains(&0) {
+        return false;
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// Why an attachment was refused. Each has a stable code for the client and a message for the person.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refused {
+    #[error(
+        "{name:?} is not a file type that can be sent (allowed: images, mp3, mp4, pdf, documents, spreadsheets, presentations)"
+    )]
+    TypeNotAllowed { name: String },
+    #[error("{name:?} does not contain what its name says (it is not a real .{ext} file)")]
+    ContentMismatch { name: String, ext: String },
+    #[error("{name:?} is {size} bytes; the limit is 100 MB")]
+    TooLarge { name: String, size: u64 },
+    #[error("{name:?} is empty")]
+    Empty { name: String },
+}
+
+impl Refused {
+    /// The stable error code of this refusal.
+    pub fn code(&self) -> crate::frames::ErrorCode {
+        use crate::frames::ErrorCode;
+        match self {
+            Refused::TypeNotAllowed { .. } | Refused::ContentMismatch { .. } => ErrorCode::AttachmentType,
+            Refused::TooLarge { .. } => ErrorCode::AttachmentTooLarge,
+            Refused::Empty { .. } => ErrorCode::BadRequest,
+        }
+    }
+}
+
+/// Checks the name and size only: what a client can check before uploading anything.
+pub fn precheck(name: &str, size: u64) -> Result<FileKind, Refused> {
+    let kind = FileKind::from_name(name).ok_or_else(|| Refused::TypeNotAllowed { name: name.to_owned() })?;
+    if size == 0 {
+        return Err(Refused::Empty { name: name.to_owned() });
+    }
+    if size > MAX_ATTACHMENT_BYTES {
+        return Err(Refused::TooLarge { name: name.to_owned(), size });
+    }
+    Ok(kind)
+}
+
+/// Checks name, size and content: `head` is the file's first bytes (up to [`SIGNATURE_BYTES`]).
+pub fn check(name: &str, size: u64, head: &[u8]) -> Result<FileKind, Refused> {
+    let kind = precheck(name, size)?;
+    if !kind.signature_matches(&head[..head.len().min(SIGNATURE_BYTES)]) {
+        let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        return Err(Refused::ContentMismatch { name: name.to_owned(), ext });
+    }
+    Ok(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+    #[test]
+    fn every_allowed_kind_is_accepted_with_its_signature() {
+        let samples: [(&str, &[u8]); 17] = [
+            ("a.png", PNG),
+            ("a.JPG", &[0xFF, 0xD8, 0xFF, 0xE0]),
+            ("a.jpeg", &[0xFF, 0xD8, 0xFF, 0xDB]),
+            ("a.gif", b"GIF89a\x01\x00"),
+            ("a.webp", b"RIFF\x24\0\0\0WEBPVP8 "),
+            ("a.mp3", b"ID3\x04\0"),
+            ("a.mp4", b"\0\0\0\x18ftypmp42"),
+            ("a.pdf", b"%PDF-1.7\n"),
+            ("a.docx", b"PK\x03\x04\x14\0"),
+            ("a.txt", "héllo\nworld".as_bytes()),
+            ("a.rtf", b"{\\rtf1\\ansi"),
+            ("a.pages", b"PK\x03\x04"),
+            ("a.csv", b"name,qty\nmug,2\n"),
+            ("a.xlsx", b"PK\x03\x04"),
+            ("a.numbers", b"PK\x03\x04"),
+            ("a.pptx", b"PK\x03\x04"),
+            ("a.key", b"PK\x03\x04"),
+        ];
+        for (name, head) in samples {
+            assert!(check(name, 1000, head).is_ok(), "{name} should be accepted");
+        }
+    }
+
+    #[test]
+    fn other_types_are_refused_by_name() {
+        for name in ["setup.exe", "script.js", "page.html", "archive.zip", "noextension", "image.svg"] {
+            assert_eq!(precheck(name, 10), Err(Refused::TypeNotAllowed { name: name.into() }), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_renamed_file_is_refused_by_content() {
+        let exe = b"MZ\x90\0\x03\0\0\0";
+        let refused = check("holiday.png", 1000, exe);
+        assert_eq!(refused, Err(Refused::ContentMismatch { name: "holiday.png".into(), ext: "png".into() }));
+        assert_eq!(refused.err().map(|r| r.code()), Some(crate::frames::ErrorCode::AttachmentType));
+        assert!(check("notes.txt", 8, b"\x7fELF\0\0\0\0").is_err(), "binary is not text");
+    }
+
+    #[test]
+    fn size_limit_is_100_mib_inclusive_and_empty_files_are_refused() {
+        assert!(check("a.png", MAX_ATTACHMENT_BYTES, PNG).is_ok());
+        assert!(matches!(check("a.png", MAX_ATTACHMENT_BYTES + 1, PNG), Err(Refused::TooLarge { .. })));
+        assert!(matches!(precheck("a.png", 0), Err(Refused::Empty { .. })));
+    }
+
+    #[test]
+    fn text_cut_mid_character_at_the_sample_end_is_still_text() {
+        let mut head = "ok é".as_bytes().to_vec();
+        head.pop();
+        assert!(check("a.txt", 100, &head).is_ok());
+    }
+}

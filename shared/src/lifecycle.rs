@@ -1,0 +1,837 @@
+//! The lifecycle of one interaction, carried out by its `Conversation` Durable Object.
+//!
+//! ```text
+//!            contact writes                desk offers        agent accepts / auto-accept
+//!   New ─────────────────────▶ Queued ─────────────▶ Offered ───────────────────────────▶ Active(agent)
+//!    ▲                           ▲  ◀── reject / timeout ──┘                               │  ▲  │
+//!    │                           │                                   park / auto-park      │  │  │ transfer accepted:
+//!    │                           └──── contact replies, agent can't take it ◀── Parked ◀───┘  │  │ Active(other agent)
+//!    │                                                          │ contact replies, agent can ─┘  │
+//!    │                                                          │ park limit reached             │
+//!    │ contact writes again            Ended(by contact | agent | timeout) ◀──────────────────────┘ end
+//!    └──────────────────────────────── (+ Wrap for the agent: codes, notes, timer, Extend, Complete)
+//! ```
+//!
+//! - An agent's **writing** is allowed only to the agent the interaction is assigned to (so after an accepted
+//!   transfer the sender can no longer write), or to any agent of the site once it has ended: that
+//!   **reactivates** it (asynchronous chat), and when the contact answers, the interaction is routed to that
+//!   agent first and the agent is notified.
+//! - **Park** frees the agent's capacity; the interaction ends when the park limit passes. **Auto-park**
+//!   parks an active interaction after a period with no activity, but only while nothing from the contact
+//!   is waiting for an answer (an unanswered customer is never hidden away).
+//! - **End** (either side) starts the agent's **wrap-up**: disposition codes (one or several, per site),
+//!   notes, and, when codes are optional, a countdown that **Extend** resets; at zero the progress is saved and
+//!   the interaction closes. With required codes, Complete is refused until one is chosen.
+//! - Every [`Event`] says who may see it. The contact sees only that the chat ended
+//!   ([`Event::contact_notice`]); transfers, parks, notes and dispositions never reach it.
+//!
+//! Timers are data: [`Interaction::deadline`] is the earliest moment [`Interaction::handle_timeout`] has
+//! work; handling a timeout twice, or early, changes nothing.
+
+use crate::ids::{AgentId, InteractionId, Millis, QueueId};
+use crate::routing::{AssignKind, TransferOutcome, TransferTarget};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use thiserror::Error;
+
+/// A disposition (wrap-up) code a site offers its agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispositionCode {
+    pub code: String,
+    pub label: String,
+}
+
+/// How wrap-up works on a site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrapRules {
+    pub codes: Vec<DispositionCode>,
+    /// Complete is refused until a code is chosen; there is no countdown.
+    pub required: bool,
+    /// Several codes may be chosen; otherwise choosing one replaces the previous.
+    pub multiple: bool,
+    /// With optional codes: how long the wrap-up lasts before it closes by itself (Extend restarts it).
+    pub timeout_ms: i64,
+}
+
+/// A site's lifecycle settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleRules {
+    /// A parked interaction ends this long after it was parked.
+    pub park_limit_ms: i64,
+    /// Park an active interaction after this long without activity (`None`: never).
+    pub auto_park_after_ms: Option<i64>,
+    pub wrap: WrapRules,
+}
+
+impl Default for LifecycleRules {
+    fn default() -> Self {
+        LifecycleRules {
+            park_limit_ms: 60 * 60 * 1000,
+            auto_park_after_ms: Some(15 * 60 * 1000),
+            wrap: WrapRules {
+                codes: Vec::new(),
+                required: false,
+                multiple: false,
+                timeout_ms: 2 * 60 * 1000,
+            },
+        }
+    }
+}
+
+/// Who ended a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", content = "agent", rename_all = "snake_case")]
+pub enum EndedBy {
+    Contact,
+    Agent(AgentId),
+    /// The park limit passed with no reply from the contact.
+    Timeout,
+}
+
+/// Where the interaction is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// Created; the contact has not written yet.
+    New,
+    Queued {
+        since: Millis,
+    },
+    Offered {
+        agent: AgentId,
+        since: Millis,
+    },
+    Active {
+        agent: AgentId,
+        since: Millis,
+        /// A cold transfer waiting for the receiver's answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer: Option<TransferTarget>,
+    },
+    Parked {
+        agent: AgentId,
+        since: Millis,
+        /// When it ends if the contact does not reply.
+        until: Millis,
+        /// The contact replied; the desk is deciding who takes it. It will not time out meanwhile.
+        #[serde(default)]
+        reclaiming: bool,
+    },
+    /// The session is over (the conversation stays, and may be reactivated).
+    Ended {
+        by: EndedBy,
+        at: Millis,
+    },
+}
+
+/// The phases DESIGN.md names, for display: the state plus whether a wrap-up is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    New,
+    Queued,
+    Offered,
+    Active,
+    Parked,
+    Ended,
+    Wrap,
+    Completed,
+}
+
+/// Service-level timers of a session (shown to agents above the transcript).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sla {
+    /// The contact's first message of the session.
+    pub started: Millis,
+    pub first_response: Option<Millis>,
+    /// The contact's oldest message not yet answered by an agent.
+    pub awaiting_reply_since: Option<Millis>,
+    pub resolved: Option<Millis>,
+}
+
+impl Sla {
+    fn started_at(now: Millis) -> Self {
+        Sla { started: now, first_response: None, awaiting_reply_since: Some(now), resolved: None }
+    }
+
+    /// From the contact's first message to the first agent answer (still running if none yet).
+    pub fn time_to_first_response(&self, now: Millis) -> i64 {
+        self.first_response.unwrap_or(self.resolved.unwrap_or(now)) - self.started
+    }
+
+    /// Since the contact's oldest unanswered message, if one is waiting.
+    pub fn time_to_reply(&self, now: Millis) -> Option<i64> {
+        self.awaiting_reply_since.filter(|_| self.resolved.is_none()).map(|since| now - since)
+    }
+
+    /// From the contact's first message to the end of the session (still running until then).
+    pub fn time_to_resolution(&self, now: Millis) -> i64 {
+        self.resolved.unwrap_or(now) - self.started
+    }
+}
+
+/// One episode of the conversation: from a contact message that finds nobody handling it, to its end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub number: u32,
+    pub sla: Sla,
+    /// The last agent who handled it.
+    pub agent: Option<AgentId>,
+    /// Chosen while active or in wrap-up.
+    pub codes: Vec<String>,
+    pub notes: String,
+}
+
+/// An agent's wrap-up of an ended session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrapUp {
+    pub agent: AgentId,
+    pub session: Session,
+    pub ended_by: EndedBy,
+    pub ended_at: Millis,
+    /// With optional codes: when it closes by itself.
+    pub deadline: Option<Millis>,
+}
+
+/// What is saved to the interaction record when a wrap-up completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionRecord {
+    pub interaction: InteractionId,
+    pub session: u32,
+    pub agent: Option<AgentId>,
+    pub codes: Vec<String>,
+    pub notes: String,
+    pub started: Millis,
+    pub ended_at: Millis,
+    pub ended_by: EndedBy,
+    pub completed_at: Millis,
+    /// Closed by the wrap timer, not by the agent.
+    pub auto_closed: bool,
+    pub time_to_first_response_ms: Option<i64>,
+    pub duration_ms: i64,
+}
+
+/// Something that happened, to be shown to those who may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    SessionStarted {
+        session: u32,
+        at: Millis,
+    },
+    Queued {
+        at: Millis,
+    },
+    Offered {
+        agent: AgentId,
+        at: Millis,
+    },
+    Assigned {
+        agent: AgentId,
+        how: AssignKind,
+        at: Millis,
+    },
+    TransferRequested {
+        from: AgentId,
+        target: TransferTarget,
+        at: Millis,
+    },
+    TransferEnded {
+        from: AgentId,
+        outcome: TransferOutcome,
+        at: Millis,
+    },
+    Parked {
+        agent: AgentId,
+        until: Millis,
+        auto: bool,
+        at: Millis,
+    },
+    /// Back with its agent: by the agent's own Unpark, or because the contact replied.
+    Unparked {
+        agent: AgentId,
+        by_contact: bool,
+        at: Millis,
+    },
+    /// The contact replied to a parked interaction whose agent could not take it back.
+    ReturnedToQueue {
+        from: AgentId,
+        at: Millis,
+    },
+    Ended {
+        by: EndedBy,
+        at: Millis,
+        duration_ms: i64,
+    },
+    WrapStarted {
+        agent: AgentId,
+        deadline: Option<Millis>,
+        at: Millis,
+    },
+    WrapExtended {
+        agent: AgentId,
+        deadline: Millis,
+    },
+    DispositionChanged {
+        agent: AgentId,
+        codes: Vec<String>,
+    },
+    NotesChanged {
+        agent: AgentId,
+        notes: String,
+    },
+    Completed {
+        record: InteractionRecord,
+    },
+    /// An agent wrote in an ended conversation; the contact sees it next time.
+    Reactivated {
+        by: AgentId,
+        at: Millis,
+    },
+    /// The contact answered a conversation `agent` had reactivated: notify that agent.
+    ReactivationAnswered {
+        agent: AgentId,
+        at: Millis,
+    },
+}
+
+/// What the contact is told, the only part of an [`Event`] that may reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum ContactNotice {
+    /// The chat ended; `by_contact` tells whether the contact ended it (else the agent, or inactivity).
+    ChatEnded { by_contact: bool, at: Millis },
+}
+
+impl Event {
+    /// The contact's view of this event: `None` for everything but the end of the chat. Transfers, parks,
+    /// notes, dispositions and routing are for agents only.
+    pub fn contact_notice(&self) -> Option<ContactNotice> {
+        match self {
+            Event::Ended { by, at, .. } => {
+                Some(ContactNotice::ChatEnded { by_contact: *by == EndedBy::Contact, at: *at })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A request for the site's desk (routing), made by the interaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum DeskRequest {
+    /// Find an agent (trying `prefer` first).
+    Enqueue { queue: QueueId, prefer: Option<AgentId> },
+    /// Stop counting it against anyone (parked or ended); cancel offers and transfers of it.
+    Release,
+    /// The contact replied while parked: back to `agent` if it can, else queue.
+    Reclaim { agent: AgentId, queue: QueueId },
+}
+
+/// Outputs of the lifecycle, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "output", rename_all = "snake_case")]
+pub enum Output {
+    Event(Event),
+    Desk(DeskRequest),
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("this interaction is handled by another agent")]
+    NotYours,
+    #[error("the interaction is parked: unpark it first")]
+    Parked,
+    #[error("the interaction is waiting for an agent")]
+    NotAssigned,
+    #[error("the interaction has already ended")]
+    AlreadyEnded,
+    #[error("a transfer is pending")]
+    TransferPending,
+    #[error("there is no wrap-up to work on")]
+    NoWrapUp,
+    #[error("choose a disposition code first")]
+    DispositionRequired,
+    #[error("{0:?} is not one of this site's disposition codes")]
+    UnknownCode(String),
+    #[error("the interaction is not parked")]
+    NotParked,
+}
+
+impl Refusal {
+    pub fn code(&self) -> crate::frames::ErrorCode {
+        match self {
+            Refusal::NotYours => crate::frames::ErrorCode::Unauthorized,
+            Refusal::UnknownCode(_) => crate::frames::ErrorCode::BadRequest,
+            _ => crate::frames::ErrorCode::NotAllowedNow,
+        }
+    }
+}
+
+/// One interaction's lifecycle. Serialisable, so the Conversation object can persist it whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub id: InteractionId,
+    pub queue: QueueId,
+    pub rules: LifecycleRules,
+    pub state: State,
+    /// The current (or last) session; `None` until the contact first writes.
+    pub session: Option<Session>,
+    /// The agent's wrap-up of the last ended session, until completed.
+    pub wrap: Option<WrapUp>,
+    /// The last message or lifecycle action, for auto-park.
+    pub last_activity: Millis,
+    /// The agent who reactivated the ended conversation, until the contact answers.
+    pub reactivated_by: Option<AgentId>,
+    #[serde(skip)]
+    outputs: VecDeque<Output>,
+}
+
+impl Interaction {
+    pub fn new(id: InteractionId, queue: QueueId, rules: LifecycleRules, now: Millis) -> Self {
+        Interaction {
+            id,
+            queue,
+            rules,
+            state: State::New,
+            session: None,
+            wrap: None,
+            last_activity: now,
+            reactivated_by: None,
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// The next output to carry out.
+    pub fn poll(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    pub fn drain(&mut self) -> Vec<Output> {
+        self.outputs.drain(..).collect()
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn ask_desk(&mut self, request: DeskRequest) {
+        self.outputs.push_back(Output::Desk(request));
+    }
+
+    /// The agent the interaction is with (offered, active or parked).
+    pub fn agent(&self) -> Option<&AgentId> {
+        match &self.state {
+            State::Offered { agent, .. } | State::Active { agent, .. } | State::Parked { agent, .. } => {
+                Some(agent)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        match (&self.state, &self.wrap) {
+            (State::New, _) => Phase::New,
+            (State::Queued { .. }, _) => Phase::Queued,
+            (State::Offered { .. }, _) => Phase::Offered,
+            (State::Active { .. }, _) => Phase::Active,
+            (State::Parked { .. }, _) => Phase::Parked,
+            (State::Ended { .. }, Some(_)) => Phase::Wrap,
+            (State::Ended { .. }, None) if self.session.is_some() => Phase::Completed,
+            (State::Ended { .. }, None) => Phase::Ended,
+        }
+    }
+
+    // ----- messages -------------------------------------------------------------------------------------
+
+    /// The contact wrote. Starts a new session if nobody is handling the conversation; unparks a parked one.
+    pub fn contact_wrote(&mut self, now: Millis) {
+        self.last_activity = now;
+        match &mut self.state {
+            State::New | State::Ended { .. } => {
+                let number = self.session.as_ref().map_or(1, |s| s.number + 1);
+                self.session = Some(Session {
+                    number,
+                    sla: Sla::started_at(now),
+                    agent: None,
+                    codes: Vec::new(),
+                    notes: String::new(),
+                });
+                self.state = State::Queued { since: now };
+                let prefer = self.reactivated_by.take();
+                self.emit(Event::SessionStarted { session: number, at: now });
+                if let Some(agent) = &prefer {
+                    self.emit(Event::ReactivationAnswered { agent: agent.clone(), at: now });
+                }
+                self.emit(Event::Queued { at: now });
+                self.ask_desk(DeskRequest::Enqueue { queue: self.queue.clone(), prefer });
+            }
+            State::Parked { agent, reclaiming, .. } => {
+                if !*reclaiming {
+                    *reclaiming = true;
+                    let agent = agent.clone();
+                    self.ask_desk(DeskRequest::Reclaim { agent, queue: self.queue.clone() });
+                }
+                self.note_contact_message(now);
+            }
+            State::Queued { .. } | State::Offered { .. } | State::Active { .. } => {
+                self.note_contact_message(now)
+            }
+        }
+    }
+
+    fn note_contact_message(&mut self, now: Millis) {
+        if let Some(session) = &mut self.session
+            && session.sla.awaiting_reply_since.is_none()
+        {
+            session.sla.awaiting_reply_since = Some(now);
+        }
+    }
+
+    /// Whether `agent` may write now, and what writing does: `Ok(())` to write in the active interaction;
+    /// an ended conversation is reactivated (asynchronous chat).
+    pub fn agent_wrote(&mut self, agent: &AgentId, now: Millis) -> Result<(), Refusal> {
+        match &self.state {
+            State::Active { agent: holder, .. } if holder == agent => {
+                self.last_activity = now;
+                if let Some(session) = &mut self.session {
+                    session.sla.first_response.get_or_insert(now);
+                    session.sla.awaiting_reply_since = None;
+                }
+                Ok(())
+            }
+            State::Active { .. } | State::Offered { .. } => Err(Refusal::NotYours),
+            State::Parked { agent: holder, .. } if holder == agent => Err(Refusal::Parked),
+            State::Parked { .. } => Err(Refusal::NotYours),
+            State::Queued { .. } => Err(Refusal::NotAssigned),
+            State::New | State::Ended { .. } => {
+                self.last_activity = now;
+                self.reactivated_by = Some(agent.clone());
+                self.emit(Event::Reactivated { by: agent.clone(), at: now });
+                Ok(())
+            }
+        }
+    }
+
+    // ----- the desk's decisions -------------------------------------------------------------------------
+
+    pub fn offered(&mut self, agent: AgentId, now: Millis) {
+        if let State::Queued { .. } = self.state {
+            self.state = State::Offered { agent: agent.clone(), since: now };
+            self.emit(Event::Offered { agent, at: now });
+        }
+    }
+
+    /// The offer to `agent` was rejected or timed out: waiting again.
+    pub fn offer_withdrawn(&mut self, agent: &AgentId, now: Millis) {
+        if matches!(&self.state, State::Offered { agent: a, .. } if a == agent) {
+            self.state = State::Queued { since: now };
+            self.emit(Event::Queued { at: now });
+        }
+    }
+
+    /// `agent` now handles the interaction.
+    pub fn assigned(&mut self, agent: AgentId, how: AssignKind, now: Millis) {
+        if let State::Ended { .. } = self.state {
+            // Ended while the desk was deciding: the desk is told to let go again.
+            self.ask_desk(DeskRequest::Release);
+            return;
+        }
+        let by_contact_reply = matches!(self.state, State::Parked { reclaiming: true, .. });
+        if let AssignKind::Transferred { from } = &how {
+            self.emit(Event::TransferEnded {
+                from: from.clone(),
+                outcome: TransferOutcome::Accepted { by: agent.clone() },
+                at: now,
+            });
+        }
+        self.state = State::Active { agent: agent.clone(), since: now, transfer: None };
+        self.last_activity = now;
+        if let Some(session) = &mut self.session {
+            session.agent = Some(agent.clone());
+        }
+        if how == AssignKind::Unparked {
+            self.emit(Event::Unparked { agent, by_contact: by_contact_reply, at: now });
+        } else {
+            self.emit(Event::Assigned { agent, how, at: now });
+        }
+    }
+
+    /// The contact replied to the parked interaction, and its agent could not take it: queued again.
+    pub fn requeued(&mut self, from: AgentId, now: Millis) {
+        if let State::Ended { .. } = self.state {
+            self.ask_desk(DeskRequest::Release);
+            return;
+        }
+        self.state = State::Queued { since: now };
+        self.emit(Event::ReturnedToQueue { from, at: now });
+        self.emit(Event::Queued { at: now });
+    }
+
+    /// The desk accepted a transfer request of the active agent.
+    pub fn transfer_requested(
+        &mut self,
+        from: &AgentId,
+        target: TransferTarget,
+        now: Millis,
+    ) -> Result<(), Refusal> {
+        match &mut self.state {
+            State::Active { agent, transfer, .. } if agent == from => {
+                if transfer.is_some() {
+                    return Err(Refusal::TransferPending);
+                }
+                *transfer = Some(target.clone());
+                self.emit(Event::TransferRequested { from: from.clone(), target, at: now });
+                Ok(())
+            }
+            State::Active { .. } => Err(Refusal::NotYours),
+            _ => Err(Refusal::NotAssigned),
+        }
+    }
+
+    /// A transfer ended without a new agent (rejected, expired, cancelled): the sender keeps it.
+    pub fn transfer_ended(&mut self, from: AgentId, outcome: TransferOutcome, now: Millis) {
+        if let State::Active { transfer, .. } = &mut self.state {
+            *transfer = None;
+        }
+        if !matches!(outcome, TransferOutcome::Accepted { .. }) {
+            self.emit(Event::TransferEnded { from, outcome, at: now });
+        }
+    }
+
+    // ----- the agent's actions --------------------------------------------------------------------------
+
+    pub fn park(&mut self, agent: &AgentId, now: Millis) -> Result<(), Refusal> {
+        self.park_as(agent, false, now)
+    }
+
+    fn park_as(&mut self, agent: &AgentId, auto: bool, now: Millis) -> Result<(), Refusal> {
+        match &self.state {
+            State::Active { agent: holder, transfer, .. } if holder == agent => {
+                if transfer.is_some() {
+                    return Err(Refusal::TransferPending);
+                }
+                let until = now + self.rules.park_limit_ms;
+                self.state = State::Parked { agent: agent.clone(), since: now, until, reclaiming: false };
+                self.last_activity = now;
+                self.emit(Event::Parked { agent: agent.clone(), until, auto, at: now });
+                self.ask_desk(DeskRequest::Release);
+                Ok(())
+            }
+            State::Active { .. } => Err(Refusal::NotYours),
+            State::Parked { .. } => Err(Refusal::Parked),
+            State::Ended { .. } => Err(Refusal::AlreadyEnded),
+            _ => Err(Refusal::NotAssigned),
+        }
+    }
+
+    /// The agent takes a parked interaction back itself (the desk checks capacity).
+    pub fn unpark(&mut self, agent: &AgentId) -> Result<(), Refusal> {
+        match &mut self.state {
+            State::Parked { agent: holder, reclaiming, .. } if holder == agent => {
+                if !*reclaiming {
+                    *reclaiming = true;
+                    let agent = agent.clone();
+                    self.ask_desk(DeskRequest::Reclaim { agent, queue: self.queue.clone() });
+                }
+                Ok(())
+            }
+            State::Parked { .. } => Err(Refusal::NotYours),
+            _ => Err(Refusal::NotParked),
+        }
+    }
+
+    /// Ends the session: by the contact (widget), by the handling agent (End), or by the park limit.
+    pub fn end(&mut self, by: EndedBy, now: Millis) -> Result<(), Refusal> {
+        let agent = match (&self.state, &by) {
+            (State::New | State::Ended { .. }, _) => return Err(Refusal::AlreadyEnded),
+            (
+                State::Active { agent: holder, .. } | State::Parked { agent: holder, .. },
+                EndedBy::Agent(a),
+            ) if holder != a => {
+                return Err(Refusal::NotYours);
+            }
+            (State::Queued { .. } | State::Offered { .. }, EndedBy::Agent(_)) => {
+                return Err(Refusal::NotYours);
+            }
+            (State::Active { agent, .. } | State::Parked { agent, .. }, _) => Some(agent.clone()),
+            (State::Queued { .. } | State::Offered { .. }, _) => None,
+        };
+        self.state = State::Ended { by: by.clone(), at: now };
+        self.last_activity = now;
+        let Some(session) = &mut self.session else { return Ok(()) };
+        session.sla.resolved = Some(now);
+        let duration_ms = now - session.sla.started;
+        let session = session.clone();
+        self.ask_desk(DeskRequest::Release);
+        self.emit(Event::Ended { by: by.clone(), at: now, duration_ms });
+        match agent {
+            Some(agent) => {
+                // A wrap-up still open from an earlier session is closed now, as its timer would have.
+                if self.wrap.is_some() {
+                    self.close_wrap(now, true);
+                }
+                let deadline = (!self.rules.wrap.required).then(|| now + self.rules.wrap.timeout_ms);
+                self.wrap =
+                    Some(WrapUp { agent: agent.clone(), session, ended_by: by, ended_at: now, deadline });
+                self.emit(Event::WrapStarted { agent, deadline, at: now });
+            }
+            // Nobody handled it: nothing to wrap up, the record is complete.
+            None => {
+                self.emit(Event::Completed { record: record(self.id, &session, None, &by, now, now, true) })
+            }
+        }
+        Ok(())
+    }
+
+    /// Chooses a disposition code, during the session or its wrap-up. With single codes it replaces the
+    /// previous choice. Choosing a chosen code again (multiple) removes it.
+    pub fn choose_code(&mut self, agent: &AgentId, code: &str) -> Result<(), Refusal> {
+        if !self.rules.wrap.codes.iter().any(|c| c.code == code) {
+            return Err(Refusal::UnknownCode(code.to_owned()));
+        }
+        let multiple = self.rules.wrap.multiple;
+        let session = self.working_session(agent)?;
+        if multiple {
+            if let Some(at) = session.codes.iter().position(|c| c == code) {
+                session.codes.remove(at);
+            } else {
+                session.codes.push(code.to_owned());
+            }
+        } else {
+            session.codes = vec![code.to_owned()];
+        }
+        let codes = session.codes.clone();
+        self.emit(Event::DispositionChanged { agent: agent.clone(), codes });
+        Ok(())
+    }
+
+    pub fn write_notes(&mut self, agent: &AgentId, notes: &str) -> Result<(), Refusal> {
+        let session = self.working_session(agent)?;
+        session.notes = notes.to_owned();
+        self.emit(Event::NotesChanged { agent: agent.clone(), notes: notes.to_owned() });
+        Ok(())
+    }
+
+    /// The session an agent may annotate: its wrap-up, or the session it is handling.
+    fn working_session(&mut self, agent: &AgentId) -> Result<&mut Session, Refusal> {
+        if let Some(wrap) = &mut self.wrap
+            && wrap.agent == *agent
+        {
+            return Ok(&mut wrap.session);
+        }
+        match &self.state {
+            State::Active { agent: holder, .. } | State::Parked { agent: holder, .. } if holder == agent => {
+                self.session.as_mut().ok_or(Refusal::NotAssigned)
+            }
+            State::Active { .. } | State::Parked { .. } => Err(Refusal::NotYours),
+            _ => Err(Refusal::NoWrapUp),
+        }
+    }
+
+    /// Restarts the wrap countdown.
+    pub fn extend_wrap(&mut self, agent: &AgentId, now: Millis) -> Result<(), Refusal> {
+        let timeout = self.rules.wrap.timeout_ms;
+        let wrap = self.wrap.as_mut().filter(|w| w.agent == *agent).ok_or(Refusal::NoWrapUp)?;
+        let Some(deadline) = &mut wrap.deadline else { return Err(Refusal::NoWrapUp) };
+        *deadline = now + timeout;
+        let deadline = *deadline;
+        self.emit(Event::WrapExtended { agent: agent.clone(), deadline });
+        Ok(())
+    }
+
+    /// Saves the wrap-up to the interaction record and clears it from the agent's log.
+    pub fn complete(&mut self, agent: &AgentId, now: Millis) -> Result<(), Refusal> {
+        let wrap = self.wrap.as_ref().filter(|w| w.agent == *agent).ok_or(Refusal::NoWrapUp)?;
+        if self.rules.wrap.required && wrap.session.codes.is_empty() {
+            return Err(Refusal::DispositionRequired);
+        }
+        self.close_wrap(now, false);
+        Ok(())
+    }
+
+    fn close_wrap(&mut self, now: Millis, auto_closed: bool) {
+        if let Some(wrap) = self.wrap.take() {
+            let record = record(
+                self.id,
+                &wrap.session,
+                Some(wrap.agent),
+                &wrap.ended_by,
+                wrap.ended_at,
+                now,
+                auto_closed,
+            );
+            self.emit(Event::Completed { record });
+        }
+    }
+
+    // ----- time -----------------------------------------------------------------------------------------
+
+    /// When [`Interaction::handle_timeout`] has work next.
+    pub fn deadline(&self) -> Option<Millis> {
+        let lifecycle = match &self.state {
+            State::Parked { until, reclaiming: false, .. } => Some(*until),
+            State::Active { transfer: None, .. } if self.waiting_on_contact() => {
+                self.rules.auto_park_after_ms.map(|after| self.last_activity + after)
+            }
+            _ => None,
+        };
+        let wrap = self.wrap.as_ref().and_then(|w| w.deadline);
+        [lifecycle, wrap].into_iter().flatten().min()
+    }
+
+    /// Nothing from the contact is waiting for an answer.
+    fn waiting_on_contact(&self) -> bool {
+        self.session.as_ref().is_none_or(|s| s.sla.awaiting_reply_since.is_none())
+    }
+
+    /// Does whatever is due at `now`: auto-park, the park limit, the wrap countdown.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        if let Some(wrap) = &self.wrap
+            && wrap.deadline.is_some_and(|d| d <= now)
+        {
+            self.close_wrap(now, true);
+        }
+        match &self.state {
+            State::Parked { until, reclaiming: false, .. } if *until <= now => {
+                let _ = self.end(EndedBy::Timeout, now);
+            }
+            State::Active { agent, transfer: None, .. } if self.waiting_on_contact() => {
+                if let Some(after) = self.rules.auto_park_after_ms
+                    && self.last_activity + after <= now
+                {
+                    let agent = agent.clone();
+                    let _ = self.park_as(&agent, true, now);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn record(
+    interaction: InteractionId,
+    session: &Session,
+    agent: Option<AgentId>,
+    ended_by: &EndedBy,
+    ended_at: Millis,
+    now: Millis,
+    auto_closed: bool,
+) -> InteractionRecord {
+    InteractionRecord {
+        interaction,
+        session: session.number,
+        agent,
+        codes: session.codes.clone(),
+        notes: session.notes.clone(),
+        started: session.sla.started,
+        ended_at,
+        ended_by: ended_by.clone(),
+        completed_at: now,
+        auto_closed,
+        time_to_first_response_ms: session.sla.first_response.map(|t| t - session.sla.started),
+        duration_ms: ended_at - session.sla.started,
+    }
+}

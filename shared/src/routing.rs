@@ -1,0 +1,753 @@
+//! Routing for one site: agents' presence and capacity, queues, offers, transfers. Carried out by the site's
+//! `Desk` Durable Object, the single writer that makes capacity counting race-free.
+//!
+//! Rules (DESIGN.md "The interaction lifecycle"; seeds: Vonage digital interactions, ServiceNow accept chat):
+//! - only **Ready** agents with free capacity are offered interactions; the **oldest** waiting interaction is
+//!   offered first; among eligible agents the least loaded, then the longest idle, gets it;
+//! - an agent's *load* is what it has been offered, is handling (active) or is being transferred; parked and
+//!   wrapping interactions do not count. Load never exceeds capacity;
+//! - **Reject** or an offer **timeout** returns the interaction to its queue, keeping its place, and it goes to
+//!   the next agent, not one who refused it. Refusals are remembered until one offer timeout passes with no
+//!   new refusal; then a new round starts and everyone may be offered it again (so a lone agent who rejected
+//!   a chat gets it back after a pause rather than never). An agent who lets an offer time out is set
+//!   Not Ready (they are evidently away);
+//! - with **auto-accept** the interaction is assigned at once and cannot be rejected;
+//! - **transfers** are cold: to a Ready agent with capacity (offer with accept/reject) or to a queue (offered
+//!   to that queue's agents, never back to the sender). The sender keeps the interaction until the transfer
+//!   is accepted; on reject, timeout or cancel it simply stays;
+//! - a contact replying to a **parked** interaction goes back to the agent who parked it if that agent is
+//!   signed in and has capacity; otherwise it is queued again (the post-parking plan);
+//! - an agent going **Offline** loses pending offers and active interactions to the queue.
+//!
+//! The desk never reads a clock: every input carries `now`, [`Desk::deadline`] says when to call
+//! [`Desk::handle_timeout`] next, and decisions come out as [`DeskEffect`]s, polled with [`Desk::poll`].
+
+use crate::ids::{AgentId, InteractionId, Millis, QueueId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use thiserror::Error;
+
+/// An agent's availability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Receives offers.
+    Ready,
+    /// Signed in, keeps its interactions, receives no offers.
+    NotReady,
+    /// Signed out.
+    Offline,
+}
+
+/// An agent's routing settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    /// How many interactions at once (offered + active + incoming transfers).
+    pub capacity: u32,
+    /// Offers are accepted on the agent's behalf; there is no Reject.
+    pub auto_accept: bool,
+    /// The queues this agent takes interactions from. Empty: all of the site's queues.
+    #[serde(default)]
+    pub queues: BTreeSet<QueueId>,
+}
+
+impl Default for AgentProfile {
+    fn default() -> Self {
+        AgentProfile { capacity: 3, auto_accept: false, queues: BTreeSet::new() }
+    }
+}
+
+/// Where a transfer goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum TransferTarget {
+    Agent(AgentId),
+    Queue(QueueId),
+}
+
+/// Why an interaction is offered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OfferKind {
+    /// A new (or returning) interaction from a queue.
+    Queue,
+    /// A cold transfer from another agent.
+    Transfer { from: AgentId },
+}
+
+/// How a transfer ended, told to the agent who asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TransferOutcome {
+    /// The receiver took it: the sender no longer has it and can no longer write in it.
+    Accepted { by: AgentId },
+    /// The receiving agent said no: the sender keeps it.
+    Rejected { by: AgentId },
+    /// Nobody accepted in time: the sender keeps it.
+    Expired,
+    /// The sender withdrew it, or the interaction ended or was parked meanwhile.
+    Cancelled,
+}
+
+/// Why an offer was taken back from an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawReason {
+    Rejected,
+    TimedOut,
+    /// The agent went Not Ready or Offline.
+    AgentUnavailable,
+    /// The interaction ended or the transfer was cancelled.
+    Gone,
+}
+
+/// Why an agent's interaction was taken back to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequeueReason {
+    AgentOffline,
+    /// The contact replied to a parked interaction and its agent could not take it back.
+    PostParking,
+}
+
+/// How an interaction came to be assigned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AssignKind {
+    Accepted,
+    AutoAccepted,
+    Transferred {
+        from: AgentId,
+    },
+    /// Taken back by the agent who parked it.
+    Unparked,
+}
+
+/// Decisions of the desk, for the adapter to carry out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeskEffect {
+    /// Show an offer card (Accept / Reject) to `agent` until `expires`.
+    Offer { agent: AgentId, interaction: InteractionId, kind: OfferKind, expires: Millis },
+    /// Remove an offer card.
+    OfferWithdrawn { agent: AgentId, interaction: InteractionId, reason: WithdrawReason },
+    /// `agent` now handles the interaction (the conversation lets it write; the previous agent, if any, not).
+    Assigned { agent: AgentId, interaction: InteractionId, how: AssignKind },
+    /// The interaction is waiting in a queue again.
+    Requeued { interaction: InteractionId, from: AgentId, reason: RequeueReason },
+    /// A transfer was accepted for routing: the interaction shows it as pending to its agents.
+    TransferStarted { from: AgentId, interaction: InteractionId, target: TransferTarget },
+    /// Tell the agent who asked for a transfer how it ended.
+    TransferEnded { from: AgentId, interaction: InteractionId, outcome: TransferOutcome },
+    /// An agent's presence changed without the agent asking (a missed offer, going offline).
+    PresenceChanged { agent: AgentId, presence: Presence },
+}
+
+/// Why the desk refused an agent's request.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum DeskRefusal {
+    #[error("there is no such agent on this site")]
+    UnknownAgent,
+    #[error("there is no such queue on this site")]
+    UnknownQueue,
+    #[error("there is no such offer (it may have been withdrawn or timed out)")]
+    NoSuchOffer,
+    #[error("interactions offered with auto-accept cannot be rejected")]
+    AutoAcceptCannotReject,
+    #[error("this interaction is not yours")]
+    NotYours,
+    #[error("a transfer of this interaction is already pending")]
+    TransferPending,
+    #[error("the interaction cannot be transferred to its own agent")]
+    TransferToSelf,
+    #[error("that agent is not Ready")]
+    TargetNotReady,
+    #[error("that agent has no free capacity")]
+    TargetFull,
+    #[error("no transfer of this interaction is pending")]
+    NoTransferPending,
+}
+
+/// An agent as the desk tracks it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seat {
+    pub profile: AgentProfile,
+    pub presence: Presence,
+    /// When the agent last became Ready or finished an interaction: longest idle is offered first.
+    pub idle_since: Millis,
+    /// What counts against capacity: offered, active, incoming transfers.
+    pub load: BTreeSet<InteractionId>,
+}
+
+impl Seat {
+    fn has_room(&self) -> bool {
+        (self.load.len() as u64) < u64::from(self.profile.capacity)
+    }
+
+    fn serves(&self, queue: &QueueId) -> bool {
+        self.profile.queues.is_empty() || self.profile.queues.contains(queue)
+    }
+}
+
+/// An interaction waiting for an agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiting {
+    pub interaction: InteractionId,
+    pub queue: QueueId,
+    /// Position in the queue: the oldest is offered first. Kept across rejects and timeouts.
+    pub since: Millis,
+    /// Agents not to offer it to again in this round.
+    pub refused_by: BTreeSet<AgentId>,
+    /// When the last refusal happened (a new round starts no sooner than one offer timeout after).
+    pub last_refusal: Option<Millis>,
+    /// A transfer to a queue: the agent who asked for it (keeps it meanwhile; never offered it).
+    pub transfer_from: Option<AgentId>,
+    /// An agent to try first (the one who reactivated the conversation).
+    pub prefer: Option<AgentId>,
+}
+
+/// An offer waiting for Accept or Reject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingOffer {
+    pub agent: AgentId,
+    pub expires: Millis,
+    pub kind: OfferKind,
+    /// For queue offers (including transfers to a queue): the queue entry to restore on refusal.
+    pub from_queue: Option<Waiting>,
+}
+
+/// The routing state of one site. Serialisable as a whole, so the Desk object can persist it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Desk {
+    pub offer_timeout_ms: i64,
+    pub queues: BTreeSet<QueueId>,
+    pub agents: BTreeMap<AgentId, Seat>,
+    /// Oldest first.
+    pub waiting: Vec<Waiting>,
+    pub offers: BTreeMap<InteractionId, PendingOffer>,
+    /// Who handles each active interaction.
+    pub assigned: BTreeMap<InteractionId, AgentId>,
+    #[serde(skip)]
+    effects: VecDeque<DeskEffect>,
+}
+
+/// The default queue every site has.
+pub fn default_queue() -> QueueId {
+    QueueId("default".into())
+}
+
+impl Desk {
+    pub fn new(offer_timeout_ms: i64, queues: impl IntoIterator<Item = QueueId>) -> Self {
+        let mut queues: BTreeSet<QueueId> = queues.into_iter().collect();
+        queues.insert(default_queue());
+        Desk { offer_timeout_ms, queues, ..Desk::default() }
+    }
+
+    /// The next decision to carry out, in the order they were made.
+    pub fn poll(&mut self) -> Option<DeskEffect> {
+        self.effects.pop_front()
+    }
+
+    /// All pending decisions.
+    pub fn drain(&mut self) -> Vec<DeskEffect> {
+        self.effects.drain(..).collect()
+    }
+
+    /// Adds or updates an agent (Offline until it says otherwise). Lowering capacity never takes away what
+    /// the agent already has; it only stops new offers until the load is under the new capacity.
+    pub fn upsert_agent(&mut self, agent: AgentId, profile: AgentProfile, now: Millis) {
+        self.agents.entry(agent).and_modify(|seat| seat.profile = profile.clone()).or_insert(Seat {
+            profile,
+            presence: Presence::Offline,
+            idle_since: now,
+            load: BTreeSet::new(),
+        });
+        self.route(now);
+    }
+
+    /// The agent's presence menu.
+    pub fn set_presence(
+        &mut self,
+        agent: &AgentId,
+        presence: Presence,
+        now: Millis,
+    ) -> Result<(), DeskRefusal> {
+        let seat = self.agents.get_mut(agent).ok_or(DeskRefusal::UnknownAgent)?;
+        if seat.presence == presence {
+            return Ok(());
+        }
+        let was = seat.presence;
+        seat.presence = presence;
+        if presence == Presence::Ready {
+            seat.idle_since = now;
+        }
+        if was == Presence::Ready {
+            self.withdraw_queue_offers(agent, now);
+        }
+        if presence == Presence::Offline {
+            self.requeue_all_of(agent, now);
+        }
+        self.route(now);
+        Ok(())
+    }
+
+    /// A new conversation, or a conversation whose contact came back, waits for an agent.
+    pub fn enqueue(
+        &mut self,
+        interaction: InteractionId,
+        queue: QueueId,
+        prefer: Option<AgentId>,
+        now: Millis,
+    ) {
+        if self.is_known(interaction) {
+            return; // already waiting, offered or handled: enqueueing again is a duplicate request
+        }
+        let queue = if self.queues.contains(&queue) { queue } else { default_queue() };
+        self.insert_waiting(Waiting {
+            interaction,
+            queue,
+            since: now,
+            refused_by: BTreeSet::new(),
+            last_refusal: None,
+            transfer_from: None,
+            prefer,
+        });
+        self.route(now);
+    }
+
+    pub fn accept(
+        &mut self,
+        agent: &AgentId,
+        interaction: InteractionId,
+        now: Millis,
+    ) -> Result<(), DeskRefusal> {
+        match self.offers.get(&interaction) {
+            Some(offer) if offer.agent == *agent => {}
+            _ => return Err(DeskRefusal::NoSuchOffer),
+        }
+        let offer = self.offers.remove(&interaction).ok_or(DeskRefusal::NoSuchOffer)?;
+        let how = match offer.kind {
+            OfferKind::Queue => AssignKind::Accepted,
+            OfferKind::Transfer { from } => AssignKind::Transferred { from },
+        };
+        self.complete_assignment(agent.clone(), interaction, how, now);
+        Ok(())
+    }
+
+    pub fn reject(
+        &mut self,
+        agent: &AgentId,
+        interaction: InteractionId,
+        now: Millis,
+    ) -> Result<(), DeskRefusal> {
+        match self.offers.get(&interaction) {
+            Some(offer) if offer.agent == *agent => {}
+            _ => return Err(DeskRefusal::NoSuchOffer),
+        }
+        if self.agents.get(agent).is_some_and(|s| s.profile.auto_accept) {
+            return Err(DeskRefusal::AutoAcceptCannotReject);
+        }
+        self.refuse_offer(interaction, WithdrawReason::Rejected, now);
+        self.route(now);
+        Ok(())
+    }
+
+    /// The agent parked the interaction, or it ended: it no longer counts against the agent's capacity.
+    /// A pending transfer or offer of it is cancelled; a waiting entry is removed.
+    pub fn release(&mut self, interaction: InteractionId, now: Millis) {
+        if let Some(offer) = self.offers.remove(&interaction) {
+            self.unload(&offer.agent, interaction, now);
+            self.effects.push_back(DeskEffect::OfferWithdrawn {
+                agent: offer.agent,
+                interaction,
+                reason: WithdrawReason::Gone,
+            });
+            if let OfferKind::Transfer { from } = offer.kind {
+                self.effects.push_back(DeskEffect::TransferEnded {
+                    from,
+                    interaction,
+                    outcome: TransferOutcome::Cancelled,
+                });
+            }
+        }
+        if let Some(at) = self.waiting.iter().position(|w| w.interaction == interaction) {
+            let waiting = self.waiting.remove(at);
+            if let Some(from) = waiting.transfer_from {
+                self.effects.push_back(DeskEffect::TransferEnded {
+                    from,
+                    interaction,
+                    outcome: TransferOutcome::Cancelled,
+                });
+            }
+        }
+        if let Some(agent) = self.assigned.remove(&interaction) {
+            self.unload(&agent, interaction, now);
+        }
+        self.route(now);
+    }
+
+    /// The contact replied to an interaction parked by `agent`: back to that agent if it is signed in with
+    /// room, else to the queue (post-parking plan).
+    pub fn reclaim(&mut self, interaction: InteractionId, agent: &AgentId, queue: QueueId, now: Millis) {
+        if self.is_known(interaction) {
+            return;
+        }
+        let can_take =
+            self.agents.get(agent).is_some_and(|seat| seat.presence != Presence::Offline && seat.has_room());
+        if can_take {
+            self.load(agent, interaction);
+            self.assigned.insert(interaction, agent.clone());
+            self.effects.push_back(DeskEffect::Assigned {
+                agent: agent.clone(),
+                interaction,
+                how: AssignKind::Unparked,
+            });
+        } else {
+            self.effects.push_back(DeskEffect::Requeued {
+                interaction,
+                from: agent.clone(),
+                reason: RequeueReason::PostParking,
+            });
+            let queue = if self.queues.contains(&queue) { queue } else { default_queue() };
+            self.insert_waiting(Waiting {
+                interaction,
+                queue,
+                since: now,
+                refused_by: BTreeSet::new(),
+                last_refusal: None,
+                transfer_from: None,
+                prefer: None,
+            });
+        }
+        self.route(now);
+    }
+
+    /// A cold transfer requested by the interaction's agent.
+    pub fn transfer(
+        &mut self,
+        from: &AgentId,
+        interaction: InteractionId,
+        target: TransferTarget,
+        now: Millis,
+    ) -> Result<(), DeskRefusal> {
+        if self.assigned.get(&interaction) != Some(from) {
+            return Err(DeskRefusal::NotYours);
+        }
+        if self.offers.contains_key(&interaction) || self.waiting.iter().any(|w| w.interaction == interaction)
+        {
+            return Err(DeskRefusal::TransferPending);
+        }
+        match target.clone() {
+            TransferTarget::Agent(to) => {
+                if to == *from {
+                    return Err(DeskRefusal::TransferToSelf);
+                }
+                let seat = self.agents.get(&to).ok_or(DeskRefusal::UnknownAgent)?;
+                if seat.presence != Presence::Ready {
+                    return Err(DeskRefusal::TargetNotReady);
+                }
+                if !seat.has_room() {
+                    return Err(DeskRefusal::TargetFull);
+                }
+                self.effects.push_back(DeskEffect::TransferStarted {
+                    from: from.clone(),
+                    interaction,
+                    target,
+                });
+                self.make_offer(to, interaction, OfferKind::Transfer { from: from.clone() }, None, now);
+            }
+            TransferTarget::Queue(queue) => {
+                if !self.queues.contains(&queue) {
+                    return Err(DeskRefusal::UnknownQueue);
+                }
+                self.effects.push_back(DeskEffect::TransferStarted {
+                    from: from.clone(),
+                    interaction,
+                    target,
+                });
+                self.insert_waiting(Waiting {
+                    interaction,
+                    queue,
+                    since: now,
+                    refused_by: BTreeSet::from([from.clone()]),
+                    last_refusal: None,
+                    transfer_from: Some(from.clone()),
+                    prefer: None,
+                });
+                self.route(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// The sender withdraws its pending transfer.
+    pub fn cancel_transfer(
+        &mut self,
+        from: &AgentId,
+        interaction: InteractionId,
+        now: Millis,
+    ) -> Result<(), DeskRefusal> {
+        if self.assigned.get(&interaction) != Some(from) {
+            return Err(DeskRefusal::NotYours);
+        }
+        let pending_offer = self
+            .offers
+            .get(&interaction)
+            .is_some_and(|o| o.kind == OfferKind::Transfer { from: from.clone() });
+        let pending_queue = self
+            .waiting
+            .iter()
+            .any(|w| w.interaction == interaction && w.transfer_from.as_ref() == Some(from));
+        if !pending_offer && !pending_queue {
+            return Err(DeskRefusal::NoTransferPending);
+        }
+        if let Some(offer) = self.offers.remove(&interaction) {
+            self.unload(&offer.agent, interaction, now);
+            self.effects.push_back(DeskEffect::OfferWithdrawn {
+                agent: offer.agent,
+                interaction,
+                reason: WithdrawReason::Gone,
+            });
+        }
+        self.waiting.retain(|w| w.interaction != interaction);
+        self.effects.push_back(DeskEffect::TransferEnded {
+            from: from.clone(),
+            interaction,
+            outcome: TransferOutcome::Cancelled,
+        });
+        self.route(now);
+        Ok(())
+    }
+
+    /// When [`Desk::handle_timeout`] should next be called: the earliest offer expiry, or the earliest time a
+    /// refused interaction starts a new round. Always in the future of the last `handle_timeout`.
+    pub fn deadline(&self) -> Option<Millis> {
+        let offers = self.offers.values().map(|o| o.expires);
+        let rounds = self.waiting.iter().filter_map(|w| w.last_refusal.map(|at| at + self.offer_timeout_ms));
+        offers.chain(rounds).min()
+    }
+
+    /// Expires offers and starts new refusal rounds that are due. Harmless to call early or twice.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        for waiting in &mut self.waiting {
+            if waiting.last_refusal.is_some_and(|at| at + self.offer_timeout_ms <= now) {
+                waiting.refused_by.clear();
+                waiting.last_refusal = None;
+            }
+        }
+        let expired: Vec<InteractionId> =
+            self.offers.iter().filter(|(_, o)| o.expires <= now).map(|(id, _)| *id).collect();
+        for interaction in expired {
+            let Some(agent) = self.offers.get(&interaction).map(|o| o.agent.clone()) else { continue };
+            self.refuse_offer(interaction, WithdrawReason::TimedOut, now);
+            // An agent who lets an offer run out is away: stop offering them more.
+            if let Some(seat) = self.agents.get_mut(&agent)
+                && seat.presence == Presence::Ready
+            {
+                seat.presence = Presence::NotReady;
+                self.effects.push_back(DeskEffect::PresenceChanged {
+                    agent: agent.clone(),
+                    presence: Presence::NotReady,
+                });
+                self.withdraw_queue_offers(&agent, now);
+            }
+        }
+        self.route(now);
+    }
+
+    /// Whether the desk is doing anything with this interaction.
+    fn is_known(&self, interaction: InteractionId) -> bool {
+        self.assigned.contains_key(&interaction)
+            || self.offers.contains_key(&interaction)
+            || self.waiting.iter().any(|w| w.interaction == interaction)
+    }
+
+    fn insert_waiting(&mut self, waiting: Waiting) {
+        let at = self
+            .waiting
+            .partition_point(|w| (w.since, w.interaction) <= (waiting.since, waiting.interaction));
+        self.waiting.insert(at, waiting);
+    }
+
+    fn load(&mut self, agent: &AgentId, interaction: InteractionId) {
+        if let Some(seat) = self.agents.get_mut(agent) {
+            seat.load.insert(interaction);
+        }
+    }
+
+    fn unload(&mut self, agent: &AgentId, interaction: InteractionId, now: Millis) {
+        if let Some(seat) = self.agents.get_mut(agent)
+            && seat.load.remove(&interaction)
+            && seat.load.is_empty()
+        {
+            seat.idle_since = now;
+        }
+    }
+
+    fn make_offer(
+        &mut self,
+        agent: AgentId,
+        interaction: InteractionId,
+        kind: OfferKind,
+        from_queue: Option<Waiting>,
+        now: Millis,
+    ) {
+        self.load(&agent, interaction);
+        let auto = self.agents.get(&agent).is_some_and(|s| s.profile.auto_accept);
+        if auto {
+            let how = match kind {
+                OfferKind::Queue => AssignKind::AutoAccepted,
+                OfferKind::Transfer { from } => AssignKind::Transferred { from },
+            };
+            self.complete_assignment(agent, interaction, how, now);
+            return;
+        }
+        let expires = now + self.offer_timeout_ms;
+        self.effects.push_back(DeskEffect::Offer {
+            agent: agent.clone(),
+            interaction,
+            kind: kind.clone(),
+            expires,
+        });
+        self.offers.insert(interaction, PendingOffer { agent, expires, kind, from_queue });
+    }
+
+    /// `agent` (already loaded with the interaction) now handles it.
+    fn complete_assignment(
+        &mut self,
+        agent: AgentId,
+        interaction: InteractionId,
+        how: AssignKind,
+        now: Millis,
+    ) {
+        if let AssignKind::Transferred { from } = &how {
+            self.unload(from, interaction, now);
+            self.effects.push_back(DeskEffect::TransferEnded {
+                from: from.clone(),
+                interaction,
+                outcome: TransferOutcome::Accepted { by: agent.clone() },
+            });
+        }
+        self.assigned.insert(interaction, agent.clone());
+        self.effects.push_back(DeskEffect::Assigned { agent, interaction, how });
+    }
+
+    /// An offer was rejected or timed out: back to its queue (keeping its place), or, for a transfer to an
+    /// agent, back to the sender.
+    fn refuse_offer(&mut self, interaction: InteractionId, reason: WithdrawReason, now: Millis) {
+        let Some(offer) = self.offers.remove(&interaction) else { return };
+        self.unload(&offer.agent, interaction, now);
+        self.effects.push_back(DeskEffect::OfferWithdrawn {
+            agent: offer.agent.clone(),
+            interaction,
+            reason,
+        });
+        match (offer.kind, offer.from_queue) {
+            (_, Some(mut waiting)) => {
+                waiting.refused_by.insert(offer.agent);
+                waiting.last_refusal = Some(now);
+                self.insert_waiting(waiting);
+            }
+            (OfferKind::Transfer { from }, None) => {
+                let outcome = match reason {
+                    WithdrawReason::TimedOut => TransferOutcome::Expired,
+                    WithdrawReason::Rejected => TransferOutcome::Rejected { by: offer.agent },
+                    WithdrawReason::AgentUnavailable | WithdrawReason::Gone => TransferOutcome::Cancelled,
+                };
+                self.effects.push_back(DeskEffect::TransferEnded { from, interaction, outcome });
+            }
+            (OfferKind::Queue, None) => {}
+        }
+    }
+
+    /// The agent stopped being Ready: its pending queue offers go to others. Transfer offers addressed to
+    /// it directly are cancelled (the sender keeps the interaction).
+    fn withdraw_queue_offers(&mut self, agent: &AgentId, now: Millis) {
+        let mine: Vec<InteractionId> =
+            self.offers.iter().filter(|(_, o)| o.agent == *agent).map(|(id, _)| *id).collect();
+        for interaction in mine {
+            self.refuse_offer(interaction, WithdrawReason::AgentUnavailable, now);
+        }
+    }
+
+    /// The agent went offline: everything it was handling waits for someone else.
+    fn requeue_all_of(&mut self, agent: &AgentId, now: Millis) {
+        let active: Vec<InteractionId> =
+            self.assigned.iter().filter(|(_, a)| *a == agent).map(|(id, _)| *id).collect();
+        for interaction in active {
+            // A transfer it had asked for is moot: the interaction is queued anyway.
+            let transfer_from_here = self
+                .offers
+                .get(&interaction)
+                .is_some_and(|o| matches!(&o.kind, OfferKind::Transfer { from } if from == agent));
+            if transfer_from_here && let Some(offer) = self.offers.remove(&interaction) {
+                self.unload(&offer.agent, interaction, now);
+                self.effects.push_back(DeskEffect::OfferWithdrawn {
+                    agent: offer.agent,
+                    interaction,
+                    reason: WithdrawReason::Gone,
+                });
+            }
+            self.waiting
+                .retain(|w| !(w.interaction == interaction && w.transfer_from.as_ref() == Some(agent)));
+            self.assigned.remove(&interaction);
+            self.unload(agent, interaction, now);
+            self.effects.push_back(DeskEffect::Requeued {
+                interaction,
+                from: agent.clone(),
+                reason: RequeueReason::AgentOffline,
+            });
+            self.insert_waiting(Waiting {
+                interaction,
+                queue: default_queue(),
+                since: now,
+                refused_by: BTreeSet::from([agent.clone()]),
+                last_refusal: None,
+                transfer_from: None,
+                prefer: None,
+            });
+        }
+    }
+
+    /// Offers waiting interactions, oldest first, to the best eligible agent each.
+    fn route(&mut self, now: Millis) {
+        let mut i = 0;
+        while i < self.waiting.len() {
+            let candidate = self.pick_agent(&self.waiting[i]);
+            match candidate {
+                Some(agent) => {
+                    let waiting = self.waiting.remove(i);
+                    let interaction = waiting.interaction;
+                    let kind = match &waiting.transfer_from {
+                        Some(from) => OfferKind::Transfer { from: from.clone() },
+                        None => OfferKind::Queue,
+                    };
+                    self.make_offer(agent, interaction, kind, Some(waiting), now);
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    fn pick_agent(&self, waiting: &Waiting) -> Option<AgentId> {
+        let eligible = |agent: &AgentId, seat: &Seat| {
+            seat.presence == Presence::Ready
+                && seat.has_room()
+                && seat.serves(&waiting.queue)
+                && waiting.transfer_from.as_ref() != Some(agent)
+        };
+        if let Some(preferred) = &waiting.prefer
+            && let Some(seat) = self.agents.get(preferred)
+            && eligible(preferred, seat)
+            && !waiting.refused_by.contains(preferred)
+        {
+            return Some(preferred.clone());
+        }
+        self.agents
+            .iter()
+            .filter(|(agent, seat)| eligible(agent, seat) && !waiting.refused_by.contains(*agent))
+            .min_by_key(|(agent, seat)| (seat.load.len(), seat.idle_since, (*agent).clone()))
+            .map(|(agent, _)| agent.clone())
+    }
+}

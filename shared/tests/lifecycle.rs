@@ -1,0 +1,532 @@
+//! One named scenario per rule of DESIGN.md's "interaction lifecycle", run in the deterministic simulation.
+//! The seed documents each rule comes from are named in the comments.
+
+mod sim;
+
+use confab_protocol::ids::QueueId;
+use confab_protocol::lifecycle::{ContactNotice, EndedBy, Event, LifecycleRules, Phase, Refusal, State};
+use confab_protocol::routing::{
+    AgentProfile, AssignKind, DeskEffect, DeskRefusal, Presence, TransferOutcome, TransferTarget,
+};
+use sim::{ContactSaw, DeskNote, MINUTE, OFFER_TIMEOUT, World, agent};
+
+fn is_active_with(world: &World, id: confab_protocol::ids::InteractionId, who: &str) -> bool {
+    matches!(world.state(id), State::Active { agent, .. } if agent.0 == who)
+}
+
+// ----- routing: offers, accept, reject, auto-accept, capacity (Vonage "Accepting, rejecting"; ServiceNow) -----
+
+#[test]
+fn a_new_chat_is_offered_to_a_ready_agent_who_accepts_it() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let chat = w.new_chat("Hello?");
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+    assert!(matches!(w.state(chat), State::Offered { .. }));
+    w.accept(&ada, chat).expect("offered to ada");
+    assert!(is_active_with(&w, chat, "ada"));
+    assert_eq!(w.conversations[&chat].lifecycle.phase(), Phase::Active);
+}
+
+#[test]
+fn agents_who_are_not_ready_receive_no_offers_until_ready() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    w.presence(&ada, Presence::NotReady);
+    let chat = w.new_chat("Hello?");
+    assert!(w.offers_to(&ada).is_empty());
+    assert!(matches!(w.state(chat), State::Queued { .. }));
+    w.presence(&ada, Presence::Ready);
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+}
+
+#[test]
+fn the_oldest_waiting_chat_is_offered_first() {
+    let mut w = World::new();
+    let first = w.new_chat("first");
+    w.advance(1_000);
+    let second = w.new_chat("second");
+    let ada = w.ready_agent("ada", 1);
+    assert_eq!(w.offers_to(&ada), vec![first]);
+    w.accept(&ada, first).expect("offered");
+    assert!(matches!(w.state(second), State::Queued { .. }), "capacity 1: the second waits");
+}
+
+#[test]
+fn a_rejected_chat_goes_back_to_the_queue_and_to_the_next_agent_not_the_rejecter() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let grace = w.ready_agent("grace", 2);
+    let chat = w.new_chat("Hello?");
+    let first = if w.offers_to(&ada) == vec![chat] { ada.clone() } else { grace.clone() };
+    let other = if first == ada { grace.clone() } else { ada.clone() };
+    w.reject(&first, chat).expect("offered");
+    assert_eq!(w.offers_to(&other), vec![chat]);
+    assert!(w.offers_to(&first).is_empty());
+    assert_eq!(w.load_of(&first), 0, "rejecting frees the reserved capacity");
+}
+
+#[test]
+fn a_lone_agent_who_rejected_a_chat_is_offered_it_again_only_after_a_pause() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let chat = w.new_chat("Hello?");
+    w.reject(&ada, chat).expect("offered");
+    assert!(w.offers_to(&ada).is_empty());
+    w.advance(OFFER_TIMEOUT - 1);
+    assert!(w.offers_to(&ada).is_empty());
+    w.advance(1);
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+}
+
+#[test]
+fn an_offer_that_times_out_goes_to_the_next_agent_and_the_silent_agent_becomes_not_ready() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let chat = w.new_chat("Hello?");
+    let grace = w.ready_agent("grace", 2);
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+    w.advance(OFFER_TIMEOUT);
+    assert_eq!(w.presence_of(&ada), Presence::NotReady);
+    assert!(w.desk_notes[&ada].contains(&DeskNote::Other(DeskEffect::PresenceChanged {
+        agent: ada.clone(),
+        presence: Presence::NotReady
+    })));
+    assert_eq!(w.offers_to(&grace), vec![chat]);
+}
+
+#[test]
+fn auto_accept_assigns_at_once_and_has_no_reject() {
+    let mut w = World::new();
+    w.add_agent("ada", AgentProfile { capacity: 2, auto_accept: true, ..AgentProfile::default() });
+    let ada = agent("ada");
+    w.presence(&ada, Presence::Ready);
+    let chat = w.new_chat("Hello?");
+    assert!(is_active_with(&w, chat, "ada"));
+    assert!(
+        w.conversations[&chat]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Assigned { how: AssignKind::AutoAccepted, .. }))
+    );
+    assert_eq!(w.reject(&ada, chat), Err(DeskRefusal::NoSuchOffer));
+}
+
+#[test]
+fn an_agent_at_capacity_gets_no_more_offers_until_a_chat_frees_a_slot() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let a = w.new_chat("a");
+    let b = w.new_chat("b");
+    let c = w.new_chat("c");
+    w.accept(&ada, a).expect("offered");
+    w.accept(&ada, b).expect("offered");
+    assert!(w.offers_to(&ada).is_empty());
+    assert!(matches!(w.state(c), State::Queued { .. }));
+    w.act(a, |i, now| i.end(EndedBy::Agent(agent("ada")), now)).expect("ada ends");
+    assert_eq!(w.offers_to(&ada), vec![c], "ending frees capacity; wrap-up does not count");
+}
+
+#[test]
+fn an_agent_handles_several_chats_at_once() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 3);
+    let chats: Vec<_> = (0..3).map(|i| w.new_chat(&format!("chat {i}"))).collect();
+    for chat in &chats {
+        w.accept(&ada, *chat).expect("offered");
+    }
+    for chat in &chats {
+        w.agent_says(&ada, *chat, "Hi!").expect("active");
+    }
+    assert!(chats.iter().all(|c| is_active_with(&w, *c, "ada")));
+}
+
+// ----- transfer (Vonage "Transferring chats"; DESIGN: the customer is never notified) -----
+
+fn active_chat(w: &mut World, who: &sim::AgentIdAlias) -> confab_protocol::ids::InteractionId {
+    let chat = w.new_chat("I need help with an invoice");
+    w.accept(who, chat).expect("offered");
+    w.agent_says(who, chat, "Let me look.").expect("active");
+    chat
+}
+
+#[test]
+fn an_accepted_transfer_moves_the_chat_and_the_sender_can_no_longer_write() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    let grace = w.ready_agent("grace", 1);
+    w.transfer(&ada, chat, TransferTarget::Agent(grace.clone())).expect("grace is ready");
+    assert!(
+        w.desk_notes[&grace]
+            .contains(&DeskNote::Offer { interaction: chat, transfer_from: Some(ada.clone()) })
+    );
+    w.accept(&grace, chat).expect("offered");
+    assert!(is_active_with(&w, chat, "grace"));
+    assert!(w.desk_notes[&ada].contains(&DeskNote::Other(DeskEffect::TransferEnded {
+        from: ada.clone(),
+        interaction: chat,
+        outcome: TransferOutcome::Accepted { by: grace.clone() }
+    })));
+    assert_eq!(w.agent_says(&ada, chat, "still me?"), Err(Refusal::NotYours));
+    assert_eq!(w.load_of(&ada), 0, "the chat left the sender's log");
+    w.agent_says(&grace, chat, "Hi, I'm Grace from billing.").expect("grace holds it");
+}
+
+#[test]
+fn a_rejected_transfer_leaves_the_chat_with_the_sender() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    let grace = w.ready_agent("grace", 1);
+    w.transfer(&ada, chat, TransferTarget::Agent(grace.clone())).expect("grace is ready");
+    w.reject(&grace, chat).expect("offered");
+    assert!(is_active_with(&w, chat, "ada"));
+    assert!(
+        w.conversations[&chat]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::TransferEnded { outcome: TransferOutcome::Rejected { .. }, .. }))
+    );
+    w.agent_says(&ada, chat, "Still with you.").expect("ada keeps it");
+    assert_eq!(w.load_of(&grace), 0);
+}
+
+#[test]
+fn transfers_go_only_to_ready_agents_with_free_capacity() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    let grace = w.ready_agent("grace", 1);
+    w.presence(&grace, Presence::NotReady);
+    assert_eq!(
+        w.transfer(&ada, chat, TransferTarget::Agent(grace.clone())),
+        Err(DeskRefusal::TargetNotReady)
+    );
+    w.presence(&grace, Presence::Ready);
+    let busy = w.new_chat("another customer");
+    w.accept(&grace, busy).expect("offered to grace");
+    assert_eq!(w.transfer(&ada, chat, TransferTarget::Agent(grace.clone())), Err(DeskRefusal::TargetFull));
+    assert_eq!(w.transfer(&ada, chat, TransferTarget::Agent(ada.clone())), Err(DeskRefusal::TransferToSelf));
+    assert_eq!(
+        w.transfer(&grace, chat, TransferTarget::Queue(QueueId("billing".into()))),
+        Err(DeskRefusal::NotYours)
+    );
+}
+
+#[test]
+fn a_transfer_to_a_queue_is_offered_to_its_agents_but_never_to_the_sender() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let chat = active_chat(&mut w, &ada);
+    w.transfer(&ada, chat, TransferTarget::Queue(QueueId("billing".into()))).expect("queue exists");
+    assert!(w.offers_to(&ada).is_empty(), "not offered back to the sender");
+    assert!(is_active_with(&w, chat, "ada"), "the sender keeps it while it waits");
+    let grace = w.ready_agent("grace", 2);
+    assert_eq!(w.offers_to(&grace), vec![chat]);
+    w.accept(&grace, chat).expect("offered");
+    assert!(is_active_with(&w, chat, "grace"));
+}
+
+#[test]
+fn the_contact_sees_nothing_of_a_transfer() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    let before = w.conversations[&chat].contact_saw.clone();
+    let grace = w.ready_agent("grace", 1);
+    w.transfer(&ada, chat, TransferTarget::Agent(grace.clone())).expect("ready");
+    w.accept(&grace, chat).expect("offered");
+    assert_eq!(
+        w.conversations[&chat].contact_saw, before,
+        "no frame reached the contact because of the transfer"
+    );
+    assert!(w.conversations[&chat].events.iter().any(|e| matches!(e, Event::TransferRequested { .. })));
+}
+
+// ----- park (Vonage "Parking and auto-parking") -----
+
+#[test]
+fn parking_frees_capacity_and_the_chat_ends_when_the_park_limit_passes() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.park(&agent("ada"), now)).expect("active");
+    let State::Parked { until, .. } = w.state(chat).clone() else { panic!("parked") };
+    assert_eq!(until, w.now + 60 * MINUTE);
+    assert_eq!(w.load_of(&ada), 0);
+    let next = w.new_chat("another customer");
+    assert_eq!(w.offers_to(&ada), vec![next], "parked chats do not count against capacity");
+    w.advance(60 * MINUTE);
+    assert!(matches!(w.state(chat), State::Ended { by: EndedBy::Timeout, .. }));
+    assert_eq!(w.conversations[&chat].lifecycle.phase(), Phase::Wrap);
+}
+
+#[test]
+fn a_contact_reply_unparks_the_chat_to_its_agent_who_is_notified() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.park(&agent("ada"), now)).expect("active");
+    w.advance(5 * MINUTE);
+    w.contact_says(chat, "Sorry, I was away. Still there?");
+    assert!(is_active_with(&w, chat, "ada"));
+    assert!(
+        w.conversations[&chat].events.iter().any(|e| matches!(e, Event::Unparked { by_contact: true, .. }))
+    );
+}
+
+#[test]
+fn a_contact_reply_goes_to_the_queue_when_the_parking_agent_has_no_room() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.park(&agent("ada"), now)).expect("active");
+    let other = w.new_chat("another customer");
+    w.accept(&ada, other).expect("offered");
+    let grace = w.ready_agent("grace", 1);
+    w.contact_says(chat, "Hello again");
+    assert!(w.conversations[&chat].events.iter().any(|e| matches!(e, Event::ReturnedToQueue { .. })));
+    assert_eq!(w.offers_to(&grace), vec![chat], "the post-parking plan routes it to another agent");
+}
+
+#[test]
+fn auto_park_after_inactivity_but_never_with_an_unanswered_contact() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = w.new_chat("Question?");
+    w.accept(&ada, chat).expect("offered");
+    w.advance(30 * MINUTE);
+    assert!(is_active_with(&w, chat, "ada"), "the contact is waiting for an answer: no auto-park");
+    w.agent_says(&ada, chat, "Answer. Anything else?").expect("active");
+    w.advance(10 * MINUTE - 1);
+    assert!(is_active_with(&w, chat, "ada"));
+    w.advance(1);
+    assert!(matches!(w.state(chat), State::Parked { .. }));
+    assert!(w.conversations[&chat].events.iter().any(|e| matches!(e, Event::Parked { auto: true, .. })));
+}
+
+// ----- ending and wrap-up (Vonage "Ending", "Logging digital interactions") -----
+
+#[test]
+fn the_contact_ends_the_chat_and_the_agent_wraps_up_with_the_session_duration() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    let started =
+        w.conversations[&chat].lifecycle.session.as_ref().map(|s| s.sla.started).unwrap_or_default();
+    w.advance(7 * MINUTE);
+    w.act(chat, |i, now| i.end(EndedBy::Contact, now)).expect("active");
+    assert!(w.conversations[&chat].events.contains(&Event::Ended {
+        by: EndedBy::Contact,
+        at: w.now,
+        duration_ms: w.now - started
+    }));
+    assert_eq!(w.conversations[&chat].lifecycle.phase(), Phase::Wrap);
+    assert_eq!(
+        w.conversations[&chat].contact_saw.last(),
+        Some(&ContactSaw::Notice(ContactNotice::ChatEnded { by_contact: true, at: w.now }))
+    );
+}
+
+#[test]
+fn the_agent_ends_the_chat_and_the_contact_is_told() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    let grace = w.ready_agent("grace", 1);
+    assert_eq!(w.act(chat, |i, now| i.end(EndedBy::Agent(grace.clone()), now)), Err(Refusal::NotYours));
+    w.act(chat, |i, now| i.end(EndedBy::Agent(ada.clone()), now)).expect("ada holds it");
+    assert_eq!(
+        w.conversations[&chat].contact_saw.last(),
+        Some(&ContactSaw::Notice(ContactNotice::ChatEnded { by_contact: false, at: w.now }))
+    );
+}
+
+#[test]
+fn required_disposition_codes_block_complete_until_one_is_chosen() {
+    let mut rules = sim::rules();
+    rules.wrap.required = true;
+    let mut w = World::with_rules(rules);
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.end(EndedBy::Agent(agent("ada")), now)).expect("active");
+    assert_eq!(w.conversations[&chat].lifecycle.deadline(), None, "required codes: no countdown");
+    assert_eq!(w.act(chat, |i, now| i.complete(&agent("ada"), now)), Err(Refusal::DispositionRequired));
+    assert_eq!(
+        w.act(chat, |i, _| i.choose_code(&agent("ada"), "bogus")),
+        Err(Refusal::UnknownCode("bogus".into()))
+    );
+    w.act(chat, |i, _| i.choose_code(&agent("ada"), "support")).expect("known code");
+    w.act(chat, |i, now| i.complete(&agent("ada"), now)).expect("a code is chosen");
+    let record = w.conversations[&chat].events.iter().find_map(|e| match e {
+        Event::Completed { record } => Some(record.clone()),
+        _ => None,
+    });
+    assert_eq!(record.map(|r| (r.codes, r.auto_closed)), Some((vec!["support".to_owned()], false)));
+    assert_eq!(w.conversations[&chat].lifecycle.phase(), Phase::Completed);
+}
+
+#[test]
+fn with_single_codes_only_the_last_choice_is_kept_and_with_multiple_all_are() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    // Codes can be chosen while the chat is still active.
+    w.act(chat, |i, _| i.choose_code(&agent("ada"), "sale")).expect("known");
+    w.act(chat, |i, _| i.choose_code(&agent("ada"), "support")).expect("known");
+    assert_eq!(
+        w.conversations[&chat].lifecycle.session.as_ref().map(|s| s.codes.clone()),
+        Some(vec!["support".to_owned()])
+    );
+
+    let mut rules = sim::rules();
+    rules.wrap.multiple = true;
+    let mut w = World::with_rules(rules);
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, _| i.choose_code(&agent("ada"), "sale")).expect("known");
+    w.act(chat, |i, _| i.choose_code(&agent("ada"), "support")).expect("known");
+    assert_eq!(w.conversations[&chat].lifecycle.session.as_ref().map(|s| s.codes.len()), Some(2));
+}
+
+#[test]
+fn optional_codes_run_a_wrap_countdown_that_extend_resets_and_zero_saves_progress() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.end(EndedBy::Agent(agent("ada")), now)).expect("active");
+    w.act(chat, |i, _| i.write_notes(&agent("ada"), "Asked about invoice 1142.")).expect("wrapping");
+    w.advance(90_000);
+    w.act(chat, |i, now| i.extend_wrap(&agent("ada"), now)).expect("wrapping");
+    w.advance(2 * MINUTE - 1);
+    assert_eq!(w.conversations[&chat].lifecycle.phase(), Phase::Wrap, "extended: not closed yet");
+    w.advance(1);
+    let record = w.conversations[&chat].events.iter().find_map(|e| match e {
+        Event::Completed { record } => Some(record.clone()),
+        _ => None,
+    });
+    let record = record.expect("closed by the timer");
+    assert!(record.auto_closed);
+    assert_eq!(record.notes, "Asked about invoice 1142.", "progress is saved");
+}
+
+#[test]
+fn an_agent_receives_new_chats_while_wrapping_up() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.end(EndedBy::Contact, now)).expect("active");
+    let next = w.new_chat("next customer");
+    assert_eq!(w.offers_to(&ada), vec![next]);
+}
+
+// ----- asynchronous chat (Genesys "Asynchronous Chat") -----
+
+#[test]
+fn an_agent_reactivates_an_ended_chat_and_the_contacts_answer_goes_to_that_agent() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let grace = w.ready_agent("grace", 2);
+    let chat = w.new_chat("Can you check my order?");
+    let first = w.offers_to(&ada).contains(&chat);
+    let (handler, other) = if first { (ada.clone(), grace.clone()) } else { (grace.clone(), ada.clone()) };
+    w.accept(&handler, chat).expect("offered");
+    w.act(chat, |i, now| i.end(EndedBy::Contact, now)).expect("active");
+    w.act(chat, |i, now| i.complete(&handler, now)).expect("optional codes");
+    w.advance(24 * 60 * MINUTE);
+    // The *other* agent finds the contact in history and writes: that reactivates the conversation.
+    w.agent_says(&other, chat, "Your order shipped today!").expect("ended conversations can be reactivated");
+    assert!(w.conversations[&chat].events.iter().any(|e| matches!(e, Event::Reactivated { .. })));
+    assert_eq!(
+        w.conversations[&chat].contact_saw.last(),
+        Some(&ContactSaw::Message { from_agent: true, text: "Your order shipped today!".into() })
+    );
+    w.contact_says(chat, "Thanks!");
+    assert!(
+        w.conversations[&chat]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::ReactivationAnswered { agent, .. } if *agent == other))
+    );
+    assert_eq!(w.offers_to(&other), vec![chat], "routed to the agent who reactivated it first");
+    assert_eq!(w.conversations[&chat].lifecycle.session.as_ref().map(|s| s.number), Some(2));
+}
+
+#[test]
+fn a_contact_who_comes_back_and_writes_again_starts_a_new_session_in_the_same_thread() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.end(EndedBy::Contact, now)).expect("active");
+    w.advance(3 * 24 * 60 * MINUTE);
+    w.contact_says(chat, "Me again, about the same invoice.");
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+    assert_eq!(w.conversations[&chat].transcript.len(), 3, "the thread keeps every message");
+}
+
+// ----- SLA timers (Voiso "Service Level timers") -----
+
+#[test]
+fn sla_timers_measure_first_response_reply_and_resolution() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = w.new_chat("Hi");
+    w.advance(20_000);
+    w.accept(&ada, chat).expect("offered");
+    w.advance(40_000);
+    let sla = |w: &World| w.conversations[&chat].lifecycle.session.clone().map(|s| s.sla).unwrap_or_default();
+    assert_eq!(sla(&w).time_to_first_response(w.now), 60_000, "running while unanswered");
+    assert_eq!(sla(&w).time_to_reply(w.now), Some(60_000));
+    w.agent_says(&ada, chat, "Hello!").expect("active");
+    w.advance(5_000);
+    assert_eq!(sla(&w).time_to_first_response(w.now), 60_000, "fixed once answered");
+    assert_eq!(sla(&w).time_to_reply(w.now), None);
+    w.contact_says(chat, "One more thing");
+    w.advance(3_000);
+    w.contact_says(chat, "and another");
+    w.advance(2_000);
+    assert_eq!(sla(&w).time_to_reply(w.now), Some(5_000), "since the oldest unanswered message");
+    w.act(chat, |i, now| i.end(EndedBy::Contact, now)).expect("active");
+    let resolved = sla(&w).time_to_resolution(w.now);
+    w.advance(MINUTE);
+    assert_eq!(sla(&w).time_to_resolution(w.now), resolved, "fixed at the end");
+}
+
+// ----- presence -----
+
+#[test]
+fn an_agent_going_offline_returns_its_chats_and_offers_to_the_queue() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let chat = active_chat(&mut w, &ada);
+    let offered = w.new_chat("waiting");
+    assert_eq!(w.offers_to(&ada), vec![offered]);
+    let grace = w.ready_agent("grace", 2);
+    w.presence(&ada, Presence::Offline);
+    assert_eq!(w.load_of(&ada), 0);
+    let mut to_grace = w.offers_to(&grace);
+    to_grace.sort();
+    let mut expected = vec![chat, offered];
+    expected.sort();
+    assert_eq!(to_grace, expected);
+}
+
+#[test]
+fn timers_are_harmless_when_handled_twice_or_early() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.park(&agent("ada"), now)).expect("active");
+    let before = w.state(chat).clone();
+    let now = w.now;
+    w.act(chat, |i, _| {
+        i.handle_timeout(now);
+        i.handle_timeout(now + 1);
+    });
+    w.desk.handle_timeout(now);
+    w.desk.handle_timeout(now);
+    w.pump();
+    assert_eq!(w.state(chat), &before);
+    let _ = LifecycleRules::default();
+}
