@@ -29,7 +29,7 @@
 //! work; handling a timeout twice, or early, changes nothing.
 
 use crate::ids::{AgentId, InteractionId, Millis, QueueId};
-use crate::routing::{AssignKind, TransferOutcome, TransferTarget};
+use crate::routing::{AssignKind, DeskEffect, OfferKind, Ticket, TransferOutcome, TransferTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use thiserror::Error;
@@ -321,11 +321,11 @@ impl Event {
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum DeskRequest {
     /// Find an agent (trying `prefer` first).
-    Enqueue { queue: QueueId, prefer: Option<AgentId> },
+    Enqueue { ticket: Ticket, queue: QueueId, prefer: Option<AgentId> },
     /// Stop counting it against anyone (parked or ended); cancel offers and transfers of it.
     Release,
     /// The contact replied while parked: back to `agent` if it can, else queue.
-    Reclaim { agent: AgentId, queue: QueueId },
+    Reclaim { ticket: Ticket, agent: AgentId, queue: QueueId },
 }
 
 /// Outputs of the lifecycle, in order.
@@ -385,6 +385,8 @@ pub struct Interaction {
     pub last_activity: Millis,
     /// The agent who reactivated the ended conversation, until the contact answers.
     pub reactivated_by: Option<AgentId>,
+    /// Numbers this interaction's routing requests; desk decisions about older ones are ignored.
+    pub ticket: Ticket,
     #[serde(skip)]
     outputs: VecDeque<Output>,
 }
@@ -400,6 +402,7 @@ impl Interaction {
             wrap: None,
             last_activity: now,
             reactivated_by: None,
+            ticket: 0,
             outputs: VecDeque::new(),
         }
     }
@@ -466,13 +469,18 @@ impl Interaction {
                     self.emit(Event::ReactivationAnswered { agent: agent.clone(), at: now });
                 }
                 self.emit(Event::Queued { at: now });
-                self.ask_desk(DeskRequest::Enqueue { queue: self.queue.clone(), prefer });
+                self.ticket += 1;
+                self.ask_desk(DeskRequest::Enqueue {
+                    ticket: self.ticket,
+                    queue: self.queue.clone(),
+                    prefer,
+                });
             }
             State::Parked { agent, reclaiming, .. } => {
                 if !*reclaiming {
                     *reclaiming = true;
                     let agent = agent.clone();
-                    self.ask_desk(DeskRequest::Reclaim { agent, queue: self.queue.clone() });
+                    self.reclaim(agent);
                 }
                 self.note_contact_message(now);
             }
@@ -480,6 +488,11 @@ impl Interaction {
                 self.note_contact_message(now)
             }
         }
+    }
+
+    fn reclaim(&mut self, agent: AgentId) {
+        self.ticket += 1;
+        self.ask_desk(DeskRequest::Reclaim { ticket: self.ticket, agent, queue: self.queue.clone() });
     }
 
     fn note_contact_message(&mut self, now: Millis) {
@@ -517,7 +530,32 @@ impl Interaction {
 
     // ----- the desk's decisions -------------------------------------------------------------------------
 
-    pub fn offered(&mut self, agent: AgentId, now: Millis) {
+    /// A decision of the desk about this interaction. Decisions about an older routing request (a session
+    /// since ended, a park since left) are ignored: the desk already let go of those.
+    pub fn on_desk(&mut self, effect: DeskEffect, now: Millis) {
+        let current = |ticket: Ticket| ticket == self.ticket;
+        match effect {
+            DeskEffect::Offer { agent, ticket, kind: OfferKind::Queue, .. } if current(ticket) => {
+                self.offered(agent, now)
+            }
+            DeskEffect::OfferWithdrawn { agent, ticket, .. } if current(ticket) => {
+                self.offer_withdrawn(&agent, now)
+            }
+            DeskEffect::Assigned { agent, ticket, how, .. } if current(ticket) => {
+                self.assigned(agent, how, now)
+            }
+            DeskEffect::Requeued { from, ticket, .. } if current(ticket) => self.requeued(from, now),
+            DeskEffect::TransferStarted { from, ticket, target, .. } if current(ticket) => {
+                let _ = self.transfer_requested(&from, target, now);
+            }
+            DeskEffect::TransferEnded { from, ticket, outcome, .. } if current(ticket) => {
+                self.transfer_ended(from, outcome, now)
+            }
+            _ => {}
+        }
+    }
+
+    fn offered(&mut self, agent: AgentId, now: Millis) {
         if let State::Queued { .. } = self.state {
             self.state = State::Offered { agent: agent.clone(), since: now };
             self.emit(Event::Offered { agent, at: now });
@@ -525,7 +563,7 @@ impl Interaction {
     }
 
     /// The offer to `agent` was rejected or timed out: waiting again.
-    pub fn offer_withdrawn(&mut self, agent: &AgentId, now: Millis) {
+    fn offer_withdrawn(&mut self, agent: &AgentId, now: Millis) {
         if matches!(&self.state, State::Offered { agent: a, .. } if a == agent) {
             self.state = State::Queued { since: now };
             self.emit(Event::Queued { at: now });
@@ -533,7 +571,7 @@ impl Interaction {
     }
 
     /// `agent` now handles the interaction.
-    pub fn assigned(&mut self, agent: AgentId, how: AssignKind, now: Millis) {
+    fn assigned(&mut self, agent: AgentId, how: AssignKind, now: Millis) {
         if let State::Ended { .. } = self.state {
             // Ended while the desk was deciding: the desk is told to let go again.
             self.ask_desk(DeskRequest::Release);
@@ -560,7 +598,7 @@ impl Interaction {
     }
 
     /// The contact replied to the parked interaction, and its agent could not take it: queued again.
-    pub fn requeued(&mut self, from: AgentId, now: Millis) {
+    fn requeued(&mut self, from: AgentId, now: Millis) {
         if let State::Ended { .. } = self.state {
             self.ask_desk(DeskRequest::Release);
             return;
@@ -571,7 +609,7 @@ impl Interaction {
     }
 
     /// The desk accepted a transfer request of the active agent.
-    pub fn transfer_requested(
+    fn transfer_requested(
         &mut self,
         from: &AgentId,
         target: TransferTarget,
@@ -592,7 +630,7 @@ impl Interaction {
     }
 
     /// A transfer ended without a new agent (rejected, expired, cancelled): the sender keeps it.
-    pub fn transfer_ended(&mut self, from: AgentId, outcome: TransferOutcome, now: Millis) {
+    fn transfer_ended(&mut self, from: AgentId, outcome: TransferOutcome, now: Millis) {
         if let State::Active { transfer, .. } = &mut self.state {
             *transfer = None;
         }
@@ -634,7 +672,7 @@ impl Interaction {
                 if !*reclaiming {
                     *reclaiming = true;
                     let agent = agent.clone();
-                    self.ask_desk(DeskRequest::Reclaim { agent, queue: self.queue.clone() });
+                    self.reclaim(agent);
                 }
                 Ok(())
             }

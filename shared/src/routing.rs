@@ -123,24 +123,44 @@ pub enum AssignKind {
     Unparked,
 }
 
+/// Which routing request of an interaction a decision answers. The conversation numbers its requests
+/// (`Enqueue`, `Reclaim`) and ignores decisions about an older one: the desk link is asynchronous, so an
+/// assignment made for a session the contact has since ended must not land on the next session.
+pub type Ticket = u32;
+
 /// Decisions of the desk, for the adapter to carry out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DeskEffect {
     /// Show an offer card (Accept / Reject) to `agent` until `expires`.
-    Offer { agent: AgentId, interaction: InteractionId, kind: OfferKind, expires: Millis },
+    Offer { agent: AgentId, interaction: InteractionId, ticket: Ticket, kind: OfferKind, expires: Millis },
     /// Remove an offer card.
-    OfferWithdrawn { agent: AgentId, interaction: InteractionId, reason: WithdrawReason },
+    OfferWithdrawn { agent: AgentId, interaction: InteractionId, ticket: Ticket, reason: WithdrawReason },
     /// `agent` now handles the interaction (the conversation lets it write; the previous agent, if any, not).
-    Assigned { agent: AgentId, interaction: InteractionId, how: AssignKind },
+    Assigned { agent: AgentId, interaction: InteractionId, ticket: Ticket, how: AssignKind },
     /// The interaction is waiting in a queue again.
-    Requeued { interaction: InteractionId, from: AgentId, reason: RequeueReason },
+    Requeued { interaction: InteractionId, ticket: Ticket, from: AgentId, reason: RequeueReason },
     /// A transfer was accepted for routing: the interaction shows it as pending to its agents.
-    TransferStarted { from: AgentId, interaction: InteractionId, target: TransferTarget },
+    TransferStarted { from: AgentId, interaction: InteractionId, ticket: Ticket, target: TransferTarget },
     /// Tell the agent who asked for a transfer how it ended.
-    TransferEnded { from: AgentId, interaction: InteractionId, outcome: TransferOutcome },
+    TransferEnded { from: AgentId, interaction: InteractionId, ticket: Ticket, outcome: TransferOutcome },
     /// An agent's presence changed without the agent asking (a missed offer, going offline).
     PresenceChanged { agent: AgentId, presence: Presence },
+}
+
+impl DeskEffect {
+    /// The interaction a decision is about (for the adapter to forward it to its conversation).
+    pub fn interaction(&self) -> Option<InteractionId> {
+        match self {
+            DeskEffect::Offer { interaction, .. }
+            | DeskEffect::OfferWithdrawn { interaction, .. }
+            | DeskEffect::Assigned { interaction, .. }
+            | DeskEffect::Requeued { interaction, .. }
+            | DeskEffect::TransferStarted { interaction, .. }
+            | DeskEffect::TransferEnded { interaction, .. } => Some(*interaction),
+            DeskEffect::PresenceChanged { .. } => None,
+        }
+    }
 }
 
 /// Why the desk refused an agent's request.
@@ -228,6 +248,8 @@ pub struct Desk {
     pub offers: BTreeMap<InteractionId, PendingOffer>,
     /// Who handles each active interaction.
     pub assigned: BTreeMap<InteractionId, AgentId>,
+    /// The ticket of each interaction the desk is routing or has assigned.
+    pub tickets: BTreeMap<InteractionId, Ticket>,
     #[serde(skip)]
     effects: VecDeque<DeskEffect>,
 }
@@ -296,6 +318,7 @@ impl Desk {
     pub fn enqueue(
         &mut self,
         interaction: InteractionId,
+        ticket: Ticket,
         queue: QueueId,
         prefer: Option<AgentId>,
         now: Millis,
@@ -303,6 +326,7 @@ impl Desk {
         if self.is_known(interaction) {
             return; // already waiting, offered or handled: enqueueing again is a duplicate request
         }
+        self.tickets.insert(interaction, ticket);
         let queue = if self.queues.contains(&queue) { queue } else { default_queue() };
         self.insert_waiting(Waiting {
             interaction,
@@ -359,12 +383,14 @@ impl Desk {
         if let Some(offer) = self.offers.remove(&interaction) {
             self.unload(&offer.agent, interaction, now);
             self.effects.push_back(DeskEffect::OfferWithdrawn {
+                ticket: self.ticket(interaction),
                 agent: offer.agent,
                 interaction,
                 reason: WithdrawReason::Gone,
             });
             if let OfferKind::Transfer { from } = offer.kind {
                 self.effects.push_back(DeskEffect::TransferEnded {
+                    ticket: self.ticket(interaction),
                     from,
                     interaction,
                     outcome: TransferOutcome::Cancelled,
@@ -375,6 +401,7 @@ impl Desk {
             let waiting = self.waiting.remove(at);
             if let Some(from) = waiting.transfer_from {
                 self.effects.push_back(DeskEffect::TransferEnded {
+                    ticket: self.ticket(interaction),
                     from,
                     interaction,
                     outcome: TransferOutcome::Cancelled,
@@ -384,27 +411,38 @@ impl Desk {
         if let Some(agent) = self.assigned.remove(&interaction) {
             self.unload(&agent, interaction, now);
         }
+        self.tickets.remove(&interaction);
         self.route(now);
     }
 
     /// The contact replied to an interaction parked by `agent`: back to that agent if it is signed in with
     /// room, else to the queue (post-parking plan).
-    pub fn reclaim(&mut self, interaction: InteractionId, agent: &AgentId, queue: QueueId, now: Millis) {
+    pub fn reclaim(
+        &mut self,
+        interaction: InteractionId,
+        ticket: Ticket,
+        agent: &AgentId,
+        queue: QueueId,
+        now: Millis,
+    ) {
         if self.is_known(interaction) {
             return;
         }
+        self.tickets.insert(interaction, ticket);
         let can_take =
             self.agents.get(agent).is_some_and(|seat| seat.presence != Presence::Offline && seat.has_room());
         if can_take {
             self.load(agent, interaction);
             self.assigned.insert(interaction, agent.clone());
             self.effects.push_back(DeskEffect::Assigned {
+                ticket: self.ticket(interaction),
                 agent: agent.clone(),
                 interaction,
                 how: AssignKind::Unparked,
             });
         } else {
             self.effects.push_back(DeskEffect::Requeued {
+                ticket: self.ticket(interaction),
                 interaction,
                 from: agent.clone(),
                 reason: RequeueReason::PostParking,
@@ -451,6 +489,7 @@ impl Desk {
                     return Err(DeskRefusal::TargetFull);
                 }
                 self.effects.push_back(DeskEffect::TransferStarted {
+                    ticket: self.ticket(interaction),
                     from: from.clone(),
                     interaction,
                     target,
@@ -462,6 +501,7 @@ impl Desk {
                     return Err(DeskRefusal::UnknownQueue);
                 }
                 self.effects.push_back(DeskEffect::TransferStarted {
+                    ticket: self.ticket(interaction),
                     from: from.clone(),
                     interaction,
                     target,
@@ -505,6 +545,7 @@ impl Desk {
         if let Some(offer) = self.offers.remove(&interaction) {
             self.unload(&offer.agent, interaction, now);
             self.effects.push_back(DeskEffect::OfferWithdrawn {
+                ticket: self.ticket(interaction),
                 agent: offer.agent,
                 interaction,
                 reason: WithdrawReason::Gone,
@@ -512,6 +553,7 @@ impl Desk {
         }
         self.waiting.retain(|w| w.interaction != interaction);
         self.effects.push_back(DeskEffect::TransferEnded {
+            ticket: self.ticket(interaction),
             from: from.clone(),
             interaction,
             outcome: TransferOutcome::Cancelled,
@@ -554,6 +596,10 @@ impl Desk {
             }
         }
         self.route(now);
+    }
+
+    fn ticket(&self, interaction: InteractionId) -> Ticket {
+        self.tickets.get(&interaction).copied().unwrap_or_default()
     }
 
     /// Whether the desk is doing anything with this interaction.
@@ -605,6 +651,7 @@ impl Desk {
         }
         let expires = now + self.offer_timeout_ms;
         self.effects.push_back(DeskEffect::Offer {
+            ticket: self.ticket(interaction),
             agent: agent.clone(),
             interaction,
             kind: kind.clone(),
@@ -624,13 +671,19 @@ impl Desk {
         if let AssignKind::Transferred { from } = &how {
             self.unload(from, interaction, now);
             self.effects.push_back(DeskEffect::TransferEnded {
+                ticket: self.ticket(interaction),
                 from: from.clone(),
                 interaction,
                 outcome: TransferOutcome::Accepted { by: agent.clone() },
             });
         }
         self.assigned.insert(interaction, agent.clone());
-        self.effects.push_back(DeskEffect::Assigned { agent, interaction, how });
+        self.effects.push_back(DeskEffect::Assigned {
+            ticket: self.ticket(interaction),
+            agent,
+            interaction,
+            how,
+        });
     }
 
     /// An offer was rejected or timed out: back to its queue (keeping its place), or, for a transfer to an
@@ -639,6 +692,7 @@ impl Desk {
         let Some(offer) = self.offers.remove(&interaction) else { return };
         self.unload(&offer.agent, interaction, now);
         self.effects.push_back(DeskEffect::OfferWithdrawn {
+            ticket: self.ticket(interaction),
             agent: offer.agent.clone(),
             interaction,
             reason,
@@ -655,7 +709,12 @@ impl Desk {
                     WithdrawReason::Rejected => TransferOutcome::Rejected { by: offer.agent },
                     WithdrawReason::AgentUnavailable | WithdrawReason::Gone => TransferOutcome::Cancelled,
                 };
-                self.effects.push_back(DeskEffect::TransferEnded { from, interaction, outcome });
+                self.effects.push_back(DeskEffect::TransferEnded {
+                    ticket: self.ticket(interaction),
+                    from,
+                    interaction,
+                    outcome,
+                });
             }
             (OfferKind::Queue, None) => {}
         }
@@ -684,6 +743,7 @@ impl Desk {
             if transfer_from_here && let Some(offer) = self.offers.remove(&interaction) {
                 self.unload(&offer.agent, interaction, now);
                 self.effects.push_back(DeskEffect::OfferWithdrawn {
+                    ticket: self.ticket(interaction),
                     agent: offer.agent,
                     interaction,
                     reason: WithdrawReason::Gone,
@@ -694,6 +754,7 @@ impl Desk {
             self.assigned.remove(&interaction);
             self.unload(agent, interaction, now);
             self.effects.push_back(DeskEffect::Requeued {
+                ticket: self.ticket(interaction),
                 interaction,
                 from: agent.clone(),
                 reason: RequeueReason::AgentOffline,

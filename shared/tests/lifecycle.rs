@@ -166,6 +166,7 @@ fn an_accepted_transfer_moves_the_chat_and_the_sender_can_no_longer_write() {
     assert!(w.desk_notes[&ada].contains(&DeskNote::Other(DeskEffect::TransferEnded {
         from: ada.clone(),
         interaction: chat,
+        ticket: w.conversations[&chat].lifecycle.ticket,
         outcome: TransferOutcome::Accepted { by: grace.clone() }
     })));
     assert_eq!(w.agent_says(&ada, chat, "still me?"), Err(Refusal::NotYours));

@@ -302,9 +302,13 @@ impl World {
         let now = self.now;
         match hop {
             Hop::ToDesk(id, request) => match request {
-                DeskRequest::Enqueue { queue, prefer } => self.desk.enqueue(id, queue, prefer, now),
+                DeskRequest::Enqueue { ticket, queue, prefer } => {
+                    self.desk.enqueue(id, ticket, queue, prefer, now)
+                }
                 DeskRequest::Release => self.desk.release(id, now),
-                DeskRequest::Reclaim { agent, queue } => self.desk.reclaim(id, &agent, queue, now),
+                DeskRequest::Reclaim { ticket, agent, queue } => {
+                    self.desk.reclaim(id, ticket, &agent, queue, now)
+                }
             },
             Hop::FromDesk(effect) => {
                 let note_for = |effect: &DeskEffect| -> Option<(AgentId, DeskNote)> {
@@ -334,26 +338,8 @@ impl World {
                 if let Some((agent, note)) = note_for(&effect) {
                     self.desk_notes.entry(agent).or_default().push(note);
                 }
-                match effect {
-                    DeskEffect::Offer { agent, interaction, kind: OfferKind::Queue, .. } => {
-                        self.conv(interaction).lifecycle.offered(agent, now)
-                    }
-                    DeskEffect::Offer { .. } | DeskEffect::PresenceChanged { .. } => {}
-                    DeskEffect::OfferWithdrawn { agent, interaction, .. } => {
-                        self.conv(interaction).lifecycle.offer_withdrawn(&agent, now)
-                    }
-                    DeskEffect::Assigned { agent, interaction, how } => {
-                        self.conv(interaction).lifecycle.assigned(agent, how, now)
-                    }
-                    DeskEffect::Requeued { interaction, from, .. } => {
-                        self.conv(interaction).lifecycle.requeued(from, now)
-                    }
-                    DeskEffect::TransferStarted { from, interaction, target } => {
-                        let _ = self.conv(interaction).lifecycle.transfer_requested(&from, target, now);
-                    }
-                    DeskEffect::TransferEnded { from, interaction, outcome } => {
-                        self.conv(interaction).lifecycle.transfer_ended(from, outcome, now)
-                    }
+                if let Some(interaction) = effect.interaction() {
+                    self.conv(interaction).lifecycle.on_desk(effect, now);
                 }
             }
         }
