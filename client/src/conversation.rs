@@ -79,7 +79,12 @@ impl ConversationLink {
     /// Queues a message the person wrote and sends it when possible. Refuses what the edge would refuse.
     pub fn write(&self, text: &str) -> Result<(), Invalid> {
         let text = validate::message_text(text)?.to_owned();
-        self.0.log.borrow_mut().write(Outgoing { client_id: new_client_id(), text, written_at: now_ms() });
+        self.0.log.borrow_mut().write(Outgoing {
+            client_id: new_client_id(),
+            text,
+            attachments: Vec::new(),
+            written_at: now_ms(),
+        });
         self.changed();
         self.flush();
         Ok(())
@@ -147,7 +152,14 @@ impl ConversationLink {
                 self.changed();
             }
             ServerFrame::Error { code, message } => (self.0.events.on_error)(code, message),
-            ServerFrame::Unknown => {}
+            // Typing, receipts and lifecycle news are not shown by this client yet; like any frame a client
+            // does not use, they are ignored (the protocol's forward-compatibility rule).
+            ServerFrame::Typing { .. }
+            | ServerFrame::Read { .. }
+            | ServerFrame::ChatEnded { .. }
+            | ServerFrame::Event { .. }
+            | ServerFrame::State { .. }
+            | ServerFrame::Unknown => {}
         }
     }
 }

@@ -100,6 +100,7 @@ impl MessageRow {
             client_id: ClientMessageId(self.client_id.parse().ok()?),
             author: serde_json::from_str(&self.author).ok()?,
             text: self.text,
+            attachments: Vec::new(),
             at: self.at,
         })
     }
@@ -267,16 +268,25 @@ impl Conversation {
                     ws.send_with_str(ServerFrame::Message { message }.encode())?;
                 }
             }
-            ClientFrame::Send { client_id, text } => {
+            ClientFrame::Send { client_id, text, attachments } => {
                 if !socket.ready {
                     Self::send_error(ws, ErrorCode::HelloRequired, "send hello first");
+                    return Ok(());
+                }
+                if !attachments.is_empty() {
+                    Self::send_error(
+                        ws,
+                        ErrorCode::NotAllowedNow,
+                        "this edge does not accept attachments yet",
+                    );
                     return Ok(());
                 }
                 let author = match &socket.peer {
                     Peer::Contact => Author::Contact,
                     Peer::Agent { id, name, .. } => Author::Agent { id: id.clone(), name: name.clone() },
                 };
-                let submission = Submission { client_id, text: &text, author, now: crate::http::now_ms() };
+                let submission =
+                    Submission { client_id, text: &text, attachments, author, now: crate::http::now_ms() };
                 match delivery::decide_send(submission, self.last_seq()?, self.seq_of(client_id)?) {
                     Err(invalid) => Self::send_error(ws, invalid.code(), invalid.to_string()),
                     Ok(SendOutcome::AlreadyStored { seq }) => {
@@ -290,7 +300,18 @@ impl Conversation {
                     }
                 }
             }
-            ClientFrame::Unknown => {}
+            // Presence of mind rather than silence: the lifecycle actions are defined in the protocol but
+            // this edge does not carry them out yet.
+            ClientFrame::End
+            | ClientFrame::Park
+            | ClientFrame::Unpark
+            | ClientFrame::ChooseCode { .. }
+            | ClientFrame::Notes { .. }
+            | ClientFrame::ExtendWrap
+            | ClientFrame::Complete => {
+                Self::send_error(ws, ErrorCode::NotAllowedNow, "this edge does not support that action yet")
+            }
+            ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::Unknown => {}
         }
         Ok(())
     }

@@ -9,7 +9,7 @@
 //! The storage (SQLite in the Durable Object, a `Vec` in tests) answers two questions — the last `seq` and
 //! whether a `client_id` is already stored — and this module decides.
 
-use crate::frames::{Author, ClientFrame, Message};
+use crate::frames::{Attachment, Author, ClientFrame, Message};
 use crate::ids::{ClientMessageId, Seq};
 use crate::validate::{self, Invalid};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,7 @@ pub enum SendOutcome {
 pub struct Submission<'a> {
     pub client_id: ClientMessageId,
     pub text: &'a str,
+    pub attachments: Vec<Attachment>,
     pub author: Author,
     /// Milliseconds since the Unix epoch, from the caller's clock.
     pub now: i64,
@@ -44,12 +45,13 @@ pub fn decide_send(
     if let Some(seq) = already_stored {
         return Ok(SendOutcome::AlreadyStored { seq });
     }
-    let text = validate::message_text(submission.text)?;
+    let text = validate::message(submission.text, submission.attachments.len())?;
     Ok(SendOutcome::Store(Message {
         seq: last_seq + 1,
         client_id: submission.client_id,
         author: submission.author,
         text: text.to_owned(),
+        attachments: submission.attachments,
         at: submission.now,
     }))
 }
@@ -78,6 +80,8 @@ pub fn preview(text: &str) -> String {
 pub struct Outgoing {
     pub client_id: ClientMessageId,
     pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     /// When it was written, by the client's clock (shown until the edge's stamp replaces it).
     pub written_at: i64,
 }
@@ -124,7 +128,11 @@ impl ClientLog {
 
     /// The `send` frames that replay the outbox, oldest first.
     pub fn resend_frames(&self) -> impl Iterator<Item = ClientFrame> + '_ {
-        self.outbox.iter().map(|o| ClientFrame::Send { client_id: o.client_id, text: o.text.clone() })
+        self.outbox.iter().map(|o| ClientFrame::Send {
+            client_id: o.client_id,
+            text: o.text.clone(),
+            attachments: o.attachments.clone(),
+        })
     }
 }
 
@@ -144,7 +152,8 @@ mod tests {
             let client_id = ClientMessageId(uuid::Uuid::from_u128(id));
             let stored = self.messages.iter().find(|m| m.client_id == client_id).map(|m| m.seq);
             let last = self.messages.last().map_or(0, |m| m.seq);
-            let submission = Submission { client_id, text, author: Author::Contact, now: 0 };
+            let submission =
+                Submission { client_id, text, attachments: Vec::new(), author: Author::Contact, now: 0 };
             match decide_send(submission, last, stored)? {
                 SendOutcome::Store(message) => {
                     let seq = message.seq;
@@ -204,6 +213,7 @@ mod tests {
             client_id: ClientMessageId(uuid::Uuid::from_u128(id)),
             author: Author::Contact,
             text: format!("m{seq}"),
+            attachments: Vec::new(),
             at: 0,
         }
     }
@@ -212,6 +222,7 @@ mod tests {
         Outgoing {
             client_id: ClientMessageId(uuid::Uuid::from_u128(id)),
             text: format!("o{id}"),
+            attachments: Vec::new(),
             written_at: 0,
         }
     }
@@ -239,7 +250,8 @@ mod tests {
             replay,
             vec![ClientFrame::Send {
                 client_id: ClientMessageId(uuid::Uuid::from_u128(11)),
-                text: "o11".into()
+                text: "o11".into(),
+                attachments: Vec::new()
             }]
         );
     }

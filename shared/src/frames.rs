@@ -4,7 +4,12 @@
 //! build does not know: it becomes `Unknown`, which receivers ignore. That is what lets an old widget cached
 //! in a customer's browser talk to a newer edge.
 
-use crate::ids::{AgentId, ClientMessageId, InteractionId, Seq};
+use crate::attachments::FileKind;
+use crate::ids::{AgentId, ClientMessageId, InteractionId, Millis, QueueId, Seq};
+use crate::lifecycle::{Event, Phase, Sla, State, WrapUp};
+use crate::routing::{
+    AssignKind, OfferKind, Presence, RequeueReason, TransferOutcome, TransferTarget, WithdrawReason,
+};
 use serde::{Deserialize, Serialize};
 
 /// Frames a client sends on a conversation socket.
@@ -22,9 +27,73 @@ pub enum ClientFrame {
         after: Option<Seq>,
     },
     /// A new message. Resending the same `client_id` is safe: it is acknowledged again, stored once.
-    Send { client_id: ClientMessageId, text: String },
+    /// `attachments` are files uploaded first (`POST .../attachments`); the text may then be empty.
+    Send {
+        client_id: ClientMessageId,
+        text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
+    },
+    /// The sender started (`on: true`) or stopped typing.
+    Typing { on: bool },
+    /// The sender has read everything up to `seq`.
+    Read { seq: Seq },
+    /// Ends the chat: the contact from the widget (after confirming), or the handling agent.
+    End,
+    /// Agent only: park the chat (frees capacity; it ends when the park limit passes without a reply).
+    Park,
+    /// Agent only: take a parked chat back.
+    Unpark,
+    /// Agent only: choose a disposition code (with single codes it replaces the previous one).
+    ChooseCode { code: String },
+    /// Agent only: the wrap-up notes, whole.
+    Notes { text: String },
+    /// Agent only: restart the wrap-up countdown.
+    ExtendWrap,
+    /// Agent only: save the wrap-up and clear the interaction from the log.
+    Complete,
     #[serde(other)]
     Unknown,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Assigned by the edge on upload; the file is fetched through a short-lived signed URL.
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    pub kind: FileKind,
+}
+
+/// Who is typing or has read, as the other side sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Participant {
+    Contact,
+    /// The agent's display name (what the site shows contacts).
+    Agent {
+        name: String,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+/// What agents see of an interaction: its state, timers and wrap-up, sent on `hello` and after changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionView {
+    pub interaction: InteractionId,
+    pub phase: Phase,
+    pub state: State,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<Sla>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap: Option<WrapUp>,
+    /// Codes and notes chosen so far in the current session.
+    #[serde(default)]
+    pub codes: Vec<String>,
+    #[serde(default)]
+    pub notes: String,
 }
 
 /// Frames the edge sends on a conversation socket.
@@ -39,17 +108,111 @@ pub enum ServerFrame {
     Ack { client_id: ClientMessageId, seq: Seq },
     /// Something the client sent was refused. The socket stays open unless the code says otherwise.
     Error { code: ErrorCode, message: String },
+    /// The other side is typing (or stopped).
+    Typing { who: Participant, on: bool },
+    /// The other side has read everything up to `seq`.
+    Read { who: Participant, seq: Seq },
+    /// To the contact: the chat ended. The only lifecycle news a contact ever receives.
+    ChatEnded { by_contact: bool, at: Millis },
+    /// To agents: something happened in the interaction's lifecycle.
+    Event { event: Event },
+    /// To agents: the interaction's state, timers and wrap-up.
+    State { view: Box<InteractionView> },
     #[serde(other)]
     Unknown,
+}
+
+/// Frames an agent desktop sends on its desk socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeskClientFrame {
+    Hello {
+        version: u32,
+    },
+    SetPresence {
+        presence: Presence,
+    },
+    Accept {
+        interaction: InteractionId,
+    },
+    Reject {
+        interaction: InteractionId,
+    },
+    /// A cold transfer of one of the agent's interactions.
+    Transfer {
+        interaction: InteractionId,
+        target: TransferTarget,
+    },
+    CancelTransfer {
+        interaction: InteractionId,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+/// What the transfer dialog lists: agents (Ready ones can receive) and queues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    pub agent: AgentId,
+    pub name: String,
+    pub presence: Presence,
+    /// How many more interactions the agent can take now.
+    pub free: u32,
 }
 
 /// Frames the edge sends on an agent's desk socket (the agent desktop's live view of its site).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DeskFrame {
+    /// Answer to `hello`: who the agent is to the desk.
+    Welcome {
+        agent: AgentId,
+        presence: Presence,
+        capacity: u32,
+    },
+    /// The agent's presence changed (by its own choice, or by the desk after a missed offer).
+    Presence {
+        presence: Presence,
+    },
     /// The conversations the agent can open, newest activity first. Sent whole on connect and on change.
     Conversations {
         items: Vec<ConversationSummary>,
+    },
+    /// An interaction card with Accept / Reject until `expires` (a transfer card says who sent it).
+    Offer {
+        interaction: InteractionId,
+        kind: OfferKind,
+        expires: Millis,
+        card: ConversationSummary,
+    },
+    OfferWithdrawn {
+        interaction: InteractionId,
+        reason: WithdrawReason,
+    },
+    /// The interaction is now this agent's.
+    Assigned {
+        interaction: InteractionId,
+        how: AssignKind,
+    },
+    /// One of this agent's interactions went back to a queue.
+    Requeued {
+        interaction: InteractionId,
+        reason: RequeueReason,
+    },
+    /// How this agent's transfer ended.
+    TransferEnded {
+        interaction: InteractionId,
+        outcome: TransferOutcome,
+    },
+    /// Agents and queues for the transfer dialog.
+    Roster {
+        agents: Vec<RosterEntry>,
+        queues: Vec<QueueId>,
+    },
+    /// A contact answered a conversation this agent reactivated.
+    ContactAnswered {
+        interaction: InteractionId,
+        contact_label: String,
     },
     Error {
         code: ErrorCode,
@@ -81,6 +244,8 @@ pub struct Message {
     pub client_id: ClientMessageId,
     pub author: Author,
     pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     /// Milliseconds since the Unix epoch, as stamped by the edge when it stored the message.
     pub at: i64,
 }
@@ -167,6 +332,16 @@ impl DeskFrame {
     }
 }
 
+impl DeskClientFrame {
+    pub fn decode(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 impl ClientFrame {
     pub fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -211,7 +386,7 @@ mod golden {
     #[test]
     fn send() {
         check(
-            ClientFrame::Send { client_id: cid(), text: "hi".into() },
+            ClientFrame::Send { client_id: cid(), text: "hi".into(), attachments: Vec::new() },
             json!({"type": "send", "client_id": "00000000-0000-0000-0000-00000000002a", "text": "hi"}),
         );
     }
@@ -226,8 +401,14 @@ mod golden {
 
     #[test]
     fn message_from_contact_and_agent() {
-        let from_contact =
-            Message { seq: 1, client_id: cid(), author: Author::Contact, text: "hello".into(), at: 1_000 };
+        let from_contact = Message {
+            seq: 1,
+            client_id: cid(),
+            author: Author::Contact,
+            text: "hello".into(),
+            attachments: Vec::new(),
+            at: 1_000,
+        };
         check(
             ServerFrame::Message { message: from_contact },
             json!({"type": "message", "message": {
@@ -268,6 +449,192 @@ mod golden {
             json!({"type": "conversations", "items": [{
                 "interaction": "01234567-89ab-cdef-0123-456789abcdef", "contact_label": "Visitor 4f2a",
                 "started_at": 5, "last_text": "hi", "last_at": 6}]}),
+        );
+    }
+
+    fn photo() -> Attachment {
+        Attachment { id: "att-1".into(), name: "mug.png".into(), size: 2048, kind: FileKind::Png }
+    }
+
+    #[test]
+    fn send_with_attachment() {
+        check(
+            ClientFrame::Send { client_id: cid(), text: String::new(), attachments: vec![photo()] },
+            json!({"type": "send", "client_id": "00000000-0000-0000-0000-00000000002a", "text": "",
+                   "attachments": [{"id": "att-1", "name": "mug.png", "size": 2048, "kind": "png"}]}),
+        );
+    }
+
+    #[test]
+    fn client_typing_read_and_end() {
+        check(ClientFrame::Typing { on: true }, json!({"type": "typing", "on": true}));
+        check(ClientFrame::Read { seq: 9 }, json!({"type": "read", "seq": 9}));
+        check(ClientFrame::End, json!({"type": "end"}));
+    }
+
+    #[test]
+    fn agent_lifecycle_actions() {
+        check(ClientFrame::Park, json!({"type": "park"}));
+        check(ClientFrame::Unpark, json!({"type": "unpark"}));
+        check(
+            ClientFrame::ChooseCode { code: "sale".into() },
+            json!({"type": "choose_code", "code": "sale"}),
+        );
+        check(ClientFrame::Notes { text: "n".into() }, json!({"type": "notes", "text": "n"}));
+        check(ClientFrame::ExtendWrap, json!({"type": "extend_wrap"}));
+        check(ClientFrame::Complete, json!({"type": "complete"}));
+    }
+
+    #[test]
+    fn server_typing_and_read() {
+        check(
+            ServerFrame::Typing { who: Participant::Agent { name: "Ada".into() }, on: true },
+            json!({"type": "typing", "who": {"role": "agent", "name": "Ada"}, "on": true}),
+        );
+        check(
+            ServerFrame::Read { who: Participant::Contact, seq: 4 },
+            json!({"type": "read", "who": {"role": "contact"}, "seq": 4}),
+        );
+    }
+
+    #[test]
+    fn chat_ended() {
+        check(
+            ServerFrame::ChatEnded { by_contact: false, at: 77 },
+            json!({"type": "chat_ended", "by_contact": false, "at": 77}),
+        );
+    }
+
+    #[test]
+    fn lifecycle_event() {
+        check(
+            ServerFrame::Event {
+                event: Event::Parked { agent: AgentId("ada".into()), until: 100, auto: true, at: 40 },
+            },
+            json!({"type": "event", "event": {"event": "parked", "agent": "ada", "until": 100, "auto": true, "at": 40}}),
+        );
+    }
+
+    #[test]
+    fn interaction_state() {
+        let view = InteractionView {
+            interaction: iid(),
+            phase: Phase::Active,
+            state: State::Active { agent: AgentId("ada".into()), since: 5, transfer: None },
+            sla: None,
+            wrap: None,
+            codes: vec!["sale".into()],
+            notes: String::new(),
+        };
+        check(
+            ServerFrame::State { view: Box::new(view) },
+            json!({"type": "state", "view": {
+                "interaction": "01234567-89ab-cdef-0123-456789abcdef", "phase": "active",
+                "state": {"state": "active", "agent": "ada", "since": 5}, "codes": ["sale"], "notes": ""}}),
+        );
+    }
+
+    #[test]
+    fn desk_client_frames() {
+        check(DeskClientFrame::Hello { version: 1 }, json!({"type": "hello", "version": 1}));
+        check(
+            DeskClientFrame::SetPresence { presence: Presence::NotReady },
+            json!({"type": "set_presence", "presence": "not_ready"}),
+        );
+        let id = "01234567-89ab-cdef-0123-456789abcdef";
+        check(DeskClientFrame::Accept { interaction: iid() }, json!({"type": "accept", "interaction": id}));
+        check(DeskClientFrame::Reject { interaction: iid() }, json!({"type": "reject", "interaction": id}));
+        check(
+            DeskClientFrame::Transfer {
+                interaction: iid(),
+                target: TransferTarget::Agent(AgentId("grace".into())),
+            },
+            json!({"type": "transfer", "interaction": id, "target": {"kind": "agent", "id": "grace"}}),
+        );
+        check(
+            DeskClientFrame::Transfer {
+                interaction: iid(),
+                target: TransferTarget::Queue(QueueId("billing".into())),
+            },
+            json!({"type": "transfer", "interaction": id, "target": {"kind": "queue", "id": "billing"}}),
+        );
+        check(
+            DeskClientFrame::CancelTransfer { interaction: iid() },
+            json!({"type": "cancel_transfer", "interaction": id}),
+        );
+        assert_eq!(
+            DeskClientFrame::decode(r#"{"type":"from_the_future"}"#).ok(),
+            Some(DeskClientFrame::Unknown)
+        );
+    }
+
+    #[test]
+    fn desk_frames() {
+        let id = "01234567-89ab-cdef-0123-456789abcdef";
+        check(
+            DeskFrame::Welcome { agent: AgentId("ada".into()), presence: Presence::Ready, capacity: 3 },
+            json!({"type": "welcome", "agent": "ada", "presence": "ready", "capacity": 3}),
+        );
+        check(
+            DeskFrame::Presence { presence: Presence::Offline },
+            json!({"type": "presence", "presence": "offline"}),
+        );
+        let card = ConversationSummary {
+            interaction: iid(),
+            contact_label: "Visitor 0123".into(),
+            started_at: 1,
+            last_text: None,
+            last_at: 1,
+        };
+        check(
+            DeskFrame::Offer {
+                interaction: iid(),
+                kind: OfferKind::Transfer { from: AgentId("ada".into()) },
+                expires: 31,
+                card,
+            },
+            json!({"type": "offer", "interaction": id, "kind": {"kind": "transfer", "from": "ada"}, "expires": 31,
+                   "card": {"interaction": id, "contact_label": "Visitor 0123", "started_at": 1, "last_at": 1}}),
+        );
+        check(
+            DeskFrame::OfferWithdrawn { interaction: iid(), reason: WithdrawReason::TimedOut },
+            json!({"type": "offer_withdrawn", "interaction": id, "reason": "timed_out"}),
+        );
+        check(
+            DeskFrame::Assigned { interaction: iid(), how: AssignKind::AutoAccepted },
+            json!({"type": "assigned", "interaction": id, "how": {"kind": "auto_accepted"}}),
+        );
+        check(
+            DeskFrame::Requeued { interaction: iid(), reason: RequeueReason::PostParking },
+            json!({"type": "requeued", "interaction": id, "reason": "post_parking"}),
+        );
+        check(
+            DeskFrame::TransferEnded {
+                interaction: iid(),
+                outcome: TransferOutcome::Rejected { by: AgentId("grace".into()) },
+            },
+            json!({"type": "transfer_ended", "interaction": id, "outcome": {"outcome": "rejected", "by": "grace"}}),
+        );
+        check(
+            DeskFrame::Roster {
+                agents: vec![RosterEntry {
+                    agent: AgentId("grace".into()),
+                    name: "Grace".into(),
+                    presence: Presence::Ready,
+                    free: 2,
+                }],
+                queues: vec![QueueId("billing".into())],
+            },
+            json!({"type": "roster", "agents": [{"agent": "grace", "name": "Grace", "presence": "ready", "free": 2}],
+                   "queues": ["billing"]}),
+        );
+        check(
+            DeskFrame::ContactAnswered { interaction: iid(), contact_label: "Visitor 0123".into() },
+            json!({"type": "contact_answered", "interaction": id, "contact_label": "Visitor 0123"}),
+        );
+        check(
+            DeskFrame::Error { code: ErrorCode::TransferRefused, message: "m".into() },
+            json!({"type": "error", "code": "transfer_refused", "message": "m"}),
         );
     }
 

@@ -9,6 +9,8 @@ pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Largest WebSocket frame the edge will parse, in bytes. A full message in 4-byte characters plus its
 /// envelope fits comfortably.
 pub const MAX_FRAME_BYTES: usize = 20 * 1024;
+/// Most files attached to one message.
+pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
 /// Longest site or agent slug.
 pub const MAX_SLUG_LEN: usize = 40;
 
@@ -23,6 +25,8 @@ pub enum Invalid {
     FrameTooLarge { bytes: usize },
     #[error("ids are 1 to {MAX_SLUG_LEN} characters of a-z, 0-9 and '-', starting with a letter or digit")]
     BadSlug,
+    #[error("a message carries at most {MAX_ATTACHMENTS_PER_MESSAGE} files")]
+    TooManyAttachments,
 }
 
 impl Invalid {
@@ -32,7 +36,7 @@ impl Invalid {
             Invalid::EmptyMessage => ErrorCode::EmptyMessage,
             Invalid::MessageTooLong { .. } => ErrorCode::MessageTooLong,
             Invalid::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
-            Invalid::BadSlug => ErrorCode::BadRequest,
+            Invalid::BadSlug | Invalid::TooManyAttachments => ErrorCode::BadRequest,
         }
     }
 }
@@ -49,6 +53,17 @@ pub fn message_text(text: &str) -> Result<&str, Invalid> {
         return Err(Invalid::MessageTooLong { chars });
     }
     Ok(trimmed)
+}
+
+/// Checks a message: its text, which may be empty when files are attached, and the number of files.
+pub fn message(text: &str, attachments: usize) -> Result<&str, Invalid> {
+    if attachments > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(Invalid::TooManyAttachments);
+    }
+    match message_text(text) {
+        Err(Invalid::EmptyMessage) if attachments > 0 => Ok(""),
+        other => other,
+    }
 }
 
 /// Checks the size of a raw frame before it is parsed.
@@ -86,6 +101,13 @@ mod tests {
         assert!(message_text(&at_limit).is_ok());
         let over = "é".repeat(MAX_MESSAGE_CHARS + 1);
         assert_eq!(message_text(&over), Err(Invalid::MessageTooLong { chars: MAX_MESSAGE_CHARS + 1 }));
+    }
+
+    #[test]
+    fn a_message_of_files_alone_needs_no_text_but_at_most_ten_files() {
+        assert_eq!(message("", 1), Ok(""));
+        assert_eq!(message(" ", 0), Err(Invalid::EmptyMessage));
+        assert_eq!(message("hi", MAX_ATTACHMENTS_PER_MESSAGE + 1), Err(Invalid::TooManyAttachments));
     }
 
     #[test]

@@ -196,7 +196,7 @@ proptest! {
         let mut server: Vec<Message> = Vec::new();
         let mut client = ClientLog::default();
         for i in 0..written {
-            client.write(Outgoing { client_id: ClientMessageId(uuid::Uuid::from_u128(i as u128 + 1)), text: format!("m{i}"), written_at: 0 });
+            client.write(Outgoing { client_id: ClientMessageId(uuid::Uuid::from_u128(i as u128 + 1)), text: format!("m{i}"), attachments: Vec::new(), written_at: 0 });
         }
         // Connections break after a few frames; the last one is reliable, as one eventually is.
         let connections = breaks.into_iter().map(Some).chain(std::iter::once(None));
@@ -208,10 +208,10 @@ proptest! {
             for frame in client.resend_frames().collect::<Vec<_>>() {
                 if up == 0 { break; }
                 up -= 1;
-                let ClientFrame::Send { client_id, text } = frame else { continue };
+                let ClientFrame::Send { client_id, text, .. } = frame else { continue };
                 let stored = server.iter().find(|m| m.client_id == client_id).map(|m| m.seq);
                 let last = server.last().map_or(0, |m| m.seq);
-                match delivery::decide_send(Submission { client_id, text: &text, author: Author::Contact, now: 0 }, last, stored).expect("valid") {
+                match delivery::decide_send(Submission { client_id, text: &text, attachments: Vec::new(), author: Author::Contact, now: 0 }, last, stored).expect("valid") {
                     SendOutcome::Store(m) => {
                         server.push(m.clone());
                         replies.push(ClientFrameReply::Ack(client_id));

@@ -62,6 +62,7 @@ async fn contact_and_agent_exchange_messages_with_acks_dedupe_and_resume() -> Re
         .send(&confab_protocol::frames::ClientFrame::Send {
             client_id: first,
             text: "Hello, do you ship to Norway?".into(),
+            attachments: Vec::new(),
         })
         .await?;
     assert_eq!(ack_seq(contact.next().await?), 1);

@@ -71,8 +71,12 @@ impl Chat {
         } else {
             // No conversation yet: keep the message in the outbox, start one, and the link sends it.
             validate::message_text(text).map(|text| {
-                let outgoing =
-                    Outgoing { client_id: new_client_id(), text: text.to_owned(), written_at: now_ms() };
+                let outgoing = Outgoing {
+                    client_id: new_client_id(),
+                    text: text.to_owned(),
+                    attachments: Vec::new(),
+                    written_at: now_ms(),
+                };
                 self.log.update(|l| l.write(outgoing));
                 storage::save(&self.key("outbox"), &self.log.with_untracked(|l| l.outbox.clone()));
                 self.start();

@@ -86,19 +86,68 @@ fn test(paths: &Paths) -> Result<()> {
             .args(["--", "-D", "warnings"])
             .current_dir(&paths.root),
     )?;
-    step("unit and simulation tests (confab-protocol)");
-    exec(
+    step("unit, golden, simulation and property tests (confab-protocol)");
+    let mut tally = Tally::default();
+    tally.run(
         Command::new("cargo").args(["test", "-p", "confab-protocol", "-p", "xtask"]).current_dir(&paths.root),
     )?;
     build::all(paths)?;
     step("integration and browser tests (real workerd, headless Chromium)");
-    exec(
+    tally.run(
         Command::new("cargo")
             .args(["test", "-p", "confab-tests", "--", "--test-threads=2"])
             .current_dir(&paths.root),
     )?;
     step("all checks passed");
+    // One closing line for the whole run, whatever order cargo printed its per-binary summaries in.
+    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
     Ok(())
+}
+
+/// Test counts summed over `cargo test` runs, read from their `test result:` lines.
+#[derive(Debug, Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Runs `cargo test`, passing its output through, and adds up its summaries; fails if it fails.
+    fn run(&mut self, cmd: &mut Command) -> Result<()> {
+        use std::io::{BufRead, BufReader};
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("could not start {shown}"))?;
+        if let Some(out) = child.stdout.take() {
+            for line in BufReader::new(out).lines() {
+                let line = line?;
+                println!("{line}");
+                self.add(&line);
+            }
+        }
+        let status = child.wait()?;
+        if !status.success() {
+            bail!("{shown} failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// Reads `test result: ok. 3 passed; 1 failed; ...`.
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else { return };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(kind), Some(count)) = (words.next(), words.next()) else { continue };
+            let count = count.parse::<u64>().unwrap_or(0);
+            match kind {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Prints a step heading.
@@ -120,4 +169,22 @@ pub(crate) fn exec(cmd: &mut Command) -> Result<()> {
 pub(crate) fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn tally_reads_cargo_test_summaries() {
+        let mut tally = Tally::default();
+        tally.add(
+            "test result: ok. 23 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.07s",
+        );
+        tally.add(
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1s",
+        );
+        tally.add("running 3 tests");
+        assert_eq!((tally.passed, tally.failed), (25, 1));
+    }
 }

@@ -146,8 +146,12 @@ impl World {
         let conv = self.conversations.get_mut(&id).expect("known conversation");
         let last = conv.transcript.last().map_or(0, |m| m.seq);
         let client_id = ClientMessageId(uuid::Uuid::from_u128(u128::from(last) + 1_000_000));
-        let outcome = delivery::decide_send(Submission { client_id, text, author, now }, last, None)
-            .expect("valid text");
+        let outcome = delivery::decide_send(
+            Submission { client_id, text, attachments: Vec::new(), author, now },
+            last,
+            None,
+        )
+        .expect("valid text");
         let SendOutcome::Store(message) = outcome else { panic!("fresh client id") };
         conv.contact_saw.push(ContactSaw::Message {
             from_agent: matches!(message.author, Author::Agent { .. }),

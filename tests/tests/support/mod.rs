@@ -81,7 +81,7 @@ impl Peer {
     /// Sends a message and returns its new client id.
     pub async fn say(&mut self, text: &str) -> Result<ClientMessageId> {
         let client_id = ClientMessageId(uuid::Uuid::new_v4());
-        self.send(&ClientFrame::Send { client_id, text: text.to_owned() }).await?;
+        self.send(&ClientFrame::Send { client_id, text: text.to_owned(), attachments: Vec::new() }).await?;
         Ok(client_id)
     }
 
