@@ -115,6 +115,11 @@ impl Edge {
             if let Some(status) = self.child.try_wait()? {
                 bail!("wrangler exited ({status}) before answering:\n{}", self.log_tail(40));
             }
+            // After a failed build wrangler stays up, waiting for the files to change: don't wait for it.
+            let log = std::fs::read_to_string(&self.options.log_file).unwrap_or_default();
+            if log.contains("[ERROR]") || log.contains("ERROR\u{1b}") || log.contains("Build failed") {
+                bail!("wrangler failed to start the edge:\n{}", self.log_tail(40));
+            }
             match agent.get(&probe).call() {
                 Ok(_) | Err(ureq::Error::StatusCode(_)) => return Ok(()),
                 Err(_) => std::thread::sleep(Duration::from_millis(200)),
