@@ -61,6 +61,20 @@ pub fn resume_from(after: Option<Seq>) -> Seq {
     after.map_or(1, |seq| seq.saturating_add(1))
 }
 
+/// How often a client that is typing repeats `typing {on: true}`.
+pub const TYPING_REFRESH_MS: i64 = 3_000;
+/// A typing indicator not refreshed for this long is hidden (the sender may have gone without a `false`).
+pub const TYPING_TIMEOUT_MS: i64 = 6_000;
+
+/// Messages the reader has not read: those after `read_up_to` written by the other side.
+pub fn unread(messages: &[Message], read_up_to: Option<Seq>, reader_is_contact: bool) -> usize {
+    let from = resume_from(read_up_to);
+    messages
+        .iter()
+        .filter(|m| m.seq >= from && matches!(m.author, Author::Contact) != reader_is_contact)
+        .count()
+}
+
 /// Longest preview of a message in an agent's conversation list, in characters.
 pub const PREVIEW_CHARS: usize = 80;
 
@@ -196,6 +210,18 @@ mod tests {
         assert_eq!(t.after(Some(3)), vec![4, 5]);
         assert_eq!(t.after(Some(5)), Vec::<Seq>::new());
         assert_eq!(resume_from(Some(Seq::MAX)), Seq::MAX);
+    }
+
+    #[test]
+    fn unread_counts_only_the_other_sides_messages_after_the_last_read() {
+        let agent = Author::Agent { id: crate::ids::AgentId("ada".into()), name: "Ada".into() };
+        let mut messages: Vec<Message> = (1..=4).map(|seq| delivered(seq, u128::from(seq))).collect();
+        messages[1].author = agent.clone();
+        messages[3].author = agent;
+        assert_eq!(unread(&messages, None, true), 2, "the contact has two agent replies to read");
+        assert_eq!(unread(&messages, Some(2), true), 1);
+        assert_eq!(unread(&messages, Some(4), true), 0);
+        assert_eq!(unread(&messages, Some(1), false), 1, "the agent has one contact message to read");
     }
 
     #[test]

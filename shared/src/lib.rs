@@ -1,23 +1,43 @@
 //! # confab-protocol
 //!
-//! The one crate that the widget, the agent desktop and the edge share. It holds:
+//! The one crate that the widget, the agent desktop and the edge share: the wire protocol and every rule of
+//! Confab as pure logic. The edge's Durable Objects and the two UIs only carry out what this crate decides.
 //!
-//! - the **wire protocol** ([`frames`]): versioned, internally tagged JSON frames. Every enum that travels
-//!   has an `Unknown` fallback, so a widget cached in a customer's browser keeps working when the edge
-//!   learns new frames, and the reverse;
-//! - the **identifiers** ([`ids`]) every layer agrees on;
-//! - the **rules** ([`validate`], [`delivery`]): what a valid message is, how messages are numbered and
-//!   de-duplicated, and what a client resuming after a sequence number must receive.
+//! | module | what it decides |
+//! |---|---|
+//! | [`frames`], [`api`] | the wire protocol: versioned, internally tagged JSON with `Unknown` fallbacks, stable [`ErrorCode`](frames::ErrorCode)s |
+//! | [`ids`] | interaction, message, site, agent, queue and contact identifiers |
+//! | [`lifecycle`] | one interaction: queued → offered → active ⇄ parked → ended → wrap → completed, reactivation, SLA timers, who sees which event (diagram in the module docs) |
+//! | [`routing`] | one site's desk: presence, capacity, queues, offers, reject/timeout, auto-accept, transfers, post-parking |
+//! | [`delivery`] | message numbering, de-duplication, resume, the client's outbox, unread counts, typing timing |
+//! | [`validate`], [`attachments`] | input limits; the attachment allow-list checked by name and content, ≤ 100 MB |
+//! | [`history`] | keyword search over a contact's transcripts with highlight ranges |
 //!
-//! Invariants this crate is built to keep:
-//! - it never reads a clock, draws a random number or does I/O: callers pass `now` and ids in, so every rule
-//!   runs the same natively in tests and in wasm32 in the browser or the Worker;
-//! - every error a client can see has a stable [`ErrorCode`](frames::ErrorCode) string.
+//! ## How the two state machines talk
+//!
+//! The `Conversation` object owns an [`Interaction`](lifecycle::Interaction) (per conversation); the `Desk`
+//! object owns the site's [`Desk`](routing::Desk). The interaction asks the desk for routing with
+//! [`DeskRequest`](lifecycle::DeskRequest)s (`Enqueue`, `Release`, `Reclaim`); the desk answers with
+//! [`DeskEffect`](routing::DeskEffect)s, which the conversation feeds to
+//! [`Interaction::on_desk`](lifecycle::Interaction::on_desk). The link is asynchronous, so each routing
+//! request carries a [`Ticket`](routing::Ticket) and decisions about an older ticket are ignored.
+//!
+//! ## Invariants
+//!
+//! - no clock, no randomness, no I/O: callers pass `now` and ids in, so every rule runs the same natively in
+//!   tests and in wasm32 in the browser or the Worker. Timers are data: each machine reports its next
+//!   `deadline()` and does what is due in `handle_timeout(now)`, which is harmless to call twice;
+//! - every error a client can see has a stable code;
+//! - the contact never receives anything caused by a transfer, park, note or disposition: the only lifecycle
+//!   news it can get is [`ContactNotice`](lifecycle::ContactNotice), derived from an event by construction;
+//! - tests: unit and golden-JSON tests beside the code; named scenario tests for every lifecycle rule and
+//!   property tests over random event sequences in `tests/`, on a deterministic simulation (`tests/sim`).
 
 pub mod api;
 pub mod attachments;
 pub mod delivery;
 pub mod frames;
+pub mod history;
 pub mod ids;
 pub mod lifecycle;
 pub mod routing;

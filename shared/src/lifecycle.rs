@@ -849,6 +849,23 @@ impl Interaction {
     }
 }
 
+/// Below this much time left, a parked interaction's countdown is shown in red.
+pub const PARK_WARNING_MS: i64 = 10 * 60 * 1000;
+
+/// A parked interaction's countdown as the agent sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Countdown {
+    pub remaining_ms: i64,
+    /// Under [`PARK_WARNING_MS`]: shown red.
+    pub urgent: bool,
+}
+
+/// The countdown to `until` at `now` (never negative).
+pub fn countdown(until: Millis, now: Millis) -> Countdown {
+    let remaining_ms = (until - now).max(0);
+    Countdown { remaining_ms, urgent: remaining_ms < PARK_WARNING_MS }
+}
+
 fn record(
     interaction: InteractionId,
     session: &Session,

@@ -264,6 +264,19 @@ fn parking_frees_capacity_and_the_chat_ends_when_the_park_limit_passes() {
 }
 
 #[test]
+fn the_park_countdown_turns_red_under_ten_minutes() {
+    use confab_protocol::lifecycle::countdown;
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.park(&agent("ada"), now)).expect("active");
+    let State::Parked { until, .. } = w.state(chat).clone() else { panic!("parked") };
+    assert!(!countdown(until, w.now + 50 * MINUTE).urgent);
+    assert!(countdown(until, w.now + 50 * MINUTE + 1).urgent);
+    assert_eq!(countdown(until, until + 5).remaining_ms, 0);
+}
+
+#[test]
 fn a_contact_reply_unparks_the_chat_to_its_agent_who_is_notified() {
     let mut w = World::new();
     let ada = w.ready_agent("ada", 1);
