@@ -227,6 +227,21 @@ pub struct Waiting {
     pub prefer: Option<AgentId>,
 }
 
+impl Waiting {
+    /// A fresh entry: no refusals, no transfer, no preferred agent.
+    fn new(interaction: InteractionId, queue: QueueId, since: Millis) -> Self {
+        Waiting {
+            interaction,
+            queue,
+            since,
+            refused_by: BTreeSet::new(),
+            last_refusal: None,
+            transfer_from: None,
+            prefer: None,
+        }
+    }
+}
+
 /// An offer waiting for Accept or Reject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingOffer {
@@ -327,16 +342,8 @@ impl Desk {
             return; // already waiting, offered or handled: enqueueing again is a duplicate request
         }
         self.tickets.insert(interaction, ticket);
-        let queue = if self.queues.contains(&queue) { queue } else { default_queue() };
-        self.insert_waiting(Waiting {
-            interaction,
-            queue,
-            since: now,
-            refused_by: BTreeSet::new(),
-            last_refusal: None,
-            transfer_from: None,
-            prefer,
-        });
+        let queue = self.known_queue(queue);
+        self.insert_waiting(Waiting { prefer, ..Waiting::new(interaction, queue, now) });
         self.route(now);
     }
 
@@ -447,16 +454,8 @@ impl Desk {
                 from: agent.clone(),
                 reason: RequeueReason::PostParking,
             });
-            let queue = if self.queues.contains(&queue) { queue } else { default_queue() };
-            self.insert_waiting(Waiting {
-                interaction,
-                queue,
-                since: now,
-                refused_by: BTreeSet::new(),
-                last_refusal: None,
-                transfer_from: None,
-                prefer: None,
-            });
+            let queue = self.known_queue(queue);
+            self.insert_waiting(Waiting::new(interaction, queue, now));
         }
         self.route(now);
     }
@@ -507,13 +506,9 @@ impl Desk {
                     target,
                 });
                 self.insert_waiting(Waiting {
-                    interaction,
-                    queue,
-                    since: now,
                     refused_by: BTreeSet::from([from.clone()]),
-                    last_refusal: None,
                     transfer_from: Some(from.clone()),
-                    prefer: None,
+                    ..Waiting::new(interaction, queue, now)
                 });
                 self.route(now);
             }
@@ -596,6 +591,11 @@ impl Desk {
             }
         }
         self.route(now);
+    }
+
+    /// `queue` if the site has it, else the default queue (a queue may be removed while chats wait in it).
+    fn known_queue(&self, queue: QueueId) -> QueueId {
+        if self.queues.contains(&queue) { queue } else { default_queue() }
     }
 
     fn ticket(&self, interaction: InteractionId) -> Ticket {
@@ -760,13 +760,8 @@ impl Desk {
                 reason: RequeueReason::AgentOffline,
             });
             self.insert_waiting(Waiting {
-                interaction,
-                queue: default_queue(),
-                since: now,
                 refused_by: BTreeSet::from([agent.clone()]),
-                last_refusal: None,
-                transfer_from: None,
-                prefer: None,
+                ..Waiting::new(interaction, default_queue(), now)
             });
         }
     }
