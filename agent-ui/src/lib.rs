@@ -10,10 +10,12 @@ use confab_client::api::{self, Failure};
 use confab_client::conversation::{ConversationLink, Events, Link};
 use confab_client::socket::Handlers;
 use confab_client::{Socket, SocketStatus, clock_time, socket_url};
+use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::{AgentProfile, SignIn};
 use confab_protocol::delivery::ClientLog;
-use confab_protocol::frames::{Author, ConversationSummary, DeskFrame, ErrorCode};
+use confab_protocol::frames::{Author, ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode};
 use confab_protocol::ids::InteractionId;
+use confab_protocol::routing::{OfferKind, Presence, TransferOutcome};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::KeyboardEvent;
@@ -89,36 +91,108 @@ fn SignInForm(auth: RwSignal<Auth>) -> impl IntoView {
     }
 }
 
+/// An offer card waiting for Accept or Reject.
+#[derive(Debug, Clone, PartialEq)]
+struct OfferCard {
+    interaction: InteractionId,
+    card: ConversationSummary,
+    transfer_from: Option<String>,
+}
+
 #[component]
 fn Desk(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
     let conversations = RwSignal::new(Vec::<ConversationSummary>::new());
     let desk_online = RwSignal::new(false);
     let selected = RwSignal::new(None::<InteractionId>);
-    let desk = Socket::open(
+    let presence = RwSignal::new(Presence::Offline);
+    let offers = RwSignal::new(Vec::<OfferCard>::new());
+    let notice = RwSignal::new(None::<String>);
+    let desk: StoredValue<Option<Socket>, LocalStorage> = StoredValue::new_local(None);
+    let send = move |frame: DeskClientFrame| {
+        let sent = desk.with_value(|s| s.as_ref().is_some_and(|s| s.send(&frame.encode())));
+        if !sent {
+            notice.set(Some("Not connected to the desk; trying again…".into()));
+        }
+    };
+    let on_frame = move |frame: DeskFrame| match frame {
+        DeskFrame::Welcome { presence: p, .. } | DeskFrame::Presence { presence: p } => presence.set(p),
+        DeskFrame::Conversations { items } => conversations.set(items),
+        DeskFrame::Offer { interaction, kind, card, .. } => offers.update(|o| {
+            o.retain(|c| c.interaction != interaction);
+            let transfer_from = match kind {
+                OfferKind::Transfer { from } => Some(from.0),
+                OfferKind::Queue => None,
+            };
+            o.push(OfferCard { interaction, card, transfer_from });
+        }),
+        DeskFrame::OfferWithdrawn { interaction, .. } => {
+            offers.update(|o| o.retain(|c| c.interaction != interaction))
+        }
+        DeskFrame::Assigned { interaction, .. } => {
+            offers.update(|o| o.retain(|c| c.interaction != interaction));
+            selected.set(Some(interaction));
+        }
+        DeskFrame::Requeued { .. } => notice.set(Some("A chat went back to the queue.".into())),
+        DeskFrame::TransferEnded { outcome, .. } => notice.set(Some(match outcome {
+            TransferOutcome::Accepted { by } => format!("Transfer accepted by {by}."),
+            TransferOutcome::Rejected { by } => {
+                format!("{by} rejected the transfer; the chat stays with you.")
+            }
+            TransferOutcome::Expired => {
+                "Nobody accepted the transfer in time; the chat stays with you.".into()
+            }
+            TransferOutcome::Cancelled => "The transfer was cancelled.".into(),
+        })),
+        DeskFrame::Error { message, .. } => notice.set(Some(message)),
+        DeskFrame::Roster { .. } | DeskFrame::ContactAnswered { .. } | DeskFrame::Unknown => {}
+    };
+    let socket = Socket::open(
         socket_url("/api/v1/desk/socket"),
         Handlers {
-            on_open: Box::new(|| {}),
+            on_open: Box::new(move || send(DeskClientFrame::Hello { version: PROTOCOL_VERSION })),
             on_text: Box::new(move |text| {
-                if let Ok(DeskFrame::Conversations { items }) = DeskFrame::decode(&text) {
-                    conversations.set(items);
+                if let Ok(frame) = DeskFrame::decode(&text) {
+                    on_frame(frame);
                 }
             }),
             on_status: Box::new(move |s| desk_online.set(s == SocketStatus::Open)),
             on_refused: Box::new(move |_| auth.set(Auth::SignedOut)),
         },
     );
-    let desk = StoredValue::new_local(desk);
-    on_cleanup(move || desk.with_value(Socket::close));
+    desk.set_value(Some(socket));
+    on_cleanup(move || desk.with_value(|s| s.iter().for_each(Socket::close)));
     let sign_out = move |_| {
+        send(DeskClientFrame::SetPresence { presence: Presence::Offline });
         spawn_local(async move {
             let _ = api::request::<()>("DELETE", "/api/v1/agent/session", None::<&()>).await;
             auth.set(Auth::SignedOut);
         });
     };
+    let on_presence = move |ev: leptos::ev::Event| {
+        let chosen = match event_target_value(&ev).as_str() {
+            "ready" => Presence::Ready,
+            "not_ready" => Presence::NotReady,
+            _ => Presence::Offline,
+        };
+        send(DeskClientFrame::SetPresence { presence: chosen });
+    };
+    let presence_value = move || match presence.get() {
+        Presence::Ready => "ready",
+        Presence::NotReady => "not_ready",
+        Presence::Offline => "offline",
+    };
     view! {
         <div class="ad-shell">
             <header class="ad-top">
                 <span class="ad-brand">"Confab"</span>
+                <label class="ad-presence-menu" data-presence=presence_value>
+                    <span class="ad-dot" aria-hidden="true"></span>
+                    <select name="presence" aria-label="Presence" prop:value=presence_value on:change=on_presence>
+                        <option value="ready">"Ready"</option>
+                        <option value="not_ready">"Not Ready"</option>
+                        <option value="offline">"Offline"</option>
+                    </select>
+                </label>
                 <span class="ad-presence" data-online=move || desk_online.get().to_string()>
                     {move || if desk_online.get() { "Connected" } else { "Connecting…" }}
                 </span>
@@ -126,9 +200,37 @@ fn Desk(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
                 <button class="ad-link" on:click=sign_out>"Sign out"</button>
             </header>
             <nav class="ad-log" aria-label="Conversations">
+                {move || notice.get().map(|n| view! {
+                    <p class="ad-notice" role="status">
+                        {n} " " <button class="ad-link" on:click=move |_| notice.set(None)>"Dismiss"</button>
+                    </p>
+                })}
+                {move || (!offers.with(Vec::is_empty)).then(|| view! {
+                    <h2>"Incoming"</h2>
+                    <ul class="ad-offers">
+                        <For
+                            each=move || offers.get()
+                            key=|o| o.interaction
+                            children=move |o| {
+                                let id = o.interaction;
+                                view! {
+                                    <li class="ad-offer" data-interaction=id.to_string()>
+                                        <span class="ad-contact">{o.card.contact_label.clone()}</span>
+                                        {o.transfer_from.map(|from| view! { <span class="ad-transfer">"Transfer from " {from}</span> })}
+                                        <span class="ad-preview">{o.card.last_text.clone().unwrap_or_else(|| "New chat".into())}</span>
+                                        <span class="ad-offer-actions">
+                                            <button class="ad-primary ad-accept" on:click=move |_| send(DeskClientFrame::Accept { interaction: id })>"Accept"</button>
+                                            <button class="ad-secondary ad-reject" on:click=move |_| send(DeskClientFrame::Reject { interaction: id })>"Reject"</button>
+                                        </span>
+                                    </li>
+                                }
+                            }
+                        />
+                    </ul>
+                })}
                 <h2>"Conversations"</h2>
                 {move || conversations.with(Vec::is_empty).then(|| view! {
-                    <p class="ad-empty">"No conversations yet. New chats appear here."</p>
+                    <p class="ad-empty">"No conversations yet. Set yourself Ready to receive chats."</p>
                 })}
                 <ul>
                     <For

@@ -1,21 +1,28 @@
 //! The `Conversation` Durable Object: one per interaction, named by its GUID.
 //!
-//! It owns the transcript (SQLite), and the WebSockets of the contact's tabs and of agents. Sockets are
-//! accepted with the hibernation API, so an idle conversation costs nothing in memory: who is on a socket is
-//! kept in the socket's attachment and everything else is re-read from SQLite when the object wakes.
+//! It owns the transcript (SQLite), the interaction's lifecycle (`confab_protocol::lifecycle`), and the
+//! WebSockets of the contact's tabs and of agents. Sockets are accepted with the hibernation API: who is on
+//! a socket lives in the socket's attachment, everything else is re-read from SQLite when the object wakes.
 //!
 //! Order of effects for a message: validate and number it (`confab_protocol::delivery`), insert it, then
 //! acknowledge and broadcast. workerd's output gate holds every outgoing frame until the insert is durable,
-//! so an acknowledged message is never lost.
+//! so an acknowledged message is never lost. Lifecycle changes are saved together with the routing
+//! requests they cause (outbox), and the object's one alarm is kept at the lifecycle's next deadline.
 
 use crate::auth;
-use crate::http::{call, internal_request, stub};
+use crate::http::{self, call, internal_request, now_ms, stub};
+use crate::outbox::{Outbox, RETRY_MS};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::delivery::{self, SendOutcome, Submission};
-use confab_protocol::frames::{Author, ClientFrame, ConversationSummary, ErrorCode, Message, ServerFrame};
+use confab_protocol::frames::{
+    Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant, ServerFrame,
+};
 use confab_protocol::ids::{AgentId, ClientMessageId, InteractionId, Seq, SiteId};
+use confab_protocol::lifecycle::{EndedBy, Interaction, LifecycleRules, Output, Refusal};
+use confab_protocol::routing::{DeskEffect, default_queue};
 use confab_protocol::validate;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use worker::{
     DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, Url, WebSocket,
     WebSocketIncomingMessage, WebSocketPair, durable_object,
@@ -39,24 +46,19 @@ struct SocketState {
 
 /// What the conversation knows about itself; written once by `init`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Meta {
-    interaction: InteractionId,
-    site: SiteId,
-    contact_label: String,
-    started_at: i64,
+pub(crate) struct Meta {
+    pub(crate) interaction: InteractionId,
+    pub(crate) site: SiteId,
+    pub(crate) contact_label: String,
+    pub(crate) started_at: i64,
+    #[serde(default)]
+    pub(crate) rules: LifecycleRules,
 }
 
 /// Creates the conversation (idempotent) and lists it on its site's desk.
-pub(crate) async fn init(
-    env: &Env,
-    interaction: InteractionId,
-    site: &SiteId,
-    label: &str,
-    now: i64,
-) -> Result<()> {
-    let meta = Meta { interaction, site: site.clone(), contact_label: label.to_owned(), started_at: now };
-    let req = internal_request(Method::Post, "/init", Some(&meta))?;
-    match call::<serde_json::Value>(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await? {
+pub(crate) async fn init(env: &Env, meta: &Meta) -> Result<()> {
+    let req = internal_request(Method::Post, "/init", Some(meta))?;
+    match call::<serde_json::Value>(&stub(env, "CONVERSATION", &meta.interaction.to_string())?, req).await? {
         Ok(_) => Ok(()),
         Err(mut resp) => {
             Err(worker::Error::RustError(format!("conversation init failed: {}", resp.text().await?)))
@@ -82,6 +84,9 @@ pub struct Conversation {
     state: State,
     env: Env,
     sql: SqlStorage,
+    outbox: Outbox,
+    /// Loaded from SQLite in `new`; `None` until `init`.
+    lifecycle: RefCell<Option<Interaction>>,
 }
 
 #[derive(Deserialize)]
@@ -106,15 +111,20 @@ impl MessageRow {
     }
 }
 
+#[derive(Deserialize)]
+struct ValueRow {
+    value: String,
+}
+
+fn read_meta(sql: &SqlStorage, key: &str) -> Option<String> {
+    let rows: Vec<ValueRow> =
+        sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()]).and_then(|c| c.to_array()).ok()?;
+    rows.into_iter().next().map(|r| r.value)
+}
+
 impl Conversation {
-    fn meta(&self) -> Result<Option<Meta>> {
-        #[derive(Deserialize)]
-        struct Row {
-            value: String,
-        }
-        let rows: Vec<Row> =
-            self.sql.exec("SELECT value FROM meta WHERE key = 'conversation'", None)?.to_array()?;
-        Ok(rows.first().and_then(|r| serde_json::from_str(&r.value).ok()))
+    fn meta(&self) -> Option<Meta> {
+        serde_json::from_str(&read_meta(&self.sql, "conversation")?).ok()
     }
 
     fn messages_from(&self, first: Seq) -> Result<Vec<Message>> {
@@ -163,18 +173,89 @@ impl Conversation {
         Ok(())
     }
 
-    fn broadcast(&self, frame: &ServerFrame) {
+    /// Sends `frame` to every ready socket whose peer `to` accepts.
+    fn send_where(&self, frame: &ServerFrame, to: impl Fn(&Peer) -> bool) {
         let text = frame.encode();
         for ws in self.state.get_websockets() {
-            let ready = ws.deserialize_attachment::<SocketState>().ok().flatten().is_some_and(|s| s.ready);
+            let Some(socket) = ws.deserialize_attachment::<SocketState>().ok().flatten() else { continue };
             // A socket that is closing fails to send; it is gone anyway and resumes by `seq` when it returns.
-            if ready {
+            if socket.ready && to(&socket.peer) {
                 let _ = ws.send_with_str(&text);
             }
         }
     }
 
-    async fn update_desk(&self, meta: &Meta, last: Option<&Message>) -> Result<()> {
+    fn view(&self) -> Option<InteractionView> {
+        let lifecycle = self.lifecycle.borrow();
+        let l = lifecycle.as_ref()?;
+        Some(InteractionView {
+            interaction: l.id,
+            phase: l.phase(),
+            state: l.state.clone(),
+            sla: l.session.as_ref().map(|s| s.sla.clone()),
+            wrap: l.wrap.clone(),
+            codes: l.session.as_ref().map(|s| s.codes.clone()).unwrap_or_default(),
+            notes: l.session.as_ref().map(|s| s.notes.clone()).unwrap_or_default(),
+        })
+    }
+
+    /// Runs a lifecycle step, saves the result with the routing requests it caused, and tells everyone
+    /// what they may see. The borrow ends before anything is awaited.
+    fn step<T>(&self, meta: &Meta, action: impl FnOnce(&mut Interaction, i64) -> T) -> Result<Option<T>> {
+        let now = now_ms();
+        let (result, outputs, saved) = {
+            let mut lifecycle = self.lifecycle.borrow_mut();
+            let Some(l) = lifecycle.as_mut() else { return Ok(None) };
+            let result = action(l, now);
+            (result, l.drain(), serde_json::to_string(&*l)?)
+        };
+        self.sql.exec(
+            "INSERT INTO meta (key, value) VALUES ('lifecycle', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![saved.into()],
+        )?;
+        let mut changed = false;
+        for output in outputs {
+            match output {
+                Output::Desk(request) => {
+                    let body = crate::desk::RoutingRequest { interaction: meta.interaction, request };
+                    self.outbox.push(&crate::desk::target(&meta.site, "/request"), &body)?;
+                }
+                Output::Event(event) => {
+                    changed = true;
+                    if let Some(confab_protocol::lifecycle::ContactNotice::ChatEnded { by_contact, at }) =
+                        event.contact_notice()
+                    {
+                        self.send_where(&ServerFrame::ChatEnded { by_contact, at }, |p| {
+                            matches!(p, Peer::Contact)
+                        });
+                    }
+                    self.send_where(&ServerFrame::Event { event }, |p| matches!(p, Peer::Agent { .. }));
+                }
+            }
+        }
+        if changed && let Some(view) = self.view() {
+            self.send_where(&ServerFrame::State { view: Box::new(view) }, |p| {
+                matches!(p, Peer::Agent { .. })
+            });
+        }
+        Ok(Some(result))
+    }
+
+    /// Delivers routing requests and keeps the alarm at the lifecycle's next deadline (or a retry).
+    async fn settle(&self) -> Result<()> {
+        if let Err(e) = self.outbox.pump(&self.env).await {
+            worker::console_error!("conversation outbox: {e}");
+        }
+        let retry = (!self.outbox.is_empty()).then(|| now_ms() + RETRY_MS);
+        let deadline = self.lifecycle.borrow().as_ref().and_then(Interaction::deadline);
+        let storage = self.state.storage();
+        match [deadline, retry].into_iter().flatten().min() {
+            Some(at) => storage.set_alarm(at.max(now_ms() + 1)).await,
+            None => storage.delete_alarm().await,
+        }
+    }
+
+    fn list_on_desk(&self, meta: &Meta, last: Option<&Message>) -> Result<()> {
         let summary = ConversationSummary {
             interaction: meta.interaction,
             contact_label: meta.contact_label.clone(),
@@ -182,12 +263,12 @@ impl Conversation {
             last_text: last.map(|m| delivery::preview(&m.text)),
             last_at: last.map_or(meta.started_at, |m| m.at),
         };
-        crate::desk::upsert(&self.env, &meta.site, &summary).await
+        self.outbox.push(&crate::desk::target(&meta.site, "/conversation"), &summary)
     }
 
     fn accept_socket(&self, req: &Request) -> Result<Response> {
-        let Some(meta) = self.meta()? else {
-            return crate::http::error(ErrorCode::NotFound, "there is no such conversation");
+        let Some(meta) = self.meta() else {
+            return http::error(ErrorCode::NotFound, "there is no such conversation");
         };
         let peer: Option<Peer> = req
             .url()?
@@ -195,12 +276,12 @@ impl Conversation {
             .find(|(k, _)| k == "peer")
             .and_then(|(_, v)| serde_json::from_str(&v).ok());
         let Some(peer) = peer else {
-            return crate::http::error(ErrorCode::BadRequest, "missing peer");
+            return http::error(ErrorCode::BadRequest, "missing peer");
         };
         if let Peer::Agent { site, .. } = &peer
             && *site != meta.site
         {
-            return crate::http::error(ErrorCode::Unauthorized, "this conversation belongs to another site");
+            return http::error(ErrorCode::Unauthorized, "this conversation belongs to another site");
         }
         let pair = WebSocketPair::new()?;
         let tag = match &peer {
@@ -214,6 +295,10 @@ impl Conversation {
 
     fn send_error(ws: &WebSocket, code: ErrorCode, message: impl Into<String>) {
         let _ = ws.send_with_str(ServerFrame::error(code, message).encode());
+    }
+
+    fn refuse(ws: &WebSocket, refusal: &Refusal) {
+        Self::send_error(ws, refusal.code(), refusal.to_string());
     }
 
     async fn on_frame(&self, ws: &WebSocket, text: &str) -> Result<()> {
@@ -232,47 +317,50 @@ impl Conversation {
             let _ = ws.close(Some(1011), Some("lost socket state"));
             return Ok(());
         };
-        let Some(meta) = self.meta()? else {
+        let Some(meta) = self.meta() else {
             Self::send_error(ws, ErrorCode::NotFound, "there is no such conversation");
             return Ok(());
         };
-        match frame {
-            ClientFrame::Hello { token, after, .. } => {
-                if let Peer::Contact = socket.peer {
-                    let secret = auth::signing_secret(&self.env)?;
-                    let granted = token.as_deref().is_some_and(|t| {
-                        auth::contact_token_grants(
-                            &secret,
-                            t,
-                            meta.site.as_str(),
-                            &meta.interaction.to_string(),
-                        )
-                    });
-                    if !granted {
-                        Self::send_error(
-                            ws,
-                            ErrorCode::Unauthorized,
-                            "this token does not open this conversation",
-                        );
-                        let _ = ws.close(Some(4401), Some("unauthorized"));
-                        return Ok(());
-                    }
-                }
-                socket.ready = true;
-                ws.serialize_attachment(&socket)?;
-                ws.send_with_str(
-                    ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }
-                        .encode(),
-                )?;
-                for message in self.messages_from(delivery::resume_from(after))? {
-                    ws.send_with_str(ServerFrame::Message { message }.encode())?;
-                }
-            }
-            ClientFrame::Send { client_id, text, attachments } => {
-                if !socket.ready {
-                    Self::send_error(ws, ErrorCode::HelloRequired, "send hello first");
+        if let ClientFrame::Hello { token, after, .. } = frame {
+            if let Peer::Contact = socket.peer {
+                let secret = auth::signing_secret(&self.env)?;
+                let granted = token.as_deref().is_some_and(|t| {
+                    auth::contact_token_grants(&secret, t, meta.site.as_str(), &meta.interaction.to_string())
+                });
+                if !granted {
+                    Self::send_error(
+                        ws,
+                        ErrorCode::Unauthorized,
+                        "this token does not open this conversation",
+                    );
+                    let _ = ws.close(Some(4401), Some("unauthorized"));
                     return Ok(());
                 }
+            }
+            socket.ready = true;
+            ws.serialize_attachment(&socket)?;
+            ws.send_with_str(
+                ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }.encode(),
+            )?;
+            for message in self.messages_from(delivery::resume_from(after))? {
+                ws.send_with_str(ServerFrame::Message { message }.encode())?;
+            }
+            if let (Peer::Agent { .. }, Some(view)) = (&socket.peer, self.view()) {
+                ws.send_with_str(ServerFrame::State { view: Box::new(view) }.encode())?;
+            }
+            return Ok(());
+        }
+        if !socket.ready {
+            Self::send_error(ws, ErrorCode::HelloRequired, "send hello first");
+            return Ok(());
+        }
+        let agent = match &socket.peer {
+            Peer::Agent { id, .. } => Some(id.clone()),
+            Peer::Contact => None,
+        };
+        let outcome: Option<std::result::Result<(), Refusal>> = match frame {
+            ClientFrame::Hello { .. } | ClientFrame::Unknown => None,
+            ClientFrame::Send { client_id, text, attachments } => {
                 if !attachments.is_empty() {
                     Self::send_error(
                         ws,
@@ -281,38 +369,96 @@ impl Conversation {
                     );
                     return Ok(());
                 }
-                let author = match &socket.peer {
-                    Peer::Contact => Author::Contact,
-                    Peer::Agent { id, name, .. } => Author::Agent { id: id.clone(), name: name.clone() },
+                self.on_send(ws, &meta, &socket.peer, client_id, &text)?;
+                None
+            }
+            ClientFrame::Typing { on } => {
+                let (who, to_contact) = match &socket.peer {
+                    Peer::Contact => (Participant::Contact, false),
+                    Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
                 };
-                let submission =
-                    Submission { client_id, text: &text, attachments, author, now: crate::http::now_ms() };
-                match delivery::decide_send(submission, self.last_seq()?, self.seq_of(client_id)?) {
-                    Err(invalid) => Self::send_error(ws, invalid.code(), invalid.to_string()),
-                    Ok(SendOutcome::AlreadyStored { seq }) => {
-                        ws.send_with_str(ServerFrame::Ack { client_id, seq }.encode())?;
-                    }
-                    Ok(SendOutcome::Store(message)) => {
-                        self.store(&message)?;
-                        ws.send_with_str(ServerFrame::Ack { client_id, seq: message.seq }.encode())?;
-                        self.broadcast(&ServerFrame::Message { message: message.clone() });
-                        self.update_desk(&meta, Some(&message)).await?;
-                    }
-                }
+                self.send_where(&ServerFrame::Typing { who, on }, |p| {
+                    matches!(p, Peer::Contact) == to_contact
+                });
+                None
             }
-            // Presence of mind rather than silence: the lifecycle actions are defined in the protocol but
-            // this edge does not carry them out yet.
-            ClientFrame::End
-            | ClientFrame::Park
-            | ClientFrame::Unpark
-            | ClientFrame::ChooseCode { .. }
-            | ClientFrame::Notes { .. }
-            | ClientFrame::ExtendWrap
-            | ClientFrame::Complete => {
-                Self::send_error(ws, ErrorCode::NotAllowedNow, "this edge does not support that action yet")
+            ClientFrame::Read { seq } => {
+                let (who, to_contact) = match &socket.peer {
+                    Peer::Contact => (Participant::Contact, false),
+                    Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
+                };
+                self.send_where(&ServerFrame::Read { who, seq }, |p| {
+                    matches!(p, Peer::Contact) == to_contact
+                });
+                None
             }
-            ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::Unknown => {}
+            ClientFrame::End => {
+                let by = agent.map_or(EndedBy::Contact, EndedBy::Agent);
+                self.step(&meta, |l, now| l.end(by, now))?
+            }
+            agent_action => {
+                let Some(agent) = agent else {
+                    Self::send_error(ws, ErrorCode::Unauthorized, "only agents can do that");
+                    return Ok(());
+                };
+                self.step(&meta, |l, now| match agent_action {
+                    ClientFrame::Park => l.park(&agent, now),
+                    ClientFrame::Unpark => l.unpark(&agent),
+                    ClientFrame::ChooseCode { code } => l.choose_code(&agent, &code),
+                    ClientFrame::Notes { text } => l.write_notes(&agent, &text),
+                    ClientFrame::ExtendWrap => l.extend_wrap(&agent, now),
+                    ClientFrame::Complete => l.complete(&agent, now),
+                    _ => Ok(()),
+                })?
+            }
+        };
+        if let Some(Err(refusal)) = outcome {
+            Self::refuse(ws, &refusal);
         }
+        self.settle().await
+    }
+
+    /// A message from the contact or an agent: de-duplicated, checked against the lifecycle (only the
+    /// assigned agent writes; an agent writing in an ended conversation reactivates it), stored, acknowledged,
+    /// broadcast.
+    fn on_send(
+        &self,
+        ws: &WebSocket,
+        meta: &Meta,
+        peer: &Peer,
+        client_id: ClientMessageId,
+        text: &str,
+    ) -> Result<()> {
+        let author = match peer {
+            Peer::Contact => Author::Contact,
+            Peer::Agent { id, name, .. } => Author::Agent { id: id.clone(), name: name.clone() },
+        };
+        let now = now_ms();
+        let submission = Submission { client_id, text, attachments: Vec::new(), author, now };
+        let message = match delivery::decide_send(submission, self.last_seq()?, self.seq_of(client_id)?) {
+            Err(invalid) => {
+                Self::send_error(ws, invalid.code(), invalid.to_string());
+                return Ok(());
+            }
+            Ok(SendOutcome::AlreadyStored { seq }) => {
+                ws.send_with_str(ServerFrame::Ack { client_id, seq }.encode())?;
+                return Ok(());
+            }
+            Ok(SendOutcome::Store(message)) => message,
+        };
+        // The lifecycle decides whether this author may write now, before anything is stored.
+        let allowed = match peer {
+            Peer::Contact => self.step(meta, |l, now| l.contact_wrote(now)).map(|_| Ok(()))?,
+            Peer::Agent { id, .. } => self.step(meta, |l, now| l.agent_wrote(id, now))?.unwrap_or(Ok(())),
+        };
+        if let Err(refusal) = allowed {
+            Self::refuse(ws, &refusal);
+            return Ok(());
+        }
+        self.store(&message)?;
+        self.list_on_desk(meta, Some(&message))?;
+        ws.send_with_str(ServerFrame::Ack { client_id, seq: message.seq }.encode())?;
+        self.send_where(&ServerFrame::Message { message }, |_| true);
         Ok(())
     }
 }
@@ -334,20 +480,37 @@ impl DurableObject for Conversation {
         if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
-        Conversation { state, env, sql }
+        let lifecycle = read_meta(&sql, "lifecycle").and_then(|v| serde_json::from_str(&v).ok());
+        let outbox = Outbox::new(sql.clone());
+        Conversation { state, env, sql, outbox, lifecycle: RefCell::new(lifecycle) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/init") => {
                 let meta: Meta = req.json().await?;
-                let existing = self.meta()?;
-                if existing.is_none() {
+                if self.meta().is_none() {
                     self.sql.exec(
                         "INSERT INTO meta (key, value) VALUES ('conversation', ?)",
                         vec![serde_json::to_string(&meta)?.into()],
                     )?;
-                    self.update_desk(&meta, None).await?;
+                    *self.lifecycle.borrow_mut() = Some(Interaction::new(
+                        meta.interaction,
+                        default_queue(),
+                        meta.rules.clone(),
+                        meta.started_at,
+                    ));
+                    self.step(&meta, |_, _| ())?;
+                    self.list_on_desk(&meta, None)?;
+                    self.settle().await?;
+                }
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            (Method::Post, "/desk") => {
+                let effect: DeskEffect = req.json().await?;
+                if let Some(meta) = self.meta() {
+                    self.step(&meta, |l, now| l.on_desk(effect, now))?;
+                    self.settle().await?;
                 }
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
@@ -376,5 +539,13 @@ impl DurableObject for Conversation {
 
     async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
         Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Some(meta) = self.meta() {
+            self.step(&meta, |l, now| l.handle_timeout(now))?;
+        }
+        self.settle().await?;
+        Response::ok("ok")
     }
 }

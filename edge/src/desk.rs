@@ -1,74 +1,369 @@
-//! The `Desk` Durable Object: one per site, the single writer of the site's live agent view.
+//! The `Desk` Durable Object: one per site, the single writer of routing.
 //!
-//! For now it keeps the site's conversation list and pushes it to every connected agent desktop. Routing
-//! (presence, capacity, offers, transfers) joins it here: one object per site makes capacity counting
-//! race-free without locks.
+//! It carries out `confab_protocol::routing::Desk` (presence, capacity, queues, offers, transfers): load the
+//! state, apply one input, save it together with the messages it causes (outbox), tell the agents' desk
+//! sockets, keep the alarm at the routing deadline. Being the only writer is what makes capacity counting
+//! race-free. It also keeps the site's conversation list for the agent desktop.
 
-use crate::http::{call, internal_request, stub};
-use confab_protocol::frames::{ConversationSummary, DeskFrame};
-use confab_protocol::ids::SiteId;
-use serde::Deserialize;
+use crate::http::{self, call, internal_request, now_ms, stub};
+use crate::outbox::{Outbox, RETRY_MS, Target};
+use confab_protocol::frames::{ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry};
+use confab_protocol::ids::{AgentId, InteractionId, QueueId, SiteId};
+use confab_protocol::lifecycle::DeskRequest;
+use confab_protocol::routing::{self, DeskEffect, DeskRefusal, Presence, RoutingProfile};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use worker::{
-    DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, WebSocket,
+    DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, Url, WebSocket,
     WebSocketIncomingMessage, WebSocketPair, durable_object,
 };
 
 /// How many conversations the desk lists.
 const LIST_LIMIT: i32 = 200;
 
-/// Records (or refreshes) a conversation in its site's list and pushes the list to the site's agents.
-pub(crate) async fn upsert(env: &Env, site: &SiteId, summary: &ConversationSummary) -> Result<()> {
-    let req = internal_request(Method::Post, "/conversation", Some(summary))?;
+/// The site's routing settings and agents, sent by the Worker when a site is set up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DeskConfig {
+    pub(crate) offer_timeout_ms: i64,
+    pub(crate) queues: Vec<QueueId>,
+    pub(crate) agents: Vec<ConfiguredAgent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ConfiguredAgent {
+    pub(crate) id: AgentId,
+    pub(crate) name: String,
+    pub(crate) profile: RoutingProfile,
+}
+
+/// A conversation's routing request, as the conversation sends it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RoutingRequest {
+    pub(crate) interaction: InteractionId,
+    pub(crate) request: DeskRequest,
+}
+
+/// Who is on a desk socket (kept in its attachment, so it survives hibernation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DeskPeer {
+    agent: AgentId,
+}
+
+pub(crate) fn target(site: &SiteId, path: &'static str) -> Target {
+    Target { binding: "DESK", name: site.0.clone(), path }
+}
+
+pub(crate) async fn configure(env: &Env, site: &SiteId, config: &DeskConfig) -> Result<()> {
+    let req = internal_request(Method::Post, "/configure", Some(config))?;
     match call::<serde_json::Value>(&stub(env, "DESK", site.as_str())?, req).await? {
         Ok(_) => Ok(()),
         Err(mut resp) => {
-            Err(worker::Error::RustError(format!("desk refused the update: {}", resp.text().await?)))
+            Err(worker::Error::RustError(format!("desk refused the configuration: {}", resp.text().await?)))
         }
     }
 }
 
-pub(crate) async fn forward_socket(env: &Env, site: &SiteId, req: &Request) -> Result<Response> {
-    let inner = crate::routes::forward(req, "/socket")?;
+/// Hands an agent's desk socket to its site's desk.
+pub(crate) async fn forward_socket(
+    env: &Env,
+    site: &SiteId,
+    agent: &AgentId,
+    req: &Request,
+) -> Result<Response> {
+    let mut url = Url::parse("https://do.internal/socket")?;
+    url.query_pairs_mut().append_pair("agent", agent.as_str());
+    let inner = crate::routes::forward(req, &format!("{}?{}", url.path(), url.query().unwrap_or_default()))?;
     stub(env, "DESK", site.as_str())?.fetch_with_request(inner).await
 }
 
 #[durable_object]
 pub struct Desk {
     state: State,
+    env: Env,
     sql: SqlStorage,
+    routing: RefCell<routing::Desk>,
+    outbox: Outbox,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    body: String,
 }
 
 impl Desk {
-    fn list(&self) -> Result<DeskFrame> {
-        #[derive(Deserialize)]
-        struct Row {
-            body: String,
-        }
-        let rows: Vec<Row> = self
+    fn list(&self) -> Result<Vec<ConversationSummary>> {
+        let rows: Vec<Body> = self
             .sql
             .exec("SELECT body FROM conversations ORDER BY last_at DESC LIMIT ?", vec![LIST_LIMIT.into()])?
             .to_array()?;
-        let items = rows.iter().filter_map(|r| serde_json::from_str(&r.body).ok()).collect();
-        Ok(DeskFrame::Conversations { items })
+        Ok(rows.iter().filter_map(|r| serde_json::from_str(&r.body).ok()).collect())
+    }
+
+    fn summary(&self, interaction: InteractionId) -> ConversationSummary {
+        let rows: Vec<Body> = self
+            .sql
+            .exec(
+                "SELECT body FROM conversations WHERE interaction = ?",
+                vec![interaction.to_string().into()],
+            )
+            .and_then(|c| c.to_array())
+            .unwrap_or_default();
+        rows.first().and_then(|r| serde_json::from_str(&r.body).ok()).unwrap_or_else(|| ConversationSummary {
+            interaction,
+            contact_label: "Visitor".into(),
+            started_at: now_ms(),
+            last_text: None,
+            last_at: now_ms(),
+        })
+    }
+
+    fn agent_name(&self, agent: &AgentId) -> String {
+        let rows: Vec<Body> = self
+            .sql
+            .exec("SELECT name AS body FROM agent_names WHERE agent = ?", vec![agent.0.clone().into()])
+            .and_then(|c| c.to_array())
+            .unwrap_or_default();
+        rows.first().map_or_else(|| agent.0.clone(), |r| r.body.clone())
+    }
+
+    fn roster(&self) -> DeskFrame {
+        let routing = self.routing.borrow();
+        let agents = routing
+            .agents
+            .iter()
+            .map(|(agent, seat)| RosterEntry {
+                agent: agent.clone(),
+                name: self.agent_name(agent),
+                presence: seat.presence,
+                free: seat.profile.capacity.saturating_sub(seat.load.len() as u32),
+            })
+            .collect();
+        DeskFrame::Roster { agents, queues: routing.queues.iter().cloned().collect() }
+    }
+
+    fn send_to(&self, agent: &AgentId, frame: &DeskFrame) {
+        let text = frame.encode();
+        for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
+            let _ = ws.send_with_str(&text);
+        }
+    }
+
+    fn broadcast(&self, frame: &DeskFrame) {
+        let text = frame.encode();
+        for ws in self.state.get_websockets() {
+            let _ = ws.send_with_str(&text);
+        }
+    }
+
+    /// Applies one input to the routing state, then saves it with the messages it caused and tells the
+    /// agents. The borrow ends before anything is awaited.
+    fn apply<T>(&self, input: impl FnOnce(&mut routing::Desk) -> T) -> Result<T> {
+        let (result, effects) = {
+            let mut routing = self.routing.borrow_mut();
+            let result = input(&mut routing);
+            (result, routing.drain())
+        };
+        for effect in &effects {
+            if let Some(interaction) = effect.interaction() {
+                let to = Target { binding: "CONVERSATION", name: interaction.to_string(), path: "/desk" };
+                self.outbox.push(&to, effect)?;
+            }
+        }
+        self.save()?;
+        let mut roster_changed = false;
+        for effect in effects {
+            if let Some((agent, frame)) = self.frame_for(effect) {
+                roster_changed |= matches!(frame, DeskFrame::Presence { .. } | DeskFrame::Assigned { .. });
+                self.send_to(&agent, &frame);
+            }
+        }
+        if roster_changed {
+            self.broadcast(&self.roster());
+        }
+        Ok(result)
+    }
+
+    /// What an agent's desktop is told about a decision.
+    fn frame_for(&self, effect: DeskEffect) -> Option<(AgentId, DeskFrame)> {
+        Some(match effect {
+            DeskEffect::Offer { agent, interaction, kind, expires, .. } => {
+                (agent, DeskFrame::Offer { interaction, kind, expires, card: self.summary(interaction) })
+            }
+            DeskEffect::OfferWithdrawn { agent, interaction, reason, .. } => {
+                (agent, DeskFrame::OfferWithdrawn { interaction, reason })
+            }
+            DeskEffect::Assigned { agent, interaction, how, .. } => {
+                (agent, DeskFrame::Assigned { interaction, how })
+            }
+            DeskEffect::Requeued { interaction, from, reason, .. } => {
+                (from, DeskFrame::Requeued { interaction, reason })
+            }
+            DeskEffect::TransferEnded { from, interaction, outcome, .. } => {
+                (from, DeskFrame::TransferEnded { interaction, outcome })
+            }
+            DeskEffect::PresenceChanged { agent, presence } => (agent, DeskFrame::Presence { presence }),
+            DeskEffect::TransferStarted { .. } => return None,
+        })
+    }
+
+    fn save(&self) -> Result<()> {
+        let body = serde_json::to_string(&*self.routing.borrow())?;
+        self.sql.exec(
+            "INSERT INTO routing (id, body) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            vec![body.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Delivers queued messages, and keeps the alarm at the next routing deadline (or a retry).
+    async fn settle(&self) -> Result<()> {
+        let delivered = self.outbox.pump(&self.env).await;
+        if let Err(e) = &delivered {
+            worker::console_error!("desk outbox: {e}");
+        }
+        let retry = (!self.outbox.is_empty()).then(|| now_ms() + RETRY_MS);
+        let deadline = self.routing.borrow().deadline();
+        let storage = self.state.storage();
+        match [deadline, retry].into_iter().flatten().min() {
+            Some(at) => storage.set_alarm(at.max(now_ms() + 1)).await,
+            None => storage.delete_alarm().await,
+        }
+    }
+
+    fn refusal_frame(refusal: &DeskRefusal) -> DeskFrame {
+        let code = match refusal {
+            DeskRefusal::TargetNotReady | DeskRefusal::TargetFull | DeskRefusal::TransferToSelf => {
+                ErrorCode::TransferRefused
+            }
+            DeskRefusal::UnknownAgent | DeskRefusal::UnknownQueue => ErrorCode::NotFound,
+            DeskRefusal::NotYours => ErrorCode::Unauthorized,
+            _ => ErrorCode::NotAllowedNow,
+        };
+        DeskFrame::Error { code, message: refusal.to_string() }
+    }
+
+    async fn on_agent_frame(&self, ws: &WebSocket, agent: &AgentId, frame: DeskClientFrame) -> Result<()> {
+        let now = now_ms();
+        let outcome: std::result::Result<(), DeskRefusal> = match frame {
+            DeskClientFrame::Hello { .. } => {
+                let (presence, capacity, offers) = {
+                    let routing = self.routing.borrow();
+                    let seat = routing.agents.get(agent);
+                    let offers: Vec<_> = routing
+                        .offers
+                        .iter()
+                        .filter(|(_, o)| o.agent == *agent)
+                        .map(|(id, o)| (*id, o.kind.clone(), o.expires))
+                        .collect();
+                    (
+                        seat.map_or(Presence::Offline, |s| s.presence),
+                        seat.map_or(0, |s| s.profile.capacity),
+                        offers,
+                    )
+                };
+                let mut frames = vec![
+                    DeskFrame::Welcome { agent: agent.clone(), presence, capacity },
+                    DeskFrame::Conversations { items: self.list()? },
+                    self.roster(),
+                ];
+                // After a reload the desktop shows the cards still waiting for it.
+                for (interaction, kind, expires) in offers {
+                    frames.push(DeskFrame::Offer {
+                        interaction,
+                        kind,
+                        expires,
+                        card: self.summary(interaction),
+                    });
+                }
+                for frame in frames {
+                    ws.send_with_str(frame.encode())?;
+                }
+                return Ok(());
+            }
+            DeskClientFrame::SetPresence { presence } => {
+                self.apply(|d| d.set_presence(agent, presence, now))?.map(|()| {
+                    self.send_to(agent, &DeskFrame::Presence { presence });
+                    self.broadcast(&self.roster());
+                })
+            }
+            DeskClientFrame::Accept { interaction } => self.apply(|d| d.accept(agent, interaction, now))?,
+            DeskClientFrame::Reject { interaction } => self.apply(|d| d.reject(agent, interaction, now))?,
+            DeskClientFrame::Transfer { interaction, target } => {
+                self.apply(|d| d.transfer(agent, interaction, target, now))?
+            }
+            DeskClientFrame::CancelTransfer { interaction } => {
+                self.apply(|d| d.cancel_transfer(agent, interaction, now))?
+            }
+            DeskClientFrame::Unknown => Ok(()),
+        };
+        if let Err(refusal) = outcome {
+            ws.send_with_str(Self::refusal_frame(&refusal).encode())?;
+        }
+        self.settle().await
     }
 }
 
 impl DurableObject for Desk {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
         let schema = "CREATE TABLE IF NOT EXISTS conversations (
-                 interaction TEXT PRIMARY KEY, body TEXT NOT NULL, last_at INTEGER NOT NULL);";
+                 interaction TEXT PRIMARY KEY, body TEXT NOT NULL, last_at INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS routing (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS agent_names (agent TEXT PRIMARY KEY, name TEXT NOT NULL);";
         if let Err(e) = sql.exec(schema, None) {
             worker::console_error!("desk schema: {e}");
         }
+        let saved: Vec<Body> = sql
+            .exec("SELECT body FROM routing WHERE id = 1", None)
+            .and_then(|c| c.to_array())
+            .unwrap_or_default();
+        let routing = saved
+            .first()
+            .and_then(|r| serde_json::from_str(&r.body).ok())
+            .unwrap_or_else(|| routing::Desk::new(30_000, []));
         if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
-        Desk { state, sql }
+        let outbox = Outbox::new(sql.clone());
+        Desk { state, env, sql, routing: RefCell::new(routing), outbox }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let now = now_ms();
         match (req.method(), req.path().as_str()) {
+            (Method::Post, "/configure") => {
+                let config: DeskConfig = req.json().await?;
+                for agent in &config.agents {
+                    self.sql.exec(
+                        "INSERT INTO agent_names (agent, name) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET name = excluded.name",
+                        vec![agent.id.0.clone().into(), agent.name.clone().into()],
+                    )?;
+                }
+                self.apply(|d| {
+                    d.offer_timeout_ms = config.offer_timeout_ms;
+                    d.queues.extend(config.queues.iter().cloned());
+                    for agent in config.agents {
+                        d.upsert_agent(agent.id, agent.profile, now);
+                    }
+                })?;
+                self.broadcast(&self.roster());
+                self.settle().await?;
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            (Method::Post, "/request") => {
+                let RoutingRequest { interaction, request } = req.json().await?;
+                self.apply(|d| match request {
+                    DeskRequest::Enqueue { ticket, queue, prefer } => {
+                        d.enqueue(interaction, ticket, queue, prefer, now)
+                    }
+                    DeskRequest::Release => d.release(interaction, now),
+                    DeskRequest::Reclaim { ticket, agent, queue } => {
+                        d.reclaim(interaction, ticket, &agent, queue, now)
+                    }
+                })?;
+                self.settle().await?;
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
             (Method::Post, "/conversation") => {
                 let summary: ConversationSummary = req.json().await?;
                 self.sql.exec(
@@ -80,25 +375,56 @@ impl DurableObject for Desk {
                         summary.last_at.into(),
                     ],
                 )?;
-                let text = self.list()?.encode();
-                for ws in self.state.get_websockets() {
-                    let _ = ws.send_with_str(&text);
-                }
+                self.broadcast(&DeskFrame::Conversations { items: self.list()? });
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/socket") => {
+                let agent = req
+                    .url()?
+                    .query_pairs()
+                    .find(|(k, _)| k == "agent")
+                    .map(|(_, v)| AgentId(v.into_owned()));
+                let Some(agent) = agent else {
+                    return http::error(ErrorCode::BadRequest, "missing agent");
+                };
                 let pair = WebSocketPair::new()?;
-                self.state.accept_websocket_with_tags(&pair.server, &["agent"]);
-                pair.server.send_with_str(self.list()?.encode())?;
+                self.state.accept_websocket_with_tags(&pair.server, &[format!("agent:{agent}").as_str()]);
+                pair.server.serialize_attachment(DeskPeer { agent })?;
                 Response::from_websocket(pair.client)
             }
             _ => Response::error("unknown desk operation", 404),
         }
     }
 
-    async fn websocket_message(&self, _ws: WebSocket, _message: WebSocketIncomingMessage) -> Result<()> {
-        // Agents send nothing on the desk socket yet; presence and offer answers will arrive here.
-        Ok(())
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        let Some(peer) = ws.deserialize_attachment::<DeskPeer>()? else {
+            let _ = ws.close(Some(1011), Some("lost socket state"));
+            return Ok(());
+        };
+        let WebSocketIncomingMessage::String(text) = message else {
+            ws.send_with_str(
+                DeskFrame::Error { code: ErrorCode::BadFrame, message: "frames are JSON text".into() }
+                    .encode(),
+            )?;
+            return Ok(());
+        };
+        if let Err(e) = confab_protocol::validate::frame_size(text.len()) {
+            ws.send_with_str(DeskFrame::Error { code: e.code(), message: e.to_string() }.encode())?;
+            return Ok(());
+        }
+        match DeskClientFrame::decode(&text) {
+            Ok(frame) => self.on_agent_frame(&ws, &peer.agent, frame).await,
+            Err(e) => {
+                ws.send_with_str(
+                    DeskFrame::Error {
+                        code: ErrorCode::BadFrame,
+                        message: format!("not a valid frame: {e}"),
+                    }
+                    .encode(),
+                )?;
+                Ok(())
+            }
+        }
     }
 
     async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> Result<()> {
@@ -110,5 +436,12 @@ impl DurableObject for Desk {
 
     async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
         Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let now = now_ms();
+        self.apply(|d| d.handle_timeout(now))?;
+        self.settle().await?;
+        Response::ok("ok")
     }
 }

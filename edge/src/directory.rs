@@ -5,7 +5,9 @@
 
 use crate::auth::PasswordHash;
 use crate::http::{call, internal_request, stub};
+use confab_protocol::api::SiteRules;
 use confab_protocol::ids::{AgentId, SiteId};
+use confab_protocol::routing::RoutingProfile;
 use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, durable_object};
 
@@ -17,6 +19,8 @@ pub(crate) struct StoredSite {
     pub(crate) name: String,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) agents: Vec<StoredAgent>,
+    #[serde(default)]
+    pub(crate) rules: SiteRules,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +30,8 @@ pub(crate) struct StoredAgent {
     /// Lower-cased; unique across all sites (an agent signs in with the email alone).
     pub(crate) email: String,
     pub(crate) password: PasswordHash,
+    #[serde(default)]
+    pub(crate) profile: RoutingProfile,
 }
 
 /// An agent found by email, with the site it belongs to.

@@ -7,15 +7,17 @@
 //!   static assets straight from `dist/public`; this code only runs for everything else.
 //! - [`routes`] is the HTTP API under `/api/v1` and the widget frame page. Every answer that is not a success
 //!   is JSON `{"error": {"code", "message"}}` with a stable code.
-//! - Durable Objects hold all state: [`conversation::Conversation`] (one per interaction: transcript, sockets,
-//!   timers), [`desk::Desk`] (one per site: the agents' live view) and [`directory::Directory`] (one: sites
-//!   and agent accounts). They are thin adapters: the rules they carry out live in `confab-protocol`.
+//! - Durable Objects hold all state: [`conversation::Conversation`] (one per interaction: transcript,
+//!   lifecycle, sockets, timers), [`desk::Desk`] (one per site: routing and the agents' live view) and
+//!   [`directory::Directory`] (one: sites and agent accounts). They are thin adapters: the rules they carry
+//!   out live in `confab-protocol`. Messages between them go through an [`outbox`] committed with the state.
 
 mod auth;
 mod conversation;
 mod desk;
 mod directory;
 mod http;
+mod outbox;
 mod routes;
 
 use worker::{Context, Env, Request, Response, Result, event};

@@ -1,11 +1,13 @@
 //! The HTTP API (`/api/v1/...`) and the widget frame page. See `docs/api.md` for the contract.
 
 use crate::auth::{self, AgentSession, PasswordHash};
+use crate::desk::{ConfiguredAgent, DeskConfig};
 use crate::directory::{self, StoredAgent, StoredSite};
 use crate::http::{api_error, error, json_body, now_ms};
 use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, StartChat, WidgetConfig};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, InteractionId, SiteId};
+use confab_protocol::routing::RoutingProfile;
 use confab_protocol::validate;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Url};
 
@@ -68,11 +70,17 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
             );
         }
         let password = PasswordHash::new(&agent.password).await?;
+        let profile = RoutingProfile {
+            capacity: agent.capacity.max(1),
+            auto_accept: agent.auto_accept,
+            ..RoutingProfile::default()
+        };
         agents.push(StoredAgent {
             id: agent.id,
             name: agent.name,
             email: normalize_email(&agent.email),
             password,
+            profile,
         });
     }
     let stored = StoredSite {
@@ -80,8 +88,19 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         name: setup.name,
         allowed_origins: setup.allowed_origins,
         agents,
+        rules: setup.rules,
     };
     directory::put_site(env, &stored).await?;
+    let config = DeskConfig {
+        offer_timeout_ms: stored.rules.offer_timeout_ms,
+        queues: stored.rules.queues.clone(),
+        agents: stored
+            .agents
+            .iter()
+            .map(|a| ConfiguredAgent { id: a.id.clone(), name: a.name.clone(), profile: a.profile.clone() })
+            .collect(),
+    };
+    crate::desk::configure(env, &stored.id, &config).await?;
     Response::from_json(&serde_json::json!({"site": site, "agents": stored.agents.len()}))
 }
 
@@ -117,7 +136,14 @@ async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response>
         .map(|n| n.trim().chars().take(60).collect::<String>())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("Visitor {}", &interaction.to_string()[..4]));
-    crate::conversation::init(env, interaction, &site.id, &label, now_ms()).await?;
+    let meta = crate::conversation::Meta {
+        interaction,
+        site: site.id.clone(),
+        contact_label: label,
+        started_at: now_ms(),
+        rules: site.rules.lifecycle.clone(),
+    };
+    crate::conversation::init(env, &meta).await?;
     let secret = auth::signing_secret(env)?;
     let started = ChatStarted {
         interaction,
@@ -207,7 +233,7 @@ async fn desk_socket(req: Request, env: &Env) -> Result<Response> {
     let Some(session) = session(&req, env)? else {
         return error(ErrorCode::Unauthorized, "sign in first");
     };
-    crate::desk::forward_socket(env, &SiteId(session.site), &req).await
+    crate::desk::forward_socket(env, &SiteId(session.site), &AgentId(session.id), &req).await
 }
 
 /// `GET /widget/frame?site=...`: the page inside the widget's iframe. Its `frame-ancestors` lists the site's

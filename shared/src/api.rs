@@ -1,7 +1,8 @@
 //! JSON bodies of the HTTP API (`/api/v1/...`). Errors always have the shape of [`ApiError`].
 
 use crate::frames::ErrorCode;
-use crate::ids::{AgentId, InteractionId, SiteId};
+use crate::ids::{AgentId, InteractionId, QueueId, SiteId};
+use crate::lifecycle::LifecycleRules;
 use serde::{Deserialize, Serialize};
 
 /// `PUT /api/v1/admin/sites/{site}`: create or replace a site with its agents (admin token required).
@@ -13,6 +14,25 @@ pub struct SiteSetup {
     pub allowed_origins: Vec<String>,
     #[serde(default)]
     pub agents: Vec<AgentSetup>,
+    #[serde(default)]
+    pub rules: SiteRules,
+}
+
+/// How a site routes and handles interactions. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SiteRules {
+    /// How long an offer waits for Accept or Reject.
+    pub offer_timeout_ms: i64,
+    /// Queues besides `default`.
+    pub queues: Vec<QueueId>,
+    pub lifecycle: LifecycleRules,
+}
+
+impl Default for SiteRules {
+    fn default() -> Self {
+        SiteRules { offer_timeout_ms: 30_000, queues: Vec::new(), lifecycle: LifecycleRules::default() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +41,15 @@ pub struct AgentSetup {
     pub name: String,
     pub email: String,
     pub password: String,
+    /// Interactions at once.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+    #[serde(default)]
+    pub auto_accept: bool,
+}
+
+fn default_capacity() -> u32 {
+    3
 }
 
 /// What the widget needs to draw itself (`GET /api/v1/sites/{site}/widget`).

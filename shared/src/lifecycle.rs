@@ -43,6 +43,7 @@ pub struct DispositionCode {
 
 /// How wrap-up works on a site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WrapRules {
     pub codes: Vec<DispositionCode>,
     /// Complete is refused until a code is chosen; there is no countdown.
@@ -53,8 +54,15 @@ pub struct WrapRules {
     pub timeout_ms: i64,
 }
 
+impl Default for WrapRules {
+    fn default() -> Self {
+        WrapRules { codes: Vec::new(), required: false, multiple: false, timeout_ms: 2 * 60 * 1000 }
+    }
+}
+
 /// A site's lifecycle settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LifecycleRules {
     /// A parked interaction ends this long after it was parked.
     pub park_limit_ms: i64,
@@ -68,12 +76,7 @@ impl Default for LifecycleRules {
         LifecycleRules {
             park_limit_ms: 60 * 60 * 1000,
             auto_park_after_ms: Some(15 * 60 * 1000),
-            wrap: WrapRules {
-                codes: Vec::new(),
-                required: false,
-                multiple: false,
-                timeout_ms: 2 * 60 * 1000,
-            },
+            wrap: WrapRules::default(),
         }
     }
 }

@@ -41,7 +41,7 @@ pub enum Presence {
 
 /// An agent's routing settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentProfile {
+pub struct RoutingProfile {
     /// How many interactions at once (offered + active + incoming transfers).
     pub capacity: u32,
     /// Offers are accepted on the agent's behalf; there is no Reject.
@@ -51,9 +51,9 @@ pub struct AgentProfile {
     pub queues: BTreeSet<QueueId>,
 }
 
-impl Default for AgentProfile {
+impl Default for RoutingProfile {
     fn default() -> Self {
-        AgentProfile { capacity: 3, auto_accept: false, queues: BTreeSet::new() }
+        RoutingProfile { capacity: 3, auto_accept: false, queues: BTreeSet::new() }
     }
 }
 
@@ -192,7 +192,7 @@ pub enum DeskRefusal {
 /// An agent as the desk tracks it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Seat {
-    pub profile: AgentProfile,
+    pub profile: RoutingProfile,
     pub presence: Presence,
     /// When the agent last became Ready or finished an interaction: longest idle is offered first.
     pub idle_since: Millis,
@@ -293,7 +293,7 @@ impl Desk {
 
     /// Adds or updates an agent (Offline until it says otherwise). Lowering capacity never takes away what
     /// the agent already has; it only stops new offers until the load is under the new capacity.
-    pub fn upsert_agent(&mut self, agent: AgentId, profile: AgentProfile, now: Millis) {
+    pub fn upsert_agent(&mut self, agent: AgentId, profile: RoutingProfile, now: Millis) {
         self.agents.entry(agent).and_modify(|seat| seat.profile = profile.clone()).or_insert(Seat {
             profile,
             presence: Presence::Offline,

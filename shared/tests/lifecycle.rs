@@ -6,7 +6,7 @@ mod sim;
 use confab_protocol::ids::QueueId;
 use confab_protocol::lifecycle::{ContactNotice, EndedBy, Event, LifecycleRules, Phase, Refusal, State};
 use confab_protocol::routing::{
-    AgentProfile, AssignKind, DeskEffect, DeskRefusal, Presence, TransferOutcome, TransferTarget,
+    AssignKind, DeskEffect, DeskRefusal, Presence, RoutingProfile, TransferOutcome, TransferTarget,
 };
 use sim::{ContactSaw, DeskNote, MINUTE, OFFER_TIMEOUT, World, agent};
 
@@ -98,7 +98,7 @@ fn an_offer_that_times_out_goes_to_the_next_agent_and_the_silent_agent_becomes_n
 #[test]
 fn auto_accept_assigns_at_once_and_has_no_reject() {
     let mut w = World::new();
-    w.add_agent("ada", AgentProfile { capacity: 2, auto_accept: true, ..AgentProfile::default() });
+    w.add_agent("ada", RoutingProfile { capacity: 2, auto_accept: true, ..RoutingProfile::default() });
     let ada = agent("ada");
     w.presence(&ada, Presence::Ready);
     let chat = w.new_chat("Hello?");

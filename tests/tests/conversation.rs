@@ -7,7 +7,7 @@ use anyhow::Result;
 use confab_protocol::frames::{Author, ErrorCode, ServerFrame};
 use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths};
 use std::time::Duration;
-use support::{Peer, edge_with_demo, sign_in, start_chat};
+use support::{Peer, edge_with_demo, ready_agent, start_chat};
 
 fn ack_seq(frame: ServerFrame) -> u64 {
     match frame {
@@ -41,11 +41,14 @@ async fn contact_and_agent_exchange_messages_with_acks_dedupe_and_resume() -> Re
         (1, Author::Contact, "Hello, do you ship to Norway?")
     );
 
-    // An agent of the site opens the conversation and gets the backlog.
-    let cookie = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    // An agent of the site becomes Ready, is offered the chat, accepts it, and gets the backlog.
+    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    desk.offered(chat.interaction).await?;
+    desk.accept(chat.interaction).await?;
     let mut agent = Peer::connect(&edge, &interaction, Some(&cookie)).await?;
     assert!(matches!(agent.hello(None, None).await?, ServerFrame::Welcome { .. }));
     assert_eq!(message(agent.next().await?).text, "Hello, do you ship to Norway?");
+    assert!(matches!(agent.next().await?, ServerFrame::State { .. }), "agents get the interaction's state");
 
     agent.say("We do — delivery takes 3-5 days.").await?;
     assert_eq!(ack_seq(agent.next().await?), 2);

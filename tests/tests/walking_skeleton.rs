@@ -1,5 +1,6 @@
 //! The walking skeleton, as people use it: a customer on a shop page (another origin) writes in the widget,
-//! an agent signs in to the agent desktop, sees the message, replies, and the customer sees the reply.
+//! an agent signs in to the agent desktop, sets itself Ready, accepts the offered chat, replies, and the
+//! customer sees the reply.
 //! Two real headless Chromium sessions against a real workerd. Screenshots go to target/screenshots/.
 
 mod support;
@@ -87,8 +88,12 @@ async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Resu
         .await?;
     agent.find(Locator::Css("input[name=password]")).await?.send_keys(DEMO_PASSWORD).await?;
     agent.find(Locator::Css("button[type=submit]")).await?.click().await?;
-    wait_for_text(&agent, ".ad-card-item .ad-preview", "Hello, do you ship to Norway?").await?;
-    agent.find(Locator::Css(".ad-card-item")).await?.click().await?;
+    // Ready: the waiting chat is offered as a card; Accept opens it.
+    let presence = agent.wait().at_most(PATIENCE).for_element(Locator::Css("select[name=presence]")).await?;
+    presence.select_by_value("ready").await?;
+    wait_for_text(&agent, ".ad-offer .ad-preview", "Hello, do you ship to Norway?").await?;
+    screenshot(&agent, &paths, "skeleton-2a-agent-offered").await?;
+    agent.find(Locator::Css(".ad-offer .ad-accept")).await?.click().await?;
     wait_for_text(&agent, ".ad-from-contact .ad-text", "Hello, do you ship to Norway?").await?;
 
     // The agent replies with Enter.

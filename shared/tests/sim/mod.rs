@@ -14,7 +14,7 @@ use confab_protocol::lifecycle::{
     WrapRules,
 };
 use confab_protocol::routing::{
-    AgentProfile, Desk, DeskEffect, DeskRefusal, OfferKind, Presence, TransferTarget, default_queue,
+    Desk, DeskEffect, DeskRefusal, OfferKind, Presence, RoutingProfile, TransferTarget, default_queue,
 };
 use std::collections::{BTreeMap, VecDeque};
 
@@ -106,13 +106,13 @@ impl World {
 
     /// Adds an agent with `capacity`, and sets it Ready.
     pub fn ready_agent(&mut self, name: &str, capacity: u32) -> AgentId {
-        self.add_agent(name, AgentProfile { capacity, ..AgentProfile::default() });
+        self.add_agent(name, RoutingProfile { capacity, ..RoutingProfile::default() });
         let id = agent(name);
         self.presence(&id, Presence::Ready);
         id
     }
 
-    pub fn add_agent(&mut self, name: &str, profile: AgentProfile) {
+    pub fn add_agent(&mut self, name: &str, profile: RoutingProfile) {
         self.desk.upsert_agent(agent(name), profile, self.now);
         self.pump();
     }

@@ -5,8 +5,9 @@
 use anyhow::{Context, Result, bail};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::ChatStarted;
-use confab_protocol::frames::{ClientFrame, ServerFrame};
-use confab_protocol::ids::ClientMessageId;
+use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, ServerFrame};
+use confab_protocol::ids::{ClientMessageId, InteractionId};
+use confab_protocol::routing::Presence;
 use confab_tests::{DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, Paths, demo_site};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -119,4 +120,94 @@ impl Peer {
             }
         }
     }
+}
+
+/// An agent's desk socket (presence, offers, transfers).
+pub struct DeskPeer {
+    ws: Ws,
+    /// Frames passed over by [`DeskPeer::expect`], for later expectations: frames may arrive in any order.
+    seen: Vec<DeskFrame>,
+}
+
+impl DeskPeer {
+    /// Opens the desk socket with the agent's session cookie and says hello.
+    pub async fn connect(edge: &Edge, cookie: &str) -> Result<DeskPeer> {
+        let mut request = edge.ws_url("/api/v1/desk/socket").into_client_request()?;
+        request.headers_mut().insert("cookie", cookie.parse()?);
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.context("opening the desk socket")?;
+        let mut desk = DeskPeer { ws, seen: Vec::new() };
+        desk.send(&DeskClientFrame::Hello { version: PROTOCOL_VERSION }).await?;
+        desk.expect(|f| matches!(f, DeskFrame::Welcome { .. })).await?;
+        Ok(desk)
+    }
+
+    pub async fn send(&mut self, frame: &DeskClientFrame) -> Result<()> {
+        self.ws.send(WsMessage::text(frame.encode())).await?;
+        Ok(())
+    }
+
+    /// The first frame (already passed over, or arriving within [`PATIENCE`]) for which `wanted` is true.
+    pub async fn expect(&mut self, wanted: impl Fn(&DeskFrame) -> bool) -> Result<DeskFrame> {
+        if let Some(at) = self.seen.iter().position(&wanted) {
+            return Ok(self.seen.remove(at));
+        }
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .context("the expected desk frame did not arrive in time")?
+                .context("the desk socket closed")??;
+            if let WsMessage::Text(text) = msg {
+                let frame = DeskFrame::decode(&text)?;
+                if wanted(&frame) {
+                    return Ok(frame);
+                }
+                self.seen.push(frame);
+            }
+        }
+    }
+
+    pub async fn ready(&mut self) -> Result<()> {
+        self.send(&DeskClientFrame::SetPresence { presence: Presence::Ready }).await?;
+        self.expect(|f| matches!(f, DeskFrame::Presence { presence: Presence::Ready })).await?;
+        Ok(())
+    }
+
+    /// Waits for an offer of `interaction`.
+    pub async fn offered(&mut self, interaction: InteractionId) -> Result<DeskFrame> {
+        self.expect(|f| matches!(f, DeskFrame::Offer { interaction: i, .. } if *i == interaction)).await
+    }
+
+    /// Accepts `interaction` and waits until it is assigned.
+    pub async fn accept(&mut self, interaction: InteractionId) -> Result<()> {
+        self.send(&DeskClientFrame::Accept { interaction }).await?;
+        self.expect(|f| matches!(f, DeskFrame::Assigned { interaction: i, .. } if *i == interaction)).await?;
+        Ok(())
+    }
+
+    /// Asserts that no frame matching `unwanted` arrives within `wait`.
+    pub async fn expect_none(&mut self, wait: Duration, unwanted: impl Fn(&DeskFrame) -> bool) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return Ok(()),
+                Ok(Some(Ok(WsMessage::Text(text)))) => {
+                    let frame = DeskFrame::decode(&text)?;
+                    if unwanted(&frame) {
+                        bail!("unexpected desk frame: {frame:?}");
+                    }
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(other) => bail!("the desk socket ended: {other:?}"),
+            }
+        }
+    }
+}
+
+/// Signs `email` in, opens its desk, sets it Ready.
+pub async fn ready_agent(edge: &Edge, email: &str) -> Result<(String, DeskPeer)> {
+    let cookie = sign_in(edge, email)?;
+    let mut desk = DeskPeer::connect(edge, &cookie).await?;
+    desk.ready().await?;
+    Ok((cookie, desk))
 }
