@@ -11,7 +11,7 @@
 
 use crate::auth;
 use crate::http::{self, call, internal_request, now_ms, stub};
-use crate::outbox::{Outbox, RETRY_MS};
+use crate::outbox::{self, Outbox};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::delivery::{self, SendOutcome, Submission};
 use confab_protocol::frames::{
@@ -243,16 +243,8 @@ impl Conversation {
 
     /// Delivers routing requests and keeps the alarm at the lifecycle's next deadline (or a retry).
     async fn settle(&self) -> Result<()> {
-        if let Err(e) = self.outbox.pump(&self.env).await {
-            worker::console_error!("conversation outbox: {e}");
-        }
-        let retry = (!self.outbox.is_empty()).then(|| now_ms() + RETRY_MS);
         let deadline = self.lifecycle.borrow().as_ref().and_then(Interaction::deadline);
-        let storage = self.state.storage();
-        match [deadline, retry].into_iter().flatten().min() {
-            Some(at) => storage.set_alarm(at.max(now_ms() + 1)).await,
-            None => storage.delete_alarm().await,
-        }
+        outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
     fn list_on_desk(&self, meta: &Meta, last: Option<&Message>) -> Result<()> {

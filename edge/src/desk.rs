@@ -6,7 +6,7 @@
 //! race-free. It also keeps the site's conversation list for the agent desktop.
 
 use crate::http::{self, call, internal_request, now_ms, stub};
-use crate::outbox::{Outbox, RETRY_MS, Target};
+use crate::outbox::{self, Outbox, Target};
 use confab_protocol::frames::{ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry};
 use confab_protocol::ids::{AgentId, InteractionId, QueueId, SiteId};
 use confab_protocol::lifecycle::DeskRequest;
@@ -217,17 +217,8 @@ impl Desk {
 
     /// Delivers queued messages, and keeps the alarm at the next routing deadline (or a retry).
     async fn settle(&self) -> Result<()> {
-        let delivered = self.outbox.pump(&self.env).await;
-        if let Err(e) = &delivered {
-            worker::console_error!("desk outbox: {e}");
-        }
-        let retry = (!self.outbox.is_empty()).then(|| now_ms() + RETRY_MS);
         let deadline = self.routing.borrow().deadline();
-        let storage = self.state.storage();
-        match [deadline, retry].into_iter().flatten().min() {
-            Some(at) => storage.set_alarm(at.max(now_ms() + 1)).await,
-            None => storage.delete_alarm().await,
-        }
+        outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
     fn refusal_frame(refusal: &DeskRefusal) -> DeskFrame {

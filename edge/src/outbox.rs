@@ -6,12 +6,13 @@
 //! If a delivery fails, the rest wait; the owner's alarm pumps again ([`RETRY_MS`] later).
 
 use crate::http::{internal_request, stub};
+use confab_protocol::ids::Millis;
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
-use worker::{Env, Method, Result, SqlStorage};
+use worker::{Env, Method, Result, ScheduledTime, SqlStorage, State};
 
 /// How soon a failed delivery is retried.
-pub(crate) const RETRY_MS: i64 = 1_000;
+const RETRY_MS: i64 = 1_000;
 
 /// Where a message goes: a Durable Object (binding and name) and the operation (path).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,5 +105,29 @@ impl Outbox {
             }
             self.sql.exec("DELETE FROM outbox WHERE id = ?", vec![row.id.into()])?;
         }
+    }
+}
+
+/// Pumps `outbox`, then keeps the object's one alarm at `deadline` (the state machine's next timer) or at a
+/// retry of undelivered messages, whichever comes first; no alarm when there is neither.
+pub(crate) async fn settle(
+    state: &State,
+    env: &Env,
+    outbox: &Outbox,
+    deadline: Option<Millis>,
+) -> Result<()> {
+    if let Err(e) = outbox.pump(env).await {
+        worker::console_error!("outbox: {e}");
+    }
+    let now = crate::http::now_ms();
+    let retry = (!outbox.is_empty()).then_some(now + RETRY_MS);
+    let storage = state.storage();
+    match [deadline, retry].into_iter().flatten().min() {
+        // An absolute time: workers-rs reads a bare integer as an offset from now.
+        Some(at) => {
+            let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.max(now + 1) as f64));
+            storage.set_alarm(ScheduledTime::new(when)).await
+        }
+        None => storage.delete_alarm().await,
     }
 }

@@ -21,9 +21,14 @@ pub const PATIENCE: Duration = Duration::from_secs(15);
 
 /// Starts an edge with fresh state and the demo site, embeddable from `host_origin`.
 pub fn edge_with_demo(name: &str, host_origin: &str) -> Result<Edge> {
+    edge_with_site(name, demo_site(host_origin))
+}
+
+/// Starts an edge with fresh state and the demo site set up as `site` (the demo site's JSON, adjusted).
+pub fn edge_with_site(name: &str, site: serde_json::Value) -> Result<Edge> {
     let paths = Paths::new();
     let edge = Edge::start(&paths, EdgeOptions::for_test(&paths, name)?)?;
-    edge.seed_site(DEMO_SITE, &demo_site(host_origin))?;
+    edge.seed_site(DEMO_SITE, &site)?;
     Ok(edge)
 }
 
@@ -49,6 +54,8 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A protocol client on one conversation socket.
 pub struct Peer {
     ws: Ws,
+    /// Frames passed over by [`Peer::expect`].
+    seen: Vec<ServerFrame>,
 }
 
 impl Peer {
@@ -60,7 +67,7 @@ impl Peer {
             request.headers_mut().insert("cookie", cookie.parse()?);
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await.context("opening the socket")?;
-        Ok(Peer { ws })
+        Ok(Peer { ws, seen: Vec::new() })
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) -> Result<()> {
@@ -98,6 +105,23 @@ impl Peer {
                 WsMessage::Close(frame) => bail!("the socket closed: {frame:?}"),
                 _ => continue,
             }
+        }
+    }
+
+    /// The first frame (already passed over, or arriving within [`PATIENCE`]) for which `wanted` is true.
+    pub async fn expect(&mut self, wanted: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame> {
+        if let Some(at) = self.seen.iter().position(&wanted) {
+            return Ok(self.seen.remove(at));
+        }
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.next())
+                .await
+                .context("the expected frame did not arrive")??;
+            if wanted(&frame) {
+                return Ok(frame);
+            }
+            self.seen.push(frame);
         }
     }
 
