@@ -69,13 +69,16 @@ pub(crate) fn verify(secret: &str, purpose: Purpose, token: &str) -> Option<Stri
     String::from_utf8(payload).ok()
 }
 
-/// The contact token for one conversation: it names the site and the interaction and nothing else.
-pub(crate) fn contact_token(secret: &str, site: &str, interaction: &str) -> String {
-    sign(secret, Purpose::Contact, &format!("{site}|{interaction}"))
+/// A contact's token: it names the site and the contact, and opens that contact's conversations only.
+pub(crate) fn contact_token(secret: &str, site: &str, contact: &str) -> String {
+    sign(secret, Purpose::Contact, &format!("{site}|{contact}"))
 }
 
-pub(crate) fn contact_token_grants(secret: &str, token: &str, site: &str, interaction: &str) -> bool {
-    verify(secret, Purpose::Contact, token).is_some_and(|p| p == format!("{site}|{interaction}"))
+/// The contact a token names, if it is correctly signed for `site`.
+pub(crate) fn token_contact(secret: &str, token: &str, site: &str) -> Option<String> {
+    let payload = verify(secret, Purpose::Contact, token)?;
+    let (token_site, contact) = payload.split_once('|')?;
+    (token_site == site).then(|| contact.to_owned())
 }
 
 /// A signed-in agent, as carried in the session cookie.

@@ -13,11 +13,12 @@ use crate::auth;
 use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox};
 use confab_protocol::PROTOCOL_VERSION;
+use confab_protocol::api::ConversationTranscript;
 use confab_protocol::delivery::{self, SendOutcome, Submission};
 use confab_protocol::frames::{
     Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant, ServerFrame,
 };
-use confab_protocol::ids::{AgentId, ClientMessageId, InteractionId, Seq, SiteId};
+use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
 use confab_protocol::lifecycle::{EndedBy, Interaction, LifecycleRules, Output, Refusal};
 use confab_protocol::routing::{DeskEffect, default_queue};
 use confab_protocol::validate;
@@ -49,10 +50,25 @@ struct SocketState {
 pub(crate) struct Meta {
     pub(crate) interaction: InteractionId,
     pub(crate) site: SiteId,
+    pub(crate) contact: ContactId,
     pub(crate) contact_label: String,
     pub(crate) started_at: i64,
     #[serde(default)]
     pub(crate) rules: LifecycleRules,
+}
+
+/// A transcript with whose it is, for the Worker's access check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Transcript {
+    pub(crate) site: SiteId,
+    pub(crate) contact: ContactId,
+    pub(crate) transcript: ConversationTranscript,
+}
+
+/// The transcript of `interaction`, or `None` if there is no such conversation.
+pub(crate) async fn transcript(env: &Env, interaction: InteractionId) -> Result<Option<Transcript>> {
+    let req = internal_request(Method::Get, "/transcript", None::<&()>)?;
+    Ok(call(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok())
 }
 
 /// Creates the conversation (idempotent) and lists it on its site's desk.
@@ -250,6 +266,7 @@ impl Conversation {
     fn list_on_desk(&self, meta: &Meta, last: Option<&Message>) -> Result<()> {
         let summary = ConversationSummary {
             interaction: meta.interaction,
+            contact: Some(meta.contact.clone()),
             contact_label: meta.contact_label.clone(),
             started_at: meta.started_at,
             last_text: last.map(|m| delivery::preview(&m.text)),
@@ -316,9 +333,10 @@ impl Conversation {
         if let ClientFrame::Hello { token, after, .. } = frame {
             if let Peer::Contact = socket.peer {
                 let secret = auth::signing_secret(&self.env)?;
-                let granted = token.as_deref().is_some_and(|t| {
-                    auth::contact_token_grants(&secret, t, meta.site.as_str(), &meta.interaction.to_string())
-                });
+                let granted = token
+                    .as_deref()
+                    .and_then(|t| auth::token_contact(&secret, t, meta.site.as_str()))
+                    .is_some_and(|contact| contact == meta.contact.0);
                 if !granted {
                     Self::send_error(
                         ws,
@@ -507,6 +525,20 @@ impl DurableObject for Conversation {
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/socket") => self.accept_socket(&req),
+            // The whole transcript, for history and export. The Worker checks who may read it.
+            (Method::Get, "/transcript") => match self.meta() {
+                Some(meta) => Response::from_json(&Transcript {
+                    site: meta.site,
+                    contact: meta.contact,
+                    transcript: ConversationTranscript {
+                        interaction: meta.interaction,
+                        contact_label: meta.contact_label,
+                        started_at: meta.started_at,
+                        messages: self.messages_from(1)?,
+                    },
+                }),
+                None => http::error(ErrorCode::NotFound, "there is no such conversation"),
+            },
             _ => Response::error("unknown conversation operation", 404),
         }
     }

@@ -7,8 +7,9 @@
 
 use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox, Target};
+use confab_protocol::api::ContactSummary;
 use confab_protocol::frames::{ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry};
-use confab_protocol::ids::{AgentId, InteractionId, QueueId, SiteId};
+use confab_protocol::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
 use confab_protocol::lifecycle::DeskRequest;
 use confab_protocol::routing::{self, DeskEffect, DeskRefusal, Presence, RoutingProfile};
 use serde::{Deserialize, Serialize};
@@ -110,11 +111,41 @@ impl Desk {
             .unwrap_or_default();
         rows.first().and_then(|r| serde_json::from_str(&r.body).ok()).unwrap_or_else(|| ConversationSummary {
             interaction,
+            contact: None,
             contact_label: "Visitor".into(),
             started_at: now_ms(),
             last_text: None,
             last_at: now_ms(),
         })
+    }
+
+    /// The site's contacts, most recently active first; `query` filters by label (case-insensitive).
+    fn contacts(&self, query: &str) -> Result<Vec<ContactSummary>> {
+        #[derive(Deserialize)]
+        struct Row {
+            contact: String,
+            label: String,
+            conversations: u32,
+            last_at: i64,
+        }
+        let pattern = format!("%{}%", query.replace(['%', '_'], ""));
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT contact, MAX(label) AS label, COUNT(*) AS conversations, MAX(last_at) AS last_at
+                 FROM contact_conversations WHERE label LIKE ? GROUP BY contact ORDER BY last_at DESC LIMIT 200",
+                vec![pattern.into()],
+            )?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ContactSummary {
+                contact: ContactId(r.contact),
+                label: r.label,
+                conversations: r.conversations,
+                last_at: r.last_at,
+            })
+            .collect())
     }
 
     fn agent_name(&self, agent: &AgentId) -> String {
@@ -300,7 +331,11 @@ impl DurableObject for Desk {
         let schema = "CREATE TABLE IF NOT EXISTS conversations (
                  interaction TEXT PRIMARY KEY, body TEXT NOT NULL, last_at INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS routing (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS agent_names (agent TEXT PRIMARY KEY, name TEXT NOT NULL);";
+             CREATE TABLE IF NOT EXISTS agent_names (agent TEXT PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS contact_conversations (
+                 interaction TEXT PRIMARY KEY, contact TEXT NOT NULL, label TEXT NOT NULL,
+                 started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS contact_conversations_by_contact ON contact_conversations (contact, started_at);";
         if let Err(e) = sql.exec(schema, None) {
             worker::console_error!("desk schema: {e}");
         }
@@ -366,8 +401,53 @@ impl DurableObject for Desk {
                         summary.last_at.into(),
                     ],
                 )?;
+                if let Some(contact) = &summary.contact {
+                    self.sql.exec(
+                        "INSERT INTO contact_conversations (interaction, contact, label, started_at, last_at)
+                         VALUES (?, ?, ?, ?, ?)
+                         ON CONFLICT(interaction) DO UPDATE SET label = excluded.label, last_at = excluded.last_at",
+                        vec![
+                            summary.interaction.to_string().into(),
+                            contact.0.clone().into(),
+                            summary.contact_label.clone().into(),
+                            summary.started_at.into(),
+                            summary.last_at.into(),
+                        ],
+                    )?;
+                }
                 self.broadcast(&DeskFrame::Conversations { items: self.list()? });
                 Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            (Method::Get, "/contacts") => {
+                let query = req
+                    .url()?
+                    .query_pairs()
+                    .find(|(k, _)| k == "q")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                Response::from_json(&self.contacts(&query)?)
+            }
+            (Method::Get, "/contact-conversations") => {
+                let contact = req
+                    .url()?
+                    .query_pairs()
+                    .find(|(k, _)| k == "contact")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                #[derive(Deserialize)]
+                struct Row {
+                    interaction: String,
+                }
+                let rows: Vec<Row> = self
+                    .sql
+                    .exec(
+                        "SELECT interaction FROM contact_conversations WHERE contact = ? ORDER BY started_at",
+                        vec![contact.into()],
+                    )?
+                    .to_array()?;
+                let ids: Vec<InteractionId> =
+                    rows.iter().filter_map(|r| r.interaction.parse().ok()).collect();
+                Response::from_json(&ids)
             }
             (Method::Get, "/socket") => {
                 let agent = req

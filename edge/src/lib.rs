@@ -16,6 +16,7 @@ mod auth;
 mod conversation;
 mod desk;
 mod directory;
+mod history;
 mod http;
 mod outbox;
 mod routes;

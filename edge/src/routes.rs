@@ -6,7 +6,7 @@ use crate::directory::{self, StoredAgent, StoredSite};
 use crate::http::{api_error, error, json_body, now_ms};
 use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, StartChat, WidgetConfig};
 use confab_protocol::frames::ErrorCode;
-use confab_protocol::ids::{AgentId, InteractionId, SiteId};
+use confab_protocol::ids::{AgentId, ContactId, InteractionId, SiteId};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::validate;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Url};
@@ -25,6 +25,13 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Delete, ["api", "v1", "agent", "session"]) => sign_out(),
         (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env),
         (Method::Get, ["api", "v1", "desk", "socket"]) => desk_socket(req, &env).await,
+        (Method::Get, ["api", "v1", "contacts"]) => crate::history::contacts(&req, &env).await,
+        (Method::Get, ["api", "v1", "contacts", contact, "history"]) => {
+            crate::history::contact_history(&req, &env, contact).await
+        }
+        (Method::Get, ["api", "v1", "chats", interaction, "transcript"]) => {
+            crate::history::transcript(&req, &env, interaction).await
+        }
         (Method::Get, ["widget", "frame"]) => widget_frame(&req, &env).await,
         (Method::Get, ["agent"]) => Response::redirect(req.url()?.join("/agent/")?),
         (_, ["api", ..]) => error(ErrorCode::NotFound, format!("no API route {} {path}", req.method())),
@@ -129,26 +136,38 @@ async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response>
             Err(e) => return error(ErrorCode::BadRequest, format!("the request body is not valid: {e}")),
         }
     };
+    let secret = auth::signing_secret(env)?;
+    // A returning contact keeps its identity, so all its conversations form one history.
+    let contact = match start.contact_token.as_deref() {
+        Some(token) => match auth::token_contact(&secret, token, site.id.as_str()) {
+            Some(contact) => contact,
+            None => return error(ErrorCode::Unauthorized, "this contact token is not valid for this site"),
+        },
+        None => format!(
+            "v-{}",
+            uuid::Builder::from_random_bytes(auth::random_bytes::<16>()?).into_uuid().simple()
+        ),
+    };
     let interaction =
         InteractionId(uuid::Builder::from_random_bytes(auth::random_bytes::<16>()?).into_uuid());
     let label = start
         .name
         .map(|n| n.trim().chars().take(60).collect::<String>())
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("Visitor {}", &interaction.to_string()[..4]));
+        .unwrap_or_else(|| {
+            format!("Visitor {}", contact.trim_start_matches("v-").chars().take(4).collect::<String>())
+        });
     let meta = crate::conversation::Meta {
         interaction,
         site: site.id.clone(),
+        contact: ContactId(contact.clone()),
         contact_label: label,
         started_at: now_ms(),
         rules: site.rules.lifecycle.clone(),
     };
     crate::conversation::init(env, &meta).await?;
-    let secret = auth::signing_secret(env)?;
-    let started = ChatStarted {
-        interaction,
-        contact_token: auth::contact_token(&secret, site.id.as_str(), &interaction.to_string()),
-    };
+    let started =
+        ChatStarted { interaction, contact_token: auth::contact_token(&secret, site.id.as_str(), &contact) };
     Ok(Response::from_json(&started)?.with_status(201))
 }
 
@@ -263,7 +282,7 @@ async fn widget_frame(req: &Request, env: &Env) -> Result<Response> {
     Ok(resp)
 }
 
-fn session(req: &Request, env: &Env) -> Result<Option<AgentSession>> {
+pub(crate) fn session(req: &Request, env: &Env) -> Result<Option<AgentSession>> {
     let cookie = req.headers().get("cookie")?;
     Ok(AgentSession::from_cookie_header(&auth::signing_secret(env)?, cookie.as_deref(), now_ms()))
 }

@@ -1,7 +1,7 @@
 //! JSON bodies of the HTTP API (`/api/v1/...`). Errors always have the shape of [`ApiError`].
 
 use crate::frames::ErrorCode;
-use crate::ids::{AgentId, InteractionId, QueueId, SiteId};
+use crate::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
 use crate::lifecycle::LifecycleRules;
 use serde::{Deserialize, Serialize};
 
@@ -64,9 +64,14 @@ pub struct WidgetConfig {
 pub struct StartChat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The token from an earlier chat on this site: the new conversation belongs to the same contact (its
+    /// history stays together). Sent in the body, never in a URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_token: Option<String>,
 }
 
-/// The answer to [`StartChat`]. The widget keeps the token in local storage and sends it in `hello`.
+/// The answer to [`StartChat`]. The widget keeps the token in local storage and sends it in `hello`; it
+/// opens every conversation of this contact on this site.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatStarted {
     pub interaction: InteractionId,
@@ -86,6 +91,34 @@ pub struct AgentProfile {
     pub id: AgentId,
     pub name: String,
     pub site: SiteId,
+}
+
+/// A contact of a site, as the contacts list shows it (`GET /api/v1/contacts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactSummary {
+    pub contact: ContactId,
+    pub label: String,
+    pub conversations: u32,
+    pub last_at: i64,
+}
+
+/// A contact's history (`GET /api/v1/contacts/{contact}/history`): every conversation, oldest first, each
+/// with its transcript; with `?q=`, only the matching messages, newest first, with highlight ranges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactHistory {
+    pub contact: ContactId,
+    pub conversations: Vec<ConversationTranscript>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<Vec<crate::history::Hit>>,
+}
+
+/// One conversation's transcript (also `GET /api/v1/chats/{interaction}/transcript`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationTranscript {
+    pub interaction: InteractionId,
+    pub contact_label: String,
+    pub started_at: i64,
+    pub messages: Vec<crate::frames::Message>,
 }
 
 /// Every non-2xx answer of the API.

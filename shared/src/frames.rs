@@ -5,7 +5,7 @@
 //! in a customer's browser talk to a newer edge.
 
 use crate::attachments::FileKind;
-use crate::ids::{AgentId, ClientMessageId, InteractionId, Millis, QueueId, Seq};
+use crate::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Millis, QueueId, Seq};
 use crate::lifecycle::{Event, Phase, Sla, State, WrapUp};
 use crate::routing::{
     AssignKind, OfferKind, Presence, RequeueReason, TransferOutcome, TransferTarget, WithdrawReason,
@@ -226,6 +226,9 @@ pub enum DeskFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     pub interaction: InteractionId,
+    /// The contact whose conversation this is (its history groups by this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactId>,
     /// How the contact is shown to agents (name from the pre-chat form, or a short visitor label).
     pub contact_label: String,
     /// Milliseconds since the Unix epoch.
@@ -439,6 +442,7 @@ mod golden {
     fn conversations() {
         let item = ConversationSummary {
             interaction: iid(),
+            contact: Some(ContactId("v-1".into())),
             contact_label: "Visitor 4f2a".into(),
             started_at: 5,
             last_text: Some("hi".into()),
@@ -447,7 +451,7 @@ mod golden {
         check(
             DeskFrame::Conversations { items: vec![item] },
             json!({"type": "conversations", "items": [{
-                "interaction": "01234567-89ab-cdef-0123-456789abcdef", "contact_label": "Visitor 4f2a",
+                "interaction": "01234567-89ab-cdef-0123-456789abcdef", "contact": "v-1", "contact_label": "Visitor 4f2a",
                 "started_at": 5, "last_text": "hi", "last_at": 6}]}),
         );
     }
@@ -581,6 +585,7 @@ mod golden {
         );
         let card = ConversationSummary {
             interaction: iid(),
+            contact: None,
             contact_label: "Visitor 0123".into(),
             started_at: 1,
             last_text: None,

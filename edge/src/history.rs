@@ -1,0 +1,102 @@
+//! Contact history for agents (asynchronous chat): the site's contacts, a contact's conversations with their
+//! transcripts, keyword search across them, and transcript export. Every route needs an agent session and
+//! only ever reads the agent's own site.
+
+use crate::http::{call, error, internal_request, stub};
+use crate::routes::session;
+use confab_protocol::api::{ContactHistory, ContactSummary};
+use confab_protocol::frames::{Author, ErrorCode};
+use confab_protocol::history;
+use confab_protocol::ids::{ContactId, InteractionId};
+use worker::{Env, Method, Request, Response, Result};
+
+/// Most hits a search answers.
+const SEARCH_LIMIT: usize = 200;
+
+fn query_param(req: &Request, name: &str) -> Result<Option<String>> {
+    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+}
+
+/// `GET /api/v1/contacts?q=`: the agent's site's contacts, most recent first, filtered by name.
+pub(crate) async fn contacts(req: &Request, env: &Env) -> Result<Response> {
+    let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
+    let mut path = String::from("/contacts");
+    if let Some(q) = query_param(req, "q")? {
+        let mut url = worker::Url::parse("https://do.internal/contacts")?;
+        url.query_pairs_mut().append_pair("q", &q);
+        path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    }
+    let request = internal_request(Method::Get, &path, None::<&()>)?;
+    match call::<Vec<ContactSummary>>(&stub(env, "DESK", &agent.site)?, request).await? {
+        Ok(list) => Response::from_json(&list),
+        Err(_) => error(ErrorCode::Internal, "the contact list could not be read"),
+    }
+}
+
+/// `GET /api/v1/contacts/{contact}/history?q=`: every conversation with the contact, oldest first, each with
+/// its transcript; with `q`, also the matching messages with highlight ranges.
+pub(crate) async fn contact_history(req: &Request, env: &Env, contact: &str) -> Result<Response> {
+    let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
+    let mut url = worker::Url::parse("https://do.internal/contact-conversations")?;
+    url.query_pairs_mut().append_pair("contact", contact);
+    let request = internal_request(
+        Method::Get,
+        &format!("{}?{}", url.path(), url.query().unwrap_or_default()),
+        None::<&()>,
+    )?;
+    let Ok(ids) = call::<Vec<InteractionId>>(&stub(env, "DESK", &agent.site)?, request).await? else {
+        return error(ErrorCode::Internal, "the contact's conversations could not be listed");
+    };
+    if ids.is_empty() {
+        return error(ErrorCode::NotFound, format!("there is no contact {contact:?} on this site"));
+    }
+    let mut conversations = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Listed by this site's desk, so it is this site's; checked again all the same.
+        if let Some(t) = crate::conversation::transcript(env, id).await?
+            && t.site.0 == agent.site
+        {
+            conversations.push(t.transcript);
+        }
+    }
+    let hits = query_param(req, "q")?.filter(|q| !q.trim().is_empty()).map(|q| {
+        history::search(
+            conversations.iter().map(|c| (c.interaction, c.messages.as_slice())),
+            &q,
+            SEARCH_LIMIT,
+        )
+    });
+    Response::from_json(&ContactHistory { contact: ContactId(contact.to_owned()), conversations, hits })
+}
+
+/// `GET /api/v1/chats/{interaction}/transcript?format=json|text`: one conversation, for an agent of its site.
+pub(crate) async fn transcript(req: &Request, env: &Env, interaction: &str) -> Result<Response> {
+    let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
+    let Ok(id) = interaction.parse::<InteractionId>() else {
+        return error(ErrorCode::NotFound, "there is no such conversation");
+    };
+    let Some(t) = crate::conversation::transcript(env, id).await?.filter(|t| t.site.0 == agent.site) else {
+        return error(ErrorCode::NotFound, "there is no such conversation");
+    };
+    if query_param(req, "format")?.as_deref() != Some("text") {
+        return Response::from_json(&t.transcript);
+    }
+    let mut text =
+        format!("Conversation {} with {}\n\n", t.transcript.interaction, t.transcript.contact_label);
+    for m in &t.transcript.messages {
+        let who = match &m.author {
+            Author::Contact => t.transcript.contact_label.clone(),
+            Author::Agent { name, .. } => name.clone(),
+            Author::Unknown => "?".to_owned(),
+        };
+        let at = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(m.at as f64)).to_iso_string();
+        text.push_str(&format!("[{}] {who}: {}\n", String::from(at), m.text));
+    }
+    let resp = Response::ok(text)?;
+    resp.headers().set("content-type", "text/plain; charset=utf-8")?;
+    resp.headers().set(
+        "content-disposition",
+        &format!("attachment; filename=\"conversation-{}.txt\"", t.transcript.interaction),
+    )?;
+    Ok(resp)
+}
