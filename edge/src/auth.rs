@@ -27,6 +27,8 @@ pub(crate) const PBKDF2_ROUNDS: u32 = 100_000;
 pub(crate) enum Purpose {
     Contact,
     AgentSession,
+    /// A time-limited download link of an attachment.
+    Attachment,
 }
 
 impl Purpose {
@@ -34,6 +36,7 @@ impl Purpose {
         match self {
             Purpose::Contact => b"confab contact v1\n",
             Purpose::AgentSession => b"confab agent-session v1\n",
+            Purpose::Attachment => b"confab attachment-link v1\n",
         }
     }
 }

@@ -16,7 +16,8 @@ use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::ConversationTranscript;
 use confab_protocol::delivery::{self, SendOutcome, Submission};
 use confab_protocol::frames::{
-    Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant, ServerFrame,
+    Attachment, Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant,
+    ServerFrame,
 };
 use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
 use confab_protocol::lifecycle::{EndedBy, Interaction, LifecycleRules, Output, Refusal};
@@ -65,6 +66,12 @@ pub(crate) struct Transcript {
     pub(crate) transcript: ConversationTranscript,
 }
 
+/// The site and contact of `interaction`, or `None` if there is no such conversation.
+pub(crate) async fn whose(env: &Env, interaction: InteractionId) -> Result<Option<(SiteId, ContactId)>> {
+    let req = internal_request(Method::Get, "/whose", None::<&()>)?;
+    Ok(call(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok())
+}
+
 /// The transcript of `interaction`, or `None` if there is no such conversation.
 pub(crate) async fn transcript(env: &Env, interaction: InteractionId) -> Result<Option<Transcript>> {
     let req = internal_request(Method::Get, "/transcript", None::<&()>)?;
@@ -95,6 +102,19 @@ pub(crate) async fn forward_socket(
     stub(env, "CONVERSATION", &interaction.to_string())?.fetch_with_request(inner).await
 }
 
+/// The conversation's storage, version by version.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS messages (
+         seq INTEGER PRIMARY KEY,
+         client_id TEXT NOT NULL UNIQUE,
+         author TEXT NOT NULL,
+         text TEXT NOT NULL,
+         at INTEGER NOT NULL);",
+    // Files attached to a message, as JSON (`[]` for none).
+    "ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]'",
+];
+
 #[durable_object]
 pub struct Conversation {
     state: State,
@@ -111,6 +131,7 @@ struct MessageRow {
     client_id: String,
     author: String,
     text: String,
+    attachments: String,
     at: i64,
 }
 
@@ -121,7 +142,7 @@ impl MessageRow {
             client_id: ClientMessageId(self.client_id.parse().ok()?),
             author: serde_json::from_str(&self.author).ok()?,
             text: self.text,
-            attachments: Vec::new(),
+            attachments: serde_json::from_str(&self.attachments).unwrap_or_default(),
             at: self.at,
         })
     }
@@ -147,7 +168,7 @@ impl Conversation {
         let rows: Vec<MessageRow> = self
             .sql
             .exec(
-                "SELECT seq, client_id, author, text, at FROM messages WHERE seq >= ? ORDER BY seq",
+                "SELECT seq, client_id, author, text, attachments, at FROM messages WHERE seq >= ? ORDER BY seq",
                 vec![(first.min(i64::MAX as u64) as i64).into()],
             )?
             .to_array()?;
@@ -177,12 +198,13 @@ impl Conversation {
 
     fn store(&self, m: &Message) -> Result<()> {
         self.sql.exec(
-            "INSERT INTO messages (seq, client_id, author, text, at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO messages (seq, client_id, author, text, attachments, at) VALUES (?, ?, ?, ?, ?, ?)",
             vec![
                 (m.seq as i64).into(),
                 m.client_id.0.to_string().into(),
                 serde_json::to_string(&m.author)?.into(),
                 m.text.clone().into(),
+                serde_json::to_string(&m.attachments)?.into(),
                 m.at.into(),
             ],
         )?;
@@ -371,15 +393,24 @@ impl Conversation {
         let outcome: Option<std::result::Result<(), Refusal>> = match frame {
             ClientFrame::Hello { .. } | ClientFrame::Unknown => None,
             ClientFrame::Send { client_id, text, attachments } => {
-                if !attachments.is_empty() {
-                    Self::send_error(
-                        ws,
-                        ErrorCode::NotAllowedNow,
-                        "this edge does not accept attachments yet",
-                    );
-                    return Ok(());
+                // Only files really uploaded to this conversation, described by what R2 stored.
+                let mut stored = Vec::with_capacity(attachments.len());
+                for claimed in attachments.iter().take(validate::MAX_ATTACHMENTS_PER_MESSAGE + 1) {
+                    match crate::attachments::stored(&self.env, &meta.site, meta.interaction, &claimed.id)
+                        .await?
+                    {
+                        Some(attachment) => stored.push(attachment),
+                        None => {
+                            Self::send_error(
+                                ws,
+                                ErrorCode::NotFound,
+                                format!("{:?} was not uploaded to this conversation", claimed.name),
+                            );
+                            return Ok(());
+                        }
+                    }
                 }
-                self.on_send(ws, &meta, &socket.peer, client_id, &text)?;
+                self.on_send(ws, &meta, &socket.peer, client_id, &text, stored)?;
                 None
             }
             ClientFrame::Typing { on } => {
@@ -438,13 +469,14 @@ impl Conversation {
         peer: &Peer,
         client_id: ClientMessageId,
         text: &str,
+        attachments: Vec<Attachment>,
     ) -> Result<()> {
         let author = match peer {
             Peer::Contact => Author::Contact,
             Peer::Agent { id, name, .. } => Author::Agent { id: id.clone(), name: name.clone() },
         };
         let now = now_ms();
-        let submission = Submission { client_id, text, attachments: Vec::new(), author, now };
+        let submission = Submission { client_id, text, attachments, author, now };
         let message = match delivery::decide_send(submission, self.last_seq()?, self.seq_of(client_id)?) {
             Err(invalid) => {
                 Self::send_error(ws, invalid.code(), invalid.to_string());
@@ -476,16 +508,7 @@ impl Conversation {
 impl DurableObject for Conversation {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        let schema = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS messages (
-                 seq INTEGER PRIMARY KEY,
-                 client_id TEXT NOT NULL UNIQUE,
-                 author TEXT NOT NULL,
-                 text TEXT NOT NULL,
-                 at INTEGER NOT NULL);";
-        if let Err(e) = sql.exec(schema, None) {
-            worker::console_error!("conversation schema: {e}");
-        }
+        crate::schema::migrate(&sql, "conversation", MIGRATIONS);
         // Keep-alive pings are answered by the runtime without waking the object.
         if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
@@ -525,6 +548,10 @@ impl DurableObject for Conversation {
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/socket") => self.accept_socket(&req),
+            (Method::Get, "/whose") => match self.meta() {
+                Some(meta) => Response::from_json(&(meta.site, meta.contact)),
+                None => http::error(ErrorCode::NotFound, "there is no such conversation"),
+            },
             // The whole transcript, for history and export. The Worker checks who may read it.
             (Method::Get, "/transcript") => match self.meta() {
                 Some(meta) => Response::from_json(&Transcript {

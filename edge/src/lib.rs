@@ -12,6 +12,7 @@
 //!   [`directory::Directory`] (one: sites and agent accounts). They are thin adapters: the rules they carry
 //!   out live in `confab-protocol`. Messages between them go through an [`outbox`] committed with the state.
 
+mod attachments;
 mod auth;
 mod conversation;
 mod desk;
@@ -20,6 +21,7 @@ mod history;
 mod http;
 mod outbox;
 mod routes;
+mod schema;
 
 use worker::{Context, Env, Request, Response, Result, event};
 

@@ -25,6 +25,16 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Delete, ["api", "v1", "agent", "session"]) => sign_out(),
         (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env),
         (Method::Get, ["api", "v1", "desk", "socket"]) => desk_socket(req, &env).await,
+        (Method::Post, ["api", "v1", "chats", interaction, "attachments"]) => {
+            crate::attachments::upload(req, &env, interaction).await
+        }
+        (Method::Get, ["api", "v1", "chats", interaction, "attachments", id, "link"]) => {
+            crate::attachments::link(req, &env, interaction, id).await
+        }
+        (Method::Get, ["api", "v1", "files", site, interaction, id]) => {
+            let object = format!("{site}/{interaction}/{id}");
+            crate::attachments::download(req, &env, &object).await
+        }
         (Method::Get, ["api", "v1", "contacts"]) => crate::history::contacts(&req, &env).await,
         (Method::Get, ["api", "v1", "contacts", contact, "history"]) => {
             crate::history::contact_history(&req, &env, contact).await

@@ -1,0 +1,130 @@
+//! Attachments on a real workerd with R2 as `wrangler dev` simulates it: upload, send, signed download, and
+//! every refusal (type by name, type by content, size, missing length, wrong credentials, forged links).
+
+mod support;
+
+use anyhow::{Context, Result};
+use confab_protocol::attachments::{FileKind, MAX_ATTACHMENT_BYTES};
+use confab_protocol::frames::{Attachment, ClientFrame, ErrorCode, ServerFrame};
+use confab_protocol::ids::ClientMessageId;
+use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge};
+use std::io::{Read, Write};
+use support::{Peer, edge_with_demo, sign_in, start_chat};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+fn upload(edge: &Edge, interaction: &str, name: &str, token: &str, body: &[u8]) -> Result<(u16, String)> {
+    let url = edge.url(&format!("/api/v1/chats/{interaction}/attachments?name={name}"));
+    match ureq::post(&url).header("authorization", &format!("Bearer {token}")).send(body) {
+        Ok(mut resp) => Ok((resp.status().as_u16(), resp.body_mut().read_to_string()?)),
+        Err(ureq::Error::StatusCode(code)) => Ok((code, String::new())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends a raw request (for headers an HTTP client would not let us set) with a body that starts with
+/// `start` and is padded with zeros to `length` bytes, and returns the status code.
+fn raw_status(edge: &Edge, head: &str, start: &[u8], length: u64) -> Result<u16> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", edge.port()))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(start)?;
+    // wrangler's local proxy only hands a request to workerd once its whole body has arrived (Cloudflare's
+    // edge refuses oversized uploads itself), so the padding is really sent: ~100 MiB over loopback.
+    let zeros = vec![0u8; 1 << 20];
+    let mut sent = start.len() as u64;
+    while sent < length {
+        let n = (length - sent).min(zeros.len() as u64) as usize;
+        stream.write_all(&zeros[..n])?;
+        sent += n as u64;
+    }
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf)?;
+    let line = String::from_utf8_lossy(&buf[..n]);
+    line.split_whitespace().nth(1).context("no status line")?.parse().context("bad status")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_checked_stored_sent_and_downloaded_through_signed_links() -> Result<()> {
+    let edge = edge_with_demo("attachments", "http://127.0.0.1:9")?;
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let id = chat.interaction.to_string();
+    let token = chat.contact_token.clone();
+
+    let (status, body) = upload(&edge, &id, "mug%20photo.png", &token, PNG)?;
+    assert_eq!(status, 201, "{body}");
+    let uploaded: Attachment = serde_json::from_str(&body)?;
+    assert_eq!(
+        (uploaded.name.as_str(), uploaded.size, uploaded.kind),
+        ("mug photo.png", PNG.len() as u64, FileKind::Png)
+    );
+
+    // A message of just the file: the edge describes it from what it stored, not from the client's claim.
+    let mut contact = Peer::connect(&edge, &id, None).await?;
+    contact.hello(Some(&token), None).await?;
+    let claimed = Attachment { name: "lies.exe".into(), size: 1, ..uploaded.clone() };
+    contact
+        .send(&ClientFrame::Send {
+            client_id: ClientMessageId(uuid::Uuid::new_v4()),
+            text: String::new(),
+            attachments: vec![claimed],
+        })
+        .await?;
+    let sent = contact.expect(|f| matches!(f, ServerFrame::Message { .. })).await?;
+    let ServerFrame::Message { message } = sent else { unreachable!() };
+    assert_eq!(message.attachments, vec![uploaded.clone()]);
+    // A file that was never uploaded here cannot be sent.
+    let bogus = Attachment { id: "0123456789abcdef0123456789abcdef".into(), ..uploaded.clone() };
+    contact
+        .send(&ClientFrame::Send {
+            client_id: ClientMessageId(uuid::Uuid::new_v4()),
+            text: "x".into(),
+            attachments: vec![bogus],
+        })
+        .await?;
+    assert!(matches!(
+        contact.expect(|f| matches!(f, ServerFrame::Error { .. })).await?,
+        ServerFrame::Error { code: ErrorCode::NotFound, .. }
+    ));
+
+    // Download through a short-lived link, for the contact and for an agent of the site.
+    let link_path = format!("/api/v1/chats/{id}/attachments/{}/link", uploaded.id);
+    let mut resp =
+        ureq::get(&edge.url(&link_path)).header("authorization", &format!("Bearer {token}")).call()?;
+    let link: serde_json::Value = resp.body_mut().read_json()?;
+    let url = link["url"].as_str().context("a url")?.to_owned();
+    let mut file = ureq::get(&edge.url(&url)).call()?;
+    assert_eq!(file.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/png"));
+    assert!(
+        file.headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|d| d.starts_with("inline"))
+    );
+    assert_eq!(file.body_mut().read_to_vec()?, PNG);
+    let agent = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    assert!(ureq::get(&edge.url(&link_path)).header("cookie", &agent).call().is_ok());
+    // A forged or altered link is refused.
+    let forged = url.replace("exp=", "exp=9");
+    assert!(matches!(ureq::get(&edge.url(&forged)).call(), Err(ureq::Error::StatusCode(401))));
+
+    // Refusals, each with its status and code.
+    let (status, _) = upload(&edge, &id, "setup.exe", &token, b"MZ\x90\0")?;
+    assert_eq!(status, 415, "type not allowed by name");
+    let (status, _) = upload(&edge, &id, "holiday.png", &token, b"MZ\x90\0\x03\0\0\0 not a png")?;
+    assert_eq!(status, 415, "a renamed file is refused by content");
+    let other = start_chat(&edge, DEMO_SITE)?;
+    let (status, _) = upload(&edge, &id, "a.png", &other.contact_token, PNG)?;
+    assert_eq!(status, 401, "another contact's token");
+    let host = format!("127.0.0.1:{}", edge.port());
+    let too_big = format!(
+        "POST /api/v1/chats/{id}/attachments?name=big.png HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        MAX_ATTACHMENT_BYTES + 1
+    );
+    assert_eq!(raw_status(&edge, &too_big, PNG, MAX_ATTACHMENT_BYTES + 1)?, 413, "over 100 MiB is refused");
+    let lengthless = format!(
+        "POST /api/v1/chats/{id}/attachments?name=a.png HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(raw_status(&edge, &lengthless, b"", 0)?, 400, "an empty upload is refused");
+    Ok(())
+}
