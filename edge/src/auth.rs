@@ -84,6 +84,21 @@ pub(crate) fn token_contact(secret: &str, token: &str, site: &str) -> Option<Str
     (token_site == site).then(|| contact.to_owned())
 }
 
+/// Whether `signature` is `hex(HMAC-SHA256(secret, user_id))`, compared in constant time.
+pub(crate) fn identity_signature_valid(secret: &str, user_id: &str, signature: &str) -> bool {
+    let Some(given) = decode_hex(signature.trim()) else { return false };
+    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()) else { return false };
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&given).is_ok()
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// A signed-in agent, as carried in the session cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AgentSession {

@@ -5,7 +5,7 @@
 
 use crate::auth::PasswordHash;
 use crate::http::{call, internal_request, stub};
-use confab_protocol::api::SiteRules;
+use confab_protocol::api::{IdentityRules, SiteRules};
 use confab_protocol::ids::{AgentId, SiteId};
 use confab_protocol::routing::RoutingProfile;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,8 @@ pub(crate) struct StoredSite {
     pub(crate) agents: Vec<StoredAgent>,
     #[serde(default)]
     pub(crate) rules: SiteRules,
+    #[serde(default)]
+    pub(crate) identity: Option<IdentityRules>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 
 use crate::http::{call, error, internal_request, stub};
 use crate::routes::session;
-use confab_protocol::api::{ContactHistory, ContactSummary};
+use confab_protocol::api::{ContactHistory, ContactSession, ContactSummary};
 use confab_protocol::frames::{Author, ErrorCode};
 use confab_protocol::history;
 use confab_protocol::ids::{ContactId, InteractionId};
@@ -37,14 +37,7 @@ pub(crate) async fn contacts(req: &Request, env: &Env) -> Result<Response> {
 /// its transcript; with `q`, also the matching messages with highlight ranges.
 pub(crate) async fn contact_history(req: &Request, env: &Env, contact: &str) -> Result<Response> {
     let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
-    let mut url = worker::Url::parse("https://do.internal/contact-conversations")?;
-    url.query_pairs_mut().append_pair("contact", contact);
-    let request = internal_request(
-        Method::Get,
-        &format!("{}?{}", url.path(), url.query().unwrap_or_default()),
-        None::<&()>,
-    )?;
-    let Ok(ids) = call::<Vec<InteractionId>>(&stub(env, "DESK", &agent.site)?, request).await? else {
+    let Some(ids) = contact_conversations(env, &agent.site, contact).await? else {
         return error(ErrorCode::Internal, "the contact's conversations could not be listed");
     };
     if ids.is_empty() {
@@ -67,6 +60,28 @@ pub(crate) async fn contact_history(req: &Request, env: &Env, contact: &str) -> 
         )
     });
     Response::from_json(&ContactHistory { contact: ContactId(contact.to_owned()), conversations, hits })
+}
+
+/// `GET /api/v1/sites/{site}/contact` with `Authorization: Bearer <contact token>`: the contact's own
+/// conversations on the site, so a returning widget finds them.
+pub(crate) async fn contact_session(req: &Request, env: &Env, site: &str) -> Result<Response> {
+    let token =
+        req.headers().get("authorization")?.and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned));
+    let secret = crate::auth::signing_secret(env)?;
+    let Some(contact) = token.and_then(|t| crate::auth::token_contact(&secret, &t, site)) else {
+        return error(ErrorCode::Unauthorized, "this needs the contact's token for this site");
+    };
+    let conversations = contact_conversations(env, site, &contact).await?.unwrap_or_default();
+    Response::from_json(&ContactSession { contact: ContactId(contact), conversations })
+}
+
+/// The conversations of `contact` on `site`, oldest first (`None` if the desk could not answer).
+async fn contact_conversations(env: &Env, site: &str, contact: &str) -> Result<Option<Vec<InteractionId>>> {
+    let mut url = worker::Url::parse("https://do.internal/contact-conversations")?;
+    url.query_pairs_mut().append_pair("contact", contact);
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let request = internal_request(Method::Get, &path, None::<&()>)?;
+    Ok(call::<Vec<InteractionId>>(&stub(env, "DESK", site)?, request).await?.ok())
 }
 
 /// `GET /api/v1/chats/{interaction}/transcript?format=json|text`: one conversation, for an agent of its site.

@@ -4,7 +4,7 @@ use crate::auth::{self, AgentSession, PasswordHash};
 use crate::desk::{ConfiguredAgent, DeskConfig};
 use crate::directory::{self, StoredAgent, StoredSite};
 use crate::http::{api_error, error, json_body, now_ms};
-use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, StartChat, WidgetConfig};
+use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, SiteView, StartChat, WidgetConfig};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, ContactId, InteractionId, SiteId};
 use confab_protocol::routing::RoutingProfile;
@@ -24,6 +24,10 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Post, ["api", "v1", "agent", "session"]) => sign_in(req, &env).await,
         (Method::Delete, ["api", "v1", "agent", "session"]) => sign_out(),
         (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env),
+        (Method::Get, ["api", "v1", "site"]) => site_view(&req, &env).await,
+        (Method::Get, ["api", "v1", "sites", site, "contact"]) => {
+            crate::history::contact_session(&req, &env, site).await
+        }
         (Method::Get, ["api", "v1", "desk", "socket"]) => desk_socket(req, &env).await,
         (Method::Post, ["api", "v1", "chats", interaction, "attachments"]) => {
             crate::attachments::upload(req, &env, interaction).await
@@ -106,6 +110,7 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         allowed_origins: setup.allowed_origins,
         agents,
         rules: setup.rules,
+        identity: setup.identity,
     };
     directory::put_site(env, &stored).await?;
     let config = DeskConfig {
@@ -147,26 +152,48 @@ async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response>
         }
     };
     let secret = auth::signing_secret(env)?;
-    // A returning contact keeps its identity, so all its conversations form one history.
-    let contact = match start.contact_token.as_deref() {
-        Some(token) => match auth::token_contact(&secret, token, site.id.as_str()) {
-            Some(contact) => contact,
-            None => return error(ErrorCode::Unauthorized, "this contact token is not valid for this site"),
+    let contact = match (&start.identity, &site.identity) {
+        // A user the site vouches for: the same contact in every browser.
+        (Some(identity), Some(rules)) => {
+            if !auth::identity_signature_valid(&rules.secret, &identity.user_id, &identity.signature) {
+                return error(
+                    ErrorCode::Unauthorized,
+                    "the identity's signature does not match: sign user_id with the site's identity secret",
+                );
+            }
+            let user: String = identity.user_id.chars().filter(|c| !c.is_control()).take(200).collect();
+            format!("u-{user}")
+        }
+        (Some(_), None) => {
+            return error(
+                ErrorCode::BadRequest,
+                "this site does not verify identities: set its identity secret first",
+            );
+        }
+        (None, Some(rules)) if rules.required => {
+            return error(ErrorCode::Unauthorized, "this site only takes chats from signed-in users");
+        }
+        // A returning contact keeps its identity, so all its conversations form one history.
+        (None, _) => match start.contact_token.as_deref() {
+            Some(token) => match auth::token_contact(&secret, token, site.id.as_str()) {
+                Some(contact) => contact,
+                None => {
+                    return error(ErrorCode::Unauthorized, "this contact token is not valid for this site");
+                }
+            },
+            None => format!(
+                "v-{}",
+                uuid::Builder::from_random_bytes(auth::random_bytes::<16>()?).into_uuid().simple()
+            ),
         },
-        None => format!(
-            "v-{}",
-            uuid::Builder::from_random_bytes(auth::random_bytes::<16>()?).into_uuid().simple()
-        ),
     };
+    let name = start.name.or_else(|| start.identity.as_ref().and_then(|i| i.name.clone()));
     let interaction =
         InteractionId(uuid::Builder::from_random_bytes(auth::random_bytes::<16>()?).into_uuid());
-    let label = start
-        .name
-        .map(|n| n.trim().chars().take(60).collect::<String>())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| {
-            format!("Visitor {}", contact.trim_start_matches("v-").chars().take(4).collect::<String>())
-        });
+    let label =
+        name.map(|n| n.trim().chars().take(60).collect::<String>()).filter(|n| !n.is_empty()).unwrap_or_else(
+            || format!("Visitor {}", contact.trim_start_matches("v-").chars().take(4).collect::<String>()),
+        );
     let meta = crate::conversation::Meta {
         interaction,
         site: site.id.clone(),
@@ -248,6 +275,15 @@ fn me(req: &Request, env: &Env) -> Result<Response> {
             Response::from_json(&AgentProfile { id: AgentId(s.id), name: s.name, site: SiteId(s.site) })
         }
         None => error(ErrorCode::Unauthorized, "not signed in"),
+    }
+}
+
+/// `GET /api/v1/site`: the signed-in agent's site and its rules (disposition codes, queues, timers).
+async fn site_view(req: &Request, env: &Env) -> Result<Response> {
+    let Some(session) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
+    match directory::site(env, &session.site).await? {
+        Some(site) => Response::from_json(&SiteView { site: site.id, name: site.name, rules: site.rules }),
+        None => error(ErrorCode::NotFound, "the site is gone"),
     }
 }
 

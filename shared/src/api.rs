@@ -16,6 +16,48 @@ pub struct SiteSetup {
     pub agents: Vec<AgentSetup>,
     #[serde(default)]
     pub rules: SiteRules,
+    /// Identity verification: the site's backend signs its user ids with this secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityRules>,
+}
+
+/// How a site verifies who its contacts are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRules {
+    /// Shared with the site's backend only (never with browsers): it computes
+    /// `hex(HMAC-SHA256(secret, user_id))` for each signed-in user.
+    pub secret: String,
+    /// Refuse chats without a verified identity.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// A user of the site, as its backend vouches for them (`Confab.identify(...)` on the page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `hex(HMAC-SHA256(site identity secret, user_id))`.
+    pub signature: String,
+}
+
+/// What an agent desktop reads about its site (`GET /api/v1/site`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteView {
+    pub site: SiteId,
+    pub name: String,
+    pub rules: SiteRules,
+}
+
+/// A contact's own conversations on a site, for the widget (`GET /api/v1/sites/{site}/contact`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactSession {
+    pub contact: ContactId,
+    /// Oldest first.
+    pub conversations: Vec<InteractionId>,
 }
 
 /// How a site routes and handles interactions. Every field has a default.
@@ -68,6 +110,9 @@ pub struct StartChat {
     /// history stays together). Sent in the body, never in a URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_token: Option<String>,
+    /// A verified identity: the chat belongs to this user, whatever browser they use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
 }
 
 /// The answer to [`StartChat`]. The widget keeps the token in local storage and sends it in `hello`; it
