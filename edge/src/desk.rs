@@ -252,6 +252,23 @@ impl Desk {
         outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
+    /// A desk socket closed: if it was the agent's last open one, the grace period before Offline starts.
+    async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
+        let Some(peer) = ws.deserialize_attachment::<DeskPeer>()? else { return Ok(()) };
+        let open = self
+            .state
+            .get_websockets_with_tag(&format!("agent:{}", peer.agent))
+            .iter()
+            .filter(|s| s.as_ref().ready_state() == web_sys::WebSocket::OPEN)
+            .count();
+        if open == 0 {
+            let now = now_ms();
+            self.apply(|d| d.agent_disconnected(&peer.agent, now))?;
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
     fn refusal_frame(refusal: &DeskRefusal) -> DeskFrame {
         let code = match refusal {
             DeskRefusal::TargetNotReady | DeskRefusal::TargetFull | DeskRefusal::TransferToSelf => {
@@ -268,6 +285,7 @@ impl Desk {
         let now = now_ms();
         let outcome: std::result::Result<(), DeskRefusal> = match frame {
             DeskClientFrame::Hello { .. } => {
+                self.apply(|d| d.agent_connected(agent))?;
                 let (presence, capacity, offers) = {
                     let routing = self.routing.borrow();
                     let seat = routing.agents.get(agent);
@@ -502,11 +520,11 @@ impl DurableObject for Desk {
         let code =
             if (1000..=4999).contains(&code) && code != 1005 && code != 1006 { code as u16 } else { 1000 };
         let _ = ws.close(Some(code), Some("closing"));
-        Ok(())
+        self.socket_gone(&ws).await
     }
 
-    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
-        Ok(())
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.socket_gone(&ws).await
     }
 
     async fn alarm(&self) -> Result<Response> {

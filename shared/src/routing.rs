@@ -198,6 +198,10 @@ pub struct Seat {
     pub idle_since: Millis,
     /// What counts against capacity: offered, active, incoming transfers.
     pub load: BTreeSet<InteractionId>,
+    /// The agent's desktop lost its connection at this time; it goes Offline if it is not back within
+    /// [`DISCONNECT_GRACE_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disconnected_at: Option<Millis>,
 }
 
 impl Seat {
@@ -269,6 +273,10 @@ pub struct Desk {
     effects: VecDeque<DeskEffect>,
 }
 
+/// How long an agent's desktop may be disconnected (a reload, a network blip) before the agent is set
+/// Offline and its interactions go back to the queue.
+pub const DISCONNECT_GRACE_MS: Millis = 60_000;
+
 /// The default queue every site has.
 pub fn default_queue() -> QueueId {
     QueueId("default".into())
@@ -299,6 +307,7 @@ impl Desk {
             presence: Presence::Offline,
             idle_since: now,
             load: BTreeSet::new(),
+            disconnected_at: None,
         });
         self.route(now);
     }
@@ -562,11 +571,44 @@ impl Desk {
     pub fn deadline(&self) -> Option<Millis> {
         let offers = self.offers.values().map(|o| o.expires);
         let rounds = self.waiting.iter().filter_map(|w| w.last_refusal.map(|at| at + self.offer_timeout_ms));
-        offers.chain(rounds).min()
+        let gone = self.agents.values().filter_map(|s| s.disconnected_at.map(|at| at + DISCONNECT_GRACE_MS));
+        offers.chain(rounds).chain(gone).min()
     }
 
-    /// Expires offers and starts new refusal rounds that are due. Harmless to call early or twice.
+    /// The agent's desktop connected (or reconnected within the grace period).
+    pub fn agent_connected(&mut self, agent: &AgentId) {
+        if let Some(seat) = self.agents.get_mut(agent) {
+            seat.disconnected_at = None;
+        }
+    }
+
+    /// The agent's last desktop connection closed. Unless it comes back within [`DISCONNECT_GRACE_MS`], the
+    /// agent is set Offline (its offers and interactions go to others).
+    pub fn agent_disconnected(&mut self, agent: &AgentId, now: Millis) {
+        if let Some(seat) = self.agents.get_mut(agent)
+            && seat.presence != Presence::Offline
+        {
+            seat.disconnected_at.get_or_insert(now);
+        }
+    }
+
+    /// Expires offers, starts new refusal rounds and signs out vanished agents, as due. Harmless to call
+    /// early or twice.
     pub fn handle_timeout(&mut self, now: Millis) {
+        let vanished: Vec<AgentId> = self
+            .agents
+            .iter()
+            .filter(|(_, s)| s.disconnected_at.is_some_and(|at| at + DISCONNECT_GRACE_MS <= now))
+            .map(|(a, _)| a.clone())
+            .collect();
+        for agent in vanished {
+            if let Some(seat) = self.agents.get_mut(&agent) {
+                seat.disconnected_at = None;
+            }
+            if self.set_presence(&agent, Presence::Offline, now).is_ok() {
+                self.effects.push_back(DeskEffect::PresenceChanged { agent, presence: Presence::Offline });
+            }
+        }
         for waiting in &mut self.waiting {
             if waiting.last_refusal.is_some_and(|at| at + self.offer_timeout_ms <= now) {
                 waiting.refused_by.clear();

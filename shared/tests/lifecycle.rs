@@ -527,6 +527,28 @@ fn an_agent_going_offline_returns_its_chats_and_offers_to_the_queue() {
 }
 
 #[test]
+fn an_agent_whose_desktop_vanishes_goes_offline_after_the_grace_period_but_not_after_a_reload() {
+    use confab_protocol::routing::DISCONNECT_GRACE_MS;
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    // A reload: back within the grace period, nothing changes.
+    let now = w.now;
+    w.desk.agent_disconnected(&ada, now);
+    w.advance(DISCONNECT_GRACE_MS / 2);
+    w.desk.agent_connected(&ada);
+    w.advance(DISCONNECT_GRACE_MS);
+    assert_eq!(w.presence_of(&ada), Presence::Ready);
+    // Gone for good: Offline, and the chat goes to someone else.
+    let grace = w.ready_agent("grace", 1);
+    let now = w.now;
+    w.desk.agent_disconnected(&ada, now);
+    w.advance(DISCONNECT_GRACE_MS);
+    assert_eq!(w.presence_of(&ada), Presence::Offline);
+    assert_eq!(w.offers_to(&grace), vec![chat]);
+}
+
+#[test]
 fn timers_are_harmless_when_handled_twice_or_early() {
     let mut w = World::new();
     let ada = w.ready_agent("ada", 1);

@@ -8,6 +8,7 @@ use confab_protocol::frames::{Author, ErrorCode, ServerFrame};
 use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths};
 use std::time::Duration;
 use support::{Peer, edge_with_demo, ready_agent, start_chat};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn ack_seq(frame: ServerFrame) -> u64 {
     match frame {
@@ -134,6 +135,13 @@ async fn refusals_are_clear_errors() -> Result<()> {
         401
     );
     assert_eq!(status(ureq::put(&edge.url("/api/v1/admin/sites/x")).send_json(serde_json::json!({}))), 401);
+    // A page of another origin cannot open a conversation socket, even with a valid token.
+    let mut foreign = edge.ws_url(&format!("/api/v1/chats/{interaction}/socket")).into_client_request()?;
+    foreign.headers_mut().insert("origin", "http://evil.test".parse()?);
+    match tokio_tungstenite::connect_async(foreign).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 403),
+        other => panic!("a foreign origin must be refused, got {:?}", other.map(|_| ())),
+    }
     let unknown = Peer::connect(&edge, &uuid::Uuid::new_v4().to_string(), None).await;
     assert!(unknown.is_err(), "a socket to a conversation that does not exist must be refused");
     Ok(())

@@ -263,3 +263,26 @@ async fn auto_accept_assigns_at_once_and_capacity_limits_what_an_agent_gets() ->
     .await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_chat_is_auto_parked_and_ends_when_the_park_limit_passes() -> Result<()> {
+    let mut setup = site(false);
+    setup["rules"]["lifecycle"]["auto_park_after_ms"] = json!(1000);
+    setup["rules"]["lifecycle"]["park_limit_ms"] = json!(1500);
+    let edge = edge_with_site("auto-park", setup)?;
+    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    let (chat, mut contact) = contact_writes(&edge, "Can you check?").await?;
+    desk.offered(chat).await?;
+    desk.accept(chat).await?;
+    let mut agent = open_as_agent(&edge, chat, &cookie).await?;
+    // Answered: nothing from the contact is waiting, so inactivity parks the chat by itself...
+    agent.say("Checked: all fine. Anything else?").await?;
+    let parked = agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Parked { .. } })).await?;
+    assert!(matches!(parked, ServerFrame::Event { event: Event::Parked { auto: true, .. } }));
+    // ... and with no reply before the park limit, it ends; the contact is told the chat ended.
+    let ended = agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Ended { .. } })).await?;
+    assert!(matches!(ended, ServerFrame::Event { event: Event::Ended { by: EndedBy::Timeout, .. } }));
+    let notice = contact.expect(|f| matches!(f, ServerFrame::ChatEnded { .. })).await?;
+    assert!(matches!(notice, ServerFrame::ChatEnded { by_contact: false, .. }));
+    Ok(())
+}
