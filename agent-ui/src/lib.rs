@@ -9,12 +9,17 @@
 use confab_client::api::{self, Failure};
 use confab_client::conversation::{ConversationLink, Events, Link};
 use confab_client::socket::Handlers;
-use confab_client::{Socket, SocketStatus, clock_time, socket_url};
+use confab_client::view::{formatted, set_timeout};
+use confab_client::{Socket, SocketStatus, clock_time, now_ms, socket_url};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::{AgentProfile, SignIn};
+use confab_protocol::delivery;
 use confab_protocol::delivery::ClientLog;
-use confab_protocol::frames::{Author, ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode};
+use confab_protocol::frames::{
+    Author, ClientFrame, ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, Participant, ServerFrame,
+};
 use confab_protocol::ids::InteractionId;
+use confab_protocol::lifecycle::Phase;
 use confab_protocol::routing::{OfferKind, Presence, TransferOutcome};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -265,12 +270,51 @@ fn Desk(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
     }
 }
 
+fn phase_name(phase: Phase) -> String {
+    serde_json::to_value(phase).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// How a phase reads in the conversation header.
+fn phase_label(phase: Phase) -> &'static str {
+    match phase {
+        Phase::New | Phase::Queued => "Waiting for an agent",
+        Phase::Offered => "Offered",
+        Phase::Active => "Active",
+        Phase::Parked => "Parked",
+        Phase::Ended => "Ended",
+        Phase::Wrap => "Wrap-up",
+        Phase::Completed => "Completed",
+    }
+}
+
 /// One open conversation: transcript and composer, on the conversation's own socket.
 #[component]
 fn ConversationView(interaction: InteractionId) -> impl IntoView {
     let log = RwSignal::new(ClientLog::default());
     let link_state = RwSignal::new(Link::Connecting);
     let notice = RwSignal::new(None::<String>);
+    let phase = RwSignal::new(None::<Phase>);
+    let contact_typing = RwSignal::new(false);
+    let typing_seen_at = StoredValue::new(0i64);
+    let typing_sent_at = StoredValue::new(0i64);
+    let on_news = move |frame: ServerFrame| match frame {
+        ServerFrame::State { view } => phase.set(Some(view.phase)),
+        ServerFrame::Typing { who: Participant::Contact, on } => {
+            typing_seen_at.set_value(now_ms());
+            contact_typing.set(on);
+            if on {
+                set_timeout(
+                    move || {
+                        if now_ms() - typing_seen_at.get_value() >= delivery::TYPING_TIMEOUT_MS {
+                            contact_typing.set(false);
+                        }
+                    },
+                    delivery::TYPING_TIMEOUT_MS,
+                );
+            }
+        }
+        _ => {}
+    };
     let link = ConversationLink::open(
         &interaction.to_string(),
         None,
@@ -282,16 +326,27 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
             on_refused: Box::new(move || {
                 notice.set(Some("You can no longer open this conversation.".into()))
             }),
+            on_news: Box::new(on_news),
         },
     );
     let link = StoredValue::new_local(link);
     on_cleanup(move || link.with_value(ConversationLink::close));
 
     let draft = RwSignal::new(String::new());
+    // Tells the contact the agent is typing, at most every few seconds.
+    let typing = move |on: bool| {
+        let now = now_ms();
+        let last = typing_sent_at.get_value();
+        let due = if on { now - last >= delivery::TYPING_REFRESH_MS } else { last != 0 };
+        if due && link.with_value(|l| l.send(&ClientFrame::Typing { on })) {
+            typing_sent_at.set_value(if on { now } else { 0 });
+        }
+    };
     let submit = move || match link.with_value(|l| l.write(&draft.get_untracked())) {
         Ok(()) => {
             draft.set(String::new());
             notice.set(None);
+            typing(false);
         }
         Err(e) if e.code() == ErrorCode::EmptyMessage => {}
         Err(e) => notice.set(Some(e.to_string())),
@@ -313,6 +368,9 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
         <section class="ad-conversation" aria-label="Conversation">
             <header class="ad-conv-head">
                 <span>"Interaction " <code class="ad-id">{interaction.to_string()}</code></span>
+                <span class="ad-phase" data-phase=move || phase.get().map(phase_name).unwrap_or_default()>
+                    {move || phase.get().map(phase_label)}
+                </span>
                 <span class="ad-link-state">{move || match link_state.get() {
                     Link::Online => "",
                     Link::Connecting => "Connecting…",
@@ -332,7 +390,7 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
                         view! {
                             <li class=class>
                                 <span class="ad-who">{who} " · " {clock_time(m.at)}</span>
-                                <span class="ad-text">{m.text}</span>
+                                <span class="ad-text">{formatted(&m.text)}</span>
                             </li>
                         }
                     }
@@ -347,6 +405,7 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
                         </li>
                     }
                 />
+                {move || contact_typing.get().then(|| view! { <li class="ad-typing">"The contact is typing…"</li> })}
             </ol>
             {move || notice.get().map(|n| view! { <p class="ad-error" role="alert">{n}</p> })}
             <form class="ad-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
@@ -356,7 +415,11 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
                     placeholder="Reply… (Enter sends, Shift+Enter for a new line)"
                     aria-label="Reply"
                     prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        typing(!text.trim().is_empty());
+                        draft.set(text);
+                    }
                     on:keydown=on_keydown
                 ></textarea>
                 <button class="ad-primary" type="submit">"Send"</button>

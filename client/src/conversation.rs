@@ -34,6 +34,8 @@ pub struct Events {
     pub on_error: Box<dyn Fn(ErrorCode, String)>,
     /// The edge refused the link itself (for example, a contact token it no longer accepts).
     pub on_refused: Box<dyn Fn()>,
+    /// Everything else the edge says: typing, read receipts, the end of the chat, lifecycle news.
+    pub on_news: Box<dyn Fn(ServerFrame)>,
 }
 
 /// A cheap handle; clones share the link.
@@ -88,6 +90,12 @@ impl ConversationLink {
         self.changed();
         self.flush();
         Ok(())
+    }
+
+    /// Sends a frame other than a message (typing, read, end, agent actions) if connected and welcomed.
+    /// These are not queued: they only make sense now.
+    pub fn send(&self, frame: &ClientFrame) -> bool {
+        self.0.welcomed.get() && self.transmit(frame)
     }
 
     /// Closes the link for good. It holds the only strong references to itself through the socket's
@@ -152,14 +160,8 @@ impl ConversationLink {
                 self.changed();
             }
             ServerFrame::Error { code, message } => (self.0.events.on_error)(code, message),
-            // Typing, receipts and lifecycle news are not shown by this client yet; like any frame a client
-            // does not use, they are ignored (the protocol's forward-compatibility rule).
-            ServerFrame::Typing { .. }
-            | ServerFrame::Read { .. }
-            | ServerFrame::ChatEnded { .. }
-            | ServerFrame::Event { .. }
-            | ServerFrame::State { .. }
-            | ServerFrame::Unknown => {}
+            ServerFrame::Unknown => {}
+            news => (self.0.events.on_news)(news),
         }
     }
 }

@@ -164,6 +164,12 @@ impl Conversation {
         serde_json::from_str(&read_meta(&self.sql, "conversation")?).ok()
     }
 
+    /// How far agents (`agents: true`) or the contact have read: who read last, and up to which `seq`.
+    fn read_by(&self, agents: bool) -> Option<(Participant, Seq)> {
+        let key = if agents { "read:agent" } else { "read:contact" };
+        serde_json::from_str(&read_meta(&self.sql, key)?).ok()
+    }
+
     fn messages_from(&self, first: Seq) -> Result<Vec<Message>> {
         let rows: Vec<MessageRow> = self
             .sql
@@ -377,6 +383,11 @@ impl Conversation {
             for message in self.messages_from(delivery::resume_from(after))? {
                 ws.send_with_str(ServerFrame::Message { message }.encode())?;
             }
+            // How far the other side has read.
+            let peer_is_contact = matches!(socket.peer, Peer::Contact);
+            if let Some((who, seq)) = self.read_by(peer_is_contact) {
+                ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
+            }
             if let (Peer::Agent { .. }, Some(view)) = (&socket.peer, self.view()) {
                 ws.send_with_str(ServerFrame::State { view: Box::new(view) }.encode())?;
             }
@@ -428,9 +439,18 @@ impl Conversation {
                     Peer::Contact => (Participant::Contact, false),
                     Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
                 };
-                self.send_where(&ServerFrame::Read { who, seq }, |p| {
-                    matches!(p, Peer::Contact) == to_contact
-                });
+                // Kept, so a reload or another tab still shows what was read.
+                let seq = seq.min(self.last_seq()?);
+                if seq > self.read_by(to_contact).map_or(0, |(_, s)| s) {
+                    let key = if to_contact { "read:agent" } else { "read:contact" };
+                    self.sql.exec(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        vec![key.into(), serde_json::to_string(&(&who, seq))?.into()],
+                    )?;
+                    self.send_where(&ServerFrame::Read { who, seq }, |p| {
+                        matches!(p, Peer::Contact) == to_contact
+                    });
+                }
                 None
             }
             ClientFrame::End => {

@@ -12,6 +12,7 @@
 //! | [`delivery`] | message numbering, de-duplication, resume, the client's outbox, unread counts, typing timing |
 //! | [`validate`], [`attachments`] | input limits; the attachment allow-list checked by name and content, ≤ 100 MB |
 //! | [`history`] | keyword search over a contact's transcripts with highlight ranges |
+//! | [`format`] | `*bold*` / `_italic_` message formatting, as spans rendered as text |
 //!
 //! ## How the two state machines talk
 //!
@@ -36,6 +37,7 @@
 pub mod api;
 pub mod attachments;
 pub mod delivery;
+pub mod format;
 pub mod frames;
 pub mod history;
 pub mod ids;

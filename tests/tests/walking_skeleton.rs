@@ -5,47 +5,12 @@
 
 mod support;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use confab_tests::browser::Chromedriver;
 use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, HostPage, Paths, free_port};
-use fantoccini::{Client, ClientBuilder, Locator};
-use std::time::{Duration, Instant};
+use fantoccini::Locator;
+use support::web::{ENTER, browser, screenshot, wait_for_text};
 use support::{PATIENCE, edge_with_demo};
-
-/// WebDriver's Enter key.
-const ENTER: &str = "\u{E007}";
-
-async fn browser(driver: &Chromedriver, paths: &Paths, profile: &str) -> Result<Client> {
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(driver.capabilities(paths, profile))
-        .connect(&driver.url())
-        .await
-        .context("starting a Chromium session")
-}
-
-/// Waits until the element at `css` exists and its text contains `expected`; returns the full text.
-async fn wait_for_text(client: &Client, css: &str, expected: &str) -> Result<String> {
-    let started = Instant::now();
-    loop {
-        for element in client.find_all(Locator::Css(css)).await? {
-            let text = element.text().await.unwrap_or_default();
-            if text.contains(expected) {
-                return Ok(text);
-            }
-        }
-        if started.elapsed() > PATIENCE {
-            bail!("no {css:?} with text {expected:?} after {PATIENCE:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn screenshot(client: &Client, paths: &Paths, name: &str) -> Result<()> {
-    let png = client.screenshot().await?;
-    std::fs::create_dir_all(paths.screenshots())?;
-    std::fs::write(paths.screenshots().join(format!("{name}.png")), png)?;
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Result<()> {

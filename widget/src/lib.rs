@@ -11,10 +11,12 @@
 
 use confab_client::api::{self, Failure};
 use confab_client::conversation::{ConversationLink, Events, Link};
+use confab_client::view::{formatted, set_timeout};
 use confab_client::{clock_time, new_client_id, now_ms, storage};
 use confab_protocol::api::{ChatStarted, StartChat, WidgetConfig};
-use confab_protocol::delivery::{ClientLog, Outgoing};
-use confab_protocol::frames::{Author, ErrorCode};
+use confab_protocol::delivery::{self, ClientLog, Outgoing};
+use confab_protocol::frames::{Author, ClientFrame, ErrorCode, Participant, ServerFrame};
+use confab_protocol::ids::Seq;
 use confab_protocol::validate;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -41,6 +43,28 @@ struct Chat {
     /// A message for the contact about something that went wrong.
     notice: RwSignal<Option<String>>,
     link: StoredValue<Option<ConversationLink>, LocalStorage>,
+    /// The chat ended, with the last `seq` at that moment: the ended state shows until something newer is
+    /// written. Kept in local storage, so a reload still shows it.
+    ended: RwSignal<Option<Ended>>,
+    /// The agent's name while it is typing.
+    agent_typing: RwSignal<Option<String>>,
+    /// When the last typing news came in (an indicator without refresh is hidden).
+    typing_seen_at: StoredValue<i64>,
+    /// When this contact last said it is typing.
+    typing_sent_at: StoredValue<i64>,
+    /// The agent has read the contact's messages up to this `seq`.
+    agent_read: RwSignal<Seq>,
+    /// The last `seq` this contact reported as read.
+    read_sent: StoredValue<Seq>,
+    /// The End chat confirmation is open.
+    confirming_end: RwSignal<bool>,
+}
+
+/// How and when the chat ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Ended {
+    by_contact: bool,
+    after_seq: Seq,
 }
 
 impl Chat {
@@ -48,6 +72,7 @@ impl Chat {
         let key = |what: &str| format!("confab.{site}.{what}");
         let stored: Option<StoredChat> = storage::load(&key("chat"));
         let outbox: Vec<Outgoing> = storage::load(&key("outbox")).unwrap_or_default();
+        let ended: Option<Ended> = storage::load(&key("ended"));
         Chat {
             site: StoredValue::new(site),
             log: RwSignal::new(ClientLog { messages: Vec::new(), outbox }),
@@ -56,7 +81,94 @@ impl Chat {
             starting: RwSignal::new(false),
             notice: RwSignal::new(None),
             link: StoredValue::new_local(None),
+            ended: RwSignal::new(ended),
+            agent_typing: RwSignal::new(None),
+            typing_seen_at: StoredValue::new(0),
+            typing_sent_at: StoredValue::new(0),
+            agent_read: RwSignal::new(0),
+            read_sent: StoredValue::new(0),
+            confirming_end: RwSignal::new(false),
         }
+    }
+
+    /// Whether the ended state shows: the chat ended and nothing was written since.
+    fn shows_ended(&self) -> Option<Ended> {
+        let last = self.log.with(|l| l.last_seq().unwrap_or(0) + l.outbox.len() as Seq);
+        self.ended.get().filter(|e| last <= e.after_seq)
+    }
+
+    fn send_frame(&self, frame: &ClientFrame) -> bool {
+        self.link.with_value(|l| l.as_ref().is_some_and(|l| l.send(frame)))
+    }
+
+    /// The contact is typing: tell the agent, at most every few seconds.
+    fn typing(&self, on: bool) {
+        let now = now_ms();
+        let last = self.typing_sent_at.get_value();
+        if on && now - last < delivery::TYPING_REFRESH_MS {
+            return;
+        }
+        if !on && last == 0 {
+            return;
+        }
+        if self.send_frame(&ClientFrame::Typing { on }) {
+            self.typing_sent_at.set_value(if on { now } else { 0 });
+        }
+    }
+
+    /// Reports the agent's messages as read while the chat is in view.
+    fn report_read(&self, log: &ClientLog) {
+        let visible = web_sys::window().and_then(|w| w.document()).is_some_and(|d| !d.hidden());
+        let newest = log.messages.iter().rev().find(|m| !matches!(m.author, Author::Contact)).map(|m| m.seq);
+        if let Some(seq) = newest.filter(|s| visible && *s > self.read_sent.get_value())
+            && self.send_frame(&ClientFrame::Read { seq })
+        {
+            self.read_sent.set_value(seq);
+        }
+    }
+
+    /// What the edge says besides messages.
+    fn on_news(&self, frame: ServerFrame) {
+        match frame {
+            ServerFrame::Typing { who: Participant::Agent { name }, on } => {
+                self.typing_seen_at.set_value(now_ms());
+                self.agent_typing.set(on.then_some(name));
+                if on {
+                    let chat = *self;
+                    // Hide an indicator that is not refreshed (the agent may have gone without saying).
+                    set_timeout(
+                        move || {
+                            if now_ms() - chat.typing_seen_at.get_value() >= delivery::TYPING_TIMEOUT_MS {
+                                chat.agent_typing.set(None);
+                            }
+                        },
+                        delivery::TYPING_TIMEOUT_MS,
+                    );
+                }
+            }
+            ServerFrame::Read { who: Participant::Agent { .. }, seq } => {
+                self.agent_read.update(|r| *r = (*r).max(seq))
+            }
+            ServerFrame::ChatEnded { by_contact, .. } => {
+                let ended =
+                    Ended { by_contact, after_seq: self.log.with_untracked(|l| l.last_seq().unwrap_or(0)) };
+                storage::save(&self.key("ended"), &ended);
+                self.ended.set(Some(ended));
+                self.agent_typing.set(None);
+                self.confirming_end.set(false);
+            }
+            _ => {}
+        }
+    }
+
+    /// The contact confirmed End chat.
+    fn end(&self) {
+        if !self.send_frame(&ClientFrame::End) {
+            self.notice.set(Some(
+                "You're offline: the chat will end when you're back online. Try again then.".into(),
+            ));
+        }
+        self.confirming_end.set(false);
     }
 
     fn key(&self, what: &str) -> String {
@@ -129,11 +241,13 @@ impl Chat {
         let events = Events {
             on_log: Box::new(move |log| {
                 storage::save(&chat.key("outbox"), &log.outbox);
+                chat.report_read(log);
                 chat.log.set(log.clone());
             }),
             on_link: Box::new(move |state| chat.link_state.set(Some(state))),
             on_error: Box::new(move |_, message| chat.notice.set(Some(message))),
             on_refused: Box::new(move || chat.forget()),
+            on_news: Box::new(move |frame| chat.on_news(frame)),
         };
         let link =
             ConversationLink::open(&stored.interaction, Some(stored.token), self.log.get_untracked(), events);
@@ -173,12 +287,23 @@ pub fn Widget() -> impl IntoView {
     if chat.stored.with_untracked(Option::is_some) {
         chat.connect();
     }
+    let can_end = move || chat.stored.with(Option::is_some) && chat.shows_ended().is_none();
     view! {
         <div class="cw">
             <header class="cw-head">
                 <span class="cw-title">{move || title.get()}</span>
                 <LinkBadge link=chat.link_state />
+                {move || can_end().then(|| view! {
+                    <button class="cw-end" type="button" on:click=move |_| chat.confirming_end.set(true)>"End chat"</button>
+                })}
             </header>
+            {move || chat.confirming_end.get().then(|| view! {
+                <div class="cw-confirm" role="alertdialog" aria-label="End this chat?">
+                    <p>"End this chat? You can always write again later."</p>
+                    <button class="cw-confirm-end" type="button" on:click=move |_| chat.end()>"End chat"</button>
+                    <button class="cw-confirm-cancel" type="button" on:click=move |_| chat.confirming_end.set(false)>"Keep chatting"</button>
+                </div>
+            })}
             <Transcript chat />
             {move || chat.notice.get().map(|n| view! { <p class="cw-notice" role="alert">{n}</p> })}
             <Composer chat />
@@ -203,6 +328,7 @@ fn LinkBadge(link: RwSignal<Option<Link>>) -> impl IntoView {
 #[derive(Clone, PartialEq)]
 struct Line {
     key: String,
+    seq: Option<Seq>,
     mine: bool,
     author: Option<String>,
     text: String,
@@ -217,6 +343,7 @@ fn Transcript(chat: Chat) -> impl IntoView {
         chat.log.with(|l| {
             let delivered = l.messages.iter().map(|m| Line {
                 key: format!("s{}", m.seq),
+                seq: Some(m.seq),
                 mine: matches!(m.author, Author::Contact),
                 author: match &m.author {
                     Author::Agent { name, .. } => Some(name.clone()),
@@ -228,6 +355,7 @@ fn Transcript(chat: Chat) -> impl IntoView {
             });
             let waiting = l.outbox.iter().map(|o| Line {
                 key: format!("c{}", o.client_id.0),
+                seq: None,
                 mine: true,
                 author: None,
                 text: o.text.clone(),
@@ -252,18 +380,32 @@ fn Transcript(chat: Chat) -> impl IntoView {
                 key=|line| (line.key.clone(), line.pending)
                 children=move |line| {
                     let class = if line.mine { "cw-msg cw-mine" } else { "cw-msg cw-theirs" };
+                    let (mine, pending, seq) = (line.mine, line.pending, line.seq);
+                    // Sending until stored, Sent once stored, Seen once the agent has read it.
+                    let status = move || match (mine, pending, seq) {
+                        (false, _, _) => "",
+                        (true, true, _) => " · Sending…",
+                        (true, false, Some(seq)) if seq <= chat.agent_read.get() => " · Seen",
+                        (true, false, _) => " · Sent",
+                    };
                     view! {
-                        <li class=class data-pending=line.pending.to_string()>
+                        <li class=class data-pending=pending.to_string()>
                             {line.author.map(|a| view! { <span class="cw-author">{a}</span> })}
-                            <span class="cw-text">{line.text}</span>
-                            <span class="cw-meta">
-                                {line.time}
-                                {if line.pending { " · sending…" } else { "" }}
-                            </span>
+                            <span class="cw-text">{formatted(&line.text)}</span>
+                            <span class="cw-meta">{line.time} <span class="cw-status">{status}</span></span>
                         </li>
                     }
                 }
             />
+            {move || chat.agent_typing.get().map(|name| view! {
+                <li class="cw-typing" aria-live="polite">{name} " is typing…"</li>
+            })}
+            {move || chat.shows_ended().map(|e| view! {
+                <li class="cw-ended" role="status">
+                    {if e.by_contact { "You ended the chat." } else { "The chat has ended." }}
+                    " Write below whenever you want to start again."
+                </li>
+            })}
         </ol>
     }
 }
@@ -274,6 +416,7 @@ fn Composer(chat: Chat) -> impl IntoView {
     let submit = move || {
         if chat.send(&draft.get_untracked()) {
             draft.set(String::new());
+            chat.typing(false);
         }
     };
     let on_keydown = move |ev: KeyboardEvent| {
@@ -291,7 +434,11 @@ fn Composer(chat: Chat) -> impl IntoView {
                 placeholder="Write a message…"
                 aria-label="Message"
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    chat.typing(!text.trim().is_empty());
+                    draft.set(text);
+                }
                 on:keydown=on_keydown
             ></textarea>
             <button class="cw-send" type="submit" aria-label="Send">"Send"</button>

@@ -2,6 +2,8 @@
 //! WebSocket client, and WebDriver sessions in headless Chromium.
 #![allow(dead_code, unreachable_pub)] // each test binary uses its own subset
 
+pub mod web;
+
 use anyhow::{Context, Result, bail};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::ChatStarted;

@@ -1,0 +1,105 @@
+//! Message formatting: `*bold*` and `_italic_` (the chat channel's rich text), parsed into spans that the UIs
+//! render as text nodes, so no message can ever inject HTML.
+//!
+//! A marker opens only before a non-space character and closes only after one, inside a single line, so
+//! `2 * 3 * 4`, `snake_case_name` and `a * b` stay plain.
+
+use serde::{Deserialize, Serialize};
+
+/// A run of text with one style.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub text: String,
+    pub bold: bool,
+    pub italic: bool,
+}
+
+/// Splits `text` into styled spans. The markers themselves are dropped; unmatched markers stay as text.
+pub fn spans(text: &str) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    let push = |out: &mut Vec<Span>, text: &str, bold: bool, italic: bool| {
+        if text.is_empty() {
+            return;
+        }
+        match out.last_mut() {
+            Some(last) if last.bold == bold && last.italic == italic => last.text.push_str(text),
+            _ => out.push(Span { text: text.to_owned(), bold, italic }),
+        }
+    };
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            push(&mut out, "\n", false, false);
+        }
+        styled_line(line, false, false, &mut |t, b, i| push(&mut out, t, b, i));
+    }
+    out
+}
+
+fn styled_line(line: &str, bold: bool, italic: bool, emit: &mut dyn FnMut(&str, bool, bool)) {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let mut plain_from = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let opens = (c == '*' && !bold) || (c == '_' && !italic);
+        let before_ok = i == 0 || !chars[i - 1].1.is_alphanumeric();
+        let next_ok = chars.get(i + 1).is_some_and(|(_, n)| !n.is_whitespace() && *n != c);
+        if opens && before_ok && next_ok {
+            // Find the closing marker: after a non-space, not followed by a letter or digit.
+            let close = (i + 2..chars.len()).find(|&j| {
+                chars[j].1 == c
+                    && !chars[j - 1].1.is_whitespace()
+                    && chars.get(j + 1).is_none_or(|(_, n)| !n.is_alphanumeric())
+            });
+            if let Some(j) = close {
+                emit(&line[plain_from..at], bold, italic);
+                let inner = &line[at + c.len_utf8()..chars[j].0];
+                styled_line(inner, bold || c == '*', italic || c == '_', emit);
+                i = j + 1;
+                plain_from = chars.get(i).map_or(line.len(), |(p, _)| *p);
+                continue;
+            }
+        }
+        i += 1;
+    }
+    emit(&line[plain_from..], bold, italic);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn styled(text: &str) -> Vec<(String, bool, bool)> {
+        spans(text).into_iter().map(|s| (s.text, s.bold, s.italic)).collect()
+    }
+
+    #[test]
+    fn bold_and_italic_markers_style_their_text() {
+        assert_eq!(
+            styled("Your order is *shipped* and _on its way_."),
+            vec![
+                ("Your order is ".into(), false, false),
+                ("shipped".into(), true, false),
+                (" and ".into(), false, false),
+                ("on its way".into(), false, true),
+                (".".into(), false, false),
+            ]
+        );
+        assert_eq!(styled("*_both_*"), vec![("both".into(), true, true)]);
+    }
+
+    #[test]
+    fn arithmetic_identifiers_and_unmatched_markers_stay_plain() {
+        for plain in
+            ["2 * 3 * 4", "snake_case_name", "a * b", "*not closed", "price_2024_final", "** nothing **"]
+        {
+            assert_eq!(styled(plain), vec![(plain.to_owned(), false, false)], "{plain}");
+        }
+    }
+
+    #[test]
+    fn markers_do_not_cross_lines_and_html_is_just_text() {
+        assert_eq!(styled("*a\nb*"), vec![("*a\nb*".into(), false, false)]);
+        assert_eq!(styled("<b>hi</b>"), vec![("<b>hi</b>".into(), false, false)]);
+    }
+}

@@ -1,0 +1,95 @@
+//! The customer widget in real headless Chromium, on a shop page of another origin, with an agent speaking
+//! the protocol: Enter vs Shift+Enter, formatting, typing indicators and read receipts both ways, ending the
+//! chat with a confirmation, the ended state surviving a reload, and writing again.
+
+mod support;
+
+use anyhow::Result;
+use confab_protocol::frames::{ClientFrame, DeskFrame, Participant, ServerFrame};
+use confab_protocol::lifecycle::{EndedBy, Event};
+use confab_tests::browser::Chromedriver;
+use confab_tests::{DEMO_AGENTS, DEMO_SITE, HostPage, Paths, free_port};
+use fantoccini::Locator;
+use support::web::{ENTER, SHIFT, browser, open_widget, screenshot, wait_for_absence, wait_for_text};
+use support::{PATIENCE, Peer, edge_with_demo, ready_agent};
+
+/// Releases held modifier keys in a WebDriver key sequence.
+const RELEASE: &str = "\u{E000}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Result<()> {
+    let paths = Paths::new();
+    let host_port = free_port()?;
+    let host_origin = format!("http://127.0.0.1:{host_port}");
+    let edge = edge_with_demo("widget", &host_origin)?;
+    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
+    let driver = Chromedriver::start(&paths)?;
+    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+
+    let customer = browser(&driver, &paths, "customer").await?;
+    open_widget(&customer, &host_origin).await?;
+    let input = customer.find(Locator::Css(".cw-input")).await?;
+    // Shift+Enter is a new line inside the same message; Enter sends.
+    input.send_keys(&format!("Two questions:{SHIFT}{ENTER}{RELEASE}sizes and delivery?")).await?;
+    input.send_keys(ENTER).await?;
+    let sent =
+        wait_for_text(&customer, ".cw-mine[data-pending=false] .cw-text", "sizes and delivery?").await?;
+    assert_eq!(sent, "Two questions:\nsizes and delivery?");
+    assert_eq!(customer.find_all(Locator::Css(".cw-mine")).await?.len(), 1, "one message, not two");
+
+    let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
+    let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
+    desk.accept(interaction).await?;
+    let mut agent = Peer::connect(&edge, &interaction.to_string(), Some(&cookie)).await?;
+    agent.hello(None, None).await?;
+
+    // The agent types: the customer sees who.
+    agent.send(&ClientFrame::Typing { on: true }).await?;
+    wait_for_text(&customer, ".cw-typing", "Ada Lovelace is typing").await?;
+    // The reply arrives formatted; the indicator goes; the customer's widget reports it read.
+    agent.say("Sizes S to XL. Your order is *shipped* and _on its way_.").await?;
+    agent.send(&ClientFrame::Typing { on: false }).await?;
+    wait_for_text(&customer, ".cw-theirs strong", "shipped").await?;
+    wait_for_text(&customer, ".cw-theirs em", "on its way").await?;
+    wait_for_absence(&customer, ".cw-typing").await?;
+    let read = agent.expect(|f| matches!(f, ServerFrame::Read { who: Participant::Contact, .. })).await?;
+    assert!(matches!(read, ServerFrame::Read { seq: 2, .. }), "{read:?}");
+    // The agent reads the customer's message: it shows as Seen.
+    wait_for_text(&customer, ".cw-mine .cw-status", "Sent").await?;
+    agent.send(&ClientFrame::Read { seq: 1 }).await?;
+    wait_for_text(&customer, ".cw-mine .cw-status", "Seen").await?;
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &paths, "widget-1-formatted-and-seen").await?;
+
+    // Ending asks first; the agent sees who ended it; the customer sees a clear ended state.
+    customer.enter_frame(0).await?;
+    customer.find(Locator::Css(".cw-end")).await?.click().await?;
+    customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-confirm")).await?;
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &paths, "widget-2-confirm-end").await?;
+    customer.enter_frame(0).await?;
+    customer.find(Locator::Css(".cw-confirm-end")).await?.click().await?;
+    let ended = agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Ended { .. } })).await?;
+    assert!(matches!(ended, ServerFrame::Event { event: Event::Ended { by: EndedBy::Contact, .. } }));
+    wait_for_text(&customer, ".cw-ended", "You ended the chat.").await?;
+    wait_for_absence(&customer, ".cw-end").await?;
+
+    // After a reload the conversation and its ended state are still there.
+    customer.refresh().await?;
+    open_widget(&customer, &host_origin).await?;
+    wait_for_text(&customer, ".cw-theirs", "Sizes S to XL").await?;
+    wait_for_text(&customer, ".cw-ended", "You ended the chat.").await?;
+    wait_for_text(&customer, ".cw-mine .cw-status", "Seen").await?;
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &paths, "widget-3-ended-after-reload").await?;
+
+    // Writing again starts a new session in the same thread: it is offered to the agent again.
+    customer.enter_frame(0).await?;
+    let input = customer.find(Locator::Css(".cw-input")).await?;
+    input.send_keys("One more thing!").await?;
+    input.send_keys(ENTER).await?;
+    wait_for_absence(&customer, ".cw-ended").await?;
+    desk.offered(interaction).await?;
+    customer.close().await?;
+    Ok(())
+}
