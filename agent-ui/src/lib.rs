@@ -9,7 +9,7 @@
 use confab_client::api::{self, Failure};
 use confab_client::conversation::{ConversationLink, Events, Link};
 use confab_client::socket::Handlers;
-use confab_client::view::{formatted, set_timeout};
+use confab_client::view::{AttachmentView, formatted, set_timeout};
 use confab_client::{Socket, SocketStatus, clock_time, now_ms, socket_url};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::{AgentProfile, SignIn};
@@ -382,7 +382,7 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
                 <For
                     each=move || log.get().messages
                     key=|m| m.seq
-                    children=|m| {
+                    children=move |m| {
                         let (class, who) = match &m.author {
                             Author::Agent { name, .. } => ("ad-msg ad-from-agent", name.clone()),
                             _ => ("ad-msg ad-from-contact", "Contact".to_owned()),
@@ -391,6 +391,9 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
                             <li class=class>
                                 <span class="ad-who">{who} " · " {clock_time(m.at)}</span>
                                 <span class="ad-text">{formatted(&m.text)}</span>
+                                {m.attachments.into_iter().map(|attachment| view! {
+                                    <AttachmentView interaction=interaction.to_string() attachment bearer=None />
+                                }).collect_view()}
                             </li>
                         }
                     }

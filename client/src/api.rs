@@ -28,16 +28,29 @@ pub async fn request<T: DeserializeOwned>(
     path: &str,
     body: Option<&impl Serialize>,
 ) -> Result<T, Failure> {
+    request_as(method, path, body, None).await
+}
+
+/// Like [`request`], with a contact token as `Authorization: Bearer` (contacts have no cookie).
+pub async fn request_as<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&impl Serialize>,
+    bearer: Option<&str>,
+) -> Result<T, Failure> {
     let init = RequestInit::new();
+    let headers = web_sys::Headers::new().map_err(|_| Failure::network())?;
+    if let Some(token) = bearer {
+        let _ = headers.set("authorization", &format!("Bearer {token}"));
+    }
+    init.set_headers(&headers);
     init.set_method(method);
     // Same-origin pages only: the widget frame and the agent desktop are served by the edge itself.
     init.set_credentials(RequestCredentials::SameOrigin);
     if let Some(body) = body {
         let text = serde_json::to_string(body).map_err(|_| Failure::network())?;
         init.set_body(&JsValue::from_str(&text));
-        let headers = web_sys::Headers::new().map_err(|_| Failure::network())?;
         let _ = headers.set("content-type", "application/json");
-        init.set_headers(&headers);
     }
     let window = web_sys::window().ok_or_else(Failure::network)?;
     let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))

@@ -8,7 +8,7 @@ use crate::socket::{Handlers, Socket, SocketStatus};
 use crate::{new_client_id, now_ms, socket_url};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::delivery::{ClientLog, Outgoing};
-use confab_protocol::frames::{ClientFrame, ErrorCode, ServerFrame};
+use confab_protocol::frames::{Attachment, ClientFrame, ErrorCode, ServerFrame};
 use confab_protocol::validate::{self, Invalid};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -80,11 +80,16 @@ impl ConversationLink {
 
     /// Queues a message the person wrote and sends it when possible. Refuses what the edge would refuse.
     pub fn write(&self, text: &str) -> Result<(), Invalid> {
-        let text = validate::message_text(text)?.to_owned();
+        self.write_with(text, Vec::new())
+    }
+
+    /// Like [`ConversationLink::write`], with uploaded files (the text may then be empty).
+    pub fn write_with(&self, text: &str, attachments: Vec<Attachment>) -> Result<(), Invalid> {
+        let text = validate::message(text, attachments.len())?.to_owned();
         self.0.log.borrow_mut().write(Outgoing {
             client_id: new_client_id(),
             text,
-            attachments: Vec::new(),
+            attachments,
             written_at: now_ms(),
         });
         self.changed();

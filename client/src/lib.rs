@@ -13,6 +13,7 @@ pub mod api;
 pub mod conversation;
 pub mod socket;
 pub mod storage;
+pub mod upload;
 pub mod view;
 
 pub use socket::{Socket, SocketStatus};

@@ -1,6 +1,7 @@
 //! Small view helpers both Leptos front ends use.
 
 use confab_protocol::format;
+use confab_protocol::frames::Attachment;
 use leptos::prelude::*;
 
 /// Message text with `*bold*` and `_italic_` styled; always text nodes, never HTML.
@@ -25,4 +26,68 @@ pub fn set_timeout(f: impl FnOnce() + 'static, ms: i64) {
             ms as i32,
         );
     }
+}
+
+#[derive(serde::Deserialize)]
+struct Link {
+    url: String,
+}
+
+/// A file in a message: images are previewed inline, other files download on click. Links are signed and
+/// short-lived, so each is fetched when needed (with the contact's token, or the agent's cookie).
+#[component]
+pub fn AttachmentView(interaction: String, attachment: Attachment, bearer: Option<String>) -> impl IntoView {
+    let path = format!("/api/v1/chats/{interaction}/attachments/{}/link", attachment.id);
+    let fetch_link = move || {
+        let (path, bearer) = (path.clone(), bearer.clone());
+        async move {
+            crate::api::request_as::<Link>("GET", &path, None::<&()>, bearer.as_deref()).await.map(|l| l.url)
+        }
+    };
+    let label = format!("{} · {}", attachment.name, human_size(attachment.size));
+    if attachment.kind.is_image() {
+        let url = RwSignal::new(None::<String>);
+        let fetch = fetch_link.clone();
+        leptos::task::spawn_local(async move {
+            if let Ok(link) = fetch().await {
+                url.set(Some(link));
+            }
+        });
+        let name = attachment.name.clone();
+        view! {
+            <a class="att att-image" href=move || url.get() target="_blank" rel="noopener" title=label>
+                {move || url.get().map(|src| view! { <img src=src alt=name.clone() loading="lazy" /> })}
+            </a>
+        }
+        .into_any()
+    } else {
+        let open = move |_| {
+            let fetch = fetch_link.clone();
+            leptos::task::spawn_local(async move {
+                if let (Ok(link), Some(window)) = (fetch().await, web_sys::window()) {
+                    let _ = window.open_with_url_and_target(&link, "_blank");
+                }
+            });
+        };
+        view! { <button type="button" class="att att-file" on:click=open>{label}</button> }.into_any()
+    }
+}
+
+/// `12 KB`, `3.4 MB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{} KB", b.div_ceil(1024)),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// Waits `ms` milliseconds (in the browser's event loop).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -93,3 +93,61 @@ async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Resu
     customer.close().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_explained() -> Result<()> {
+    let paths = Paths::new();
+    let host_port = free_port()?;
+    let host_origin = format!("http://127.0.0.1:{host_port}");
+    let edge = edge_with_demo("widget-files", &host_origin)?;
+    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
+    let driver = Chromedriver::start(&paths)?;
+    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    // Files on disk for the file picker.
+    let dir = paths.scratch().join(format!("widget-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let photo = dir.join("mug.png");
+    std::fs::copy(paths.root.join("tests/fixtures/mug.png"), &photo)?;
+    let program = dir.join("setup.exe");
+    std::fs::write(&program, b"MZ\x90\0")?;
+
+    let customer = browser(&driver, &paths, "customer").await?;
+    open_widget(&customer, &host_origin).await?;
+    let picker = customer.find(Locator::Css(".cw-file")).await?;
+    // A type that is not allowed is explained before anything is uploaded.
+    picker.send_keys(&program.display().to_string()).await?;
+    wait_for_text(&customer, ".cw-notice", "setup.exe").await?;
+    // A photo is uploaded, sent, and previewed in the widget.
+    picker.send_keys(&photo.display().to_string()).await?;
+    let preview =
+        customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-mine .att-image img")).await?;
+    let src = preview.attr("src").await?.unwrap_or_default();
+    assert!(src.starts_with("/api/v1/files/"), "{src}");
+    let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
+    let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
+    desk.accept(interaction).await?;
+    let mut agent = Peer::connect(&edge, &interaction.to_string(), Some(&cookie)).await?;
+    agent.hello(None, None).await?;
+    let message = agent.expect(|f| matches!(f, ServerFrame::Message { .. })).await?;
+    let ServerFrame::Message { message } = message else { unreachable!() };
+    assert_eq!(message.attachments.len(), 1);
+    assert_eq!(message.attachments[0].name, "mug.png");
+    assert_eq!(message.attachments[0].size, std::fs::metadata(&photo)?.len());
+    // The image really loads: its decoded width is the photo's.
+    let started = std::time::Instant::now();
+    loop {
+        let width = customer
+            .execute("return document.querySelector('.cw-mine .att-image img').naturalWidth", vec![])
+            .await?;
+        if width.as_u64() == Some(96) {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "the preview never loaded (width {width})");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &paths, "widget-4-photo-sent").await?;
+    customer.close().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -11,9 +11,11 @@
 
 use confab_client::api::{self, Failure};
 use confab_client::conversation::{ConversationLink, Events, Link};
-use confab_client::view::{formatted, set_timeout};
+use confab_client::upload;
+use confab_client::view::{AttachmentView, formatted, set_timeout, sleep};
 use confab_client::{clock_time, new_client_id, now_ms, storage};
 use confab_protocol::api::{ChatStarted, StartChat, WidgetConfig};
+use confab_protocol::attachments;
 use confab_protocol::delivery::{self, ClientLog, Outgoing};
 use confab_protocol::frames::{Author, ClientFrame, ErrorCode, Participant, ServerFrame};
 use confab_protocol::ids::Seq;
@@ -58,6 +60,18 @@ struct Chat {
     read_sent: StoredValue<Seq>,
     /// The End chat confirmation is open.
     confirming_end: RwSignal<bool>,
+    /// Files being uploaded.
+    uploads: RwSignal<Vec<Upload>>,
+    next_upload: StoredValue<u32>,
+}
+
+/// A file on its way up.
+#[derive(Debug, Clone, PartialEq)]
+struct Upload {
+    id: u32,
+    name: String,
+    /// 0.0 to 1.0.
+    progress: f64,
 }
 
 /// How and when the chat ended.
@@ -88,6 +102,8 @@ impl Chat {
             agent_read: RwSignal::new(0),
             read_sent: StoredValue::new(0),
             confirming_end: RwSignal::new(false),
+            uploads: RwSignal::new(Vec::new()),
+            next_upload: StoredValue::new(0),
         }
     }
 
@@ -210,28 +226,91 @@ impl Chat {
 
     /// Starts the conversation on the first message.
     fn start(&self) {
-        if self.starting.get_untracked() {
-            return;
-        }
-        self.starting.set(true);
         let chat = *self;
         spawn_local(async move {
-            let path = format!("/api/v1/sites/{}/chats", chat.site.get_value());
-            let result: Result<ChatStarted, Failure> =
-                api::request("POST", &path, Some(&StartChat::default())).await;
-            chat.starting.set(false);
-            match result {
-                Ok(started) => {
-                    let stored = StoredChat {
-                        interaction: started.interaction.to_string(),
-                        token: started.contact_token,
-                    };
-                    storage::save(&chat.key("chat"), &stored);
-                    chat.stored.set(Some(stored));
-                    chat.connect();
+            chat.started().await;
+        });
+    }
+
+    /// The conversation, started now if there is none yet (once, however many callers ask at once).
+    async fn started(&self) -> Option<StoredChat> {
+        if let Some(stored) = self.stored.get_untracked() {
+            return Some(stored);
+        }
+        if self.starting.get_untracked() {
+            // Someone else is starting it: wait for them (bounded, like every wait here).
+            for _ in 0..150 {
+                sleep(100).await;
+                if let Some(stored) = self.stored.get_untracked() {
+                    return Some(stored);
                 }
-                Err(failure) => chat.notice.set(Some(failure.message)),
+                if !self.starting.get_untracked() {
+                    return None;
+                }
             }
+            return None;
+        }
+        self.starting.set(true);
+        let path = format!("/api/v1/sites/{}/chats", self.site.get_value());
+        let result: Result<ChatStarted, Failure> =
+            api::request("POST", &path, Some(&StartChat::default())).await;
+        self.starting.set(false);
+        match result {
+            Ok(started) => {
+                let stored =
+                    StoredChat { interaction: started.interaction.to_string(), token: started.contact_token };
+                storage::save(&self.key("chat"), &stored);
+                self.stored.set(Some(stored.clone()));
+                self.connect();
+                Some(stored)
+            }
+            Err(failure) => {
+                self.notice.set(Some(failure.message));
+                None
+            }
+        }
+    }
+
+    /// The contact picked a file: checked here first (type and size), then uploaded with progress and sent.
+    fn attach(&self, file: web_sys::File) {
+        let name = file.name();
+        if let Err(refused) = attachments::precheck(&name, file.size() as u64) {
+            self.notice.set(Some(refused.to_string()));
+            return;
+        }
+        self.notice.set(None);
+        let id = self.next_upload.get_value();
+        self.next_upload.set_value(id + 1);
+        self.uploads.update(|u| u.push(Upload { id, name, progress: 0.0 }));
+        let chat = *self;
+        spawn_local(async move {
+            let Some(stored) = chat.started().await else {
+                chat.uploads.update(|u| u.retain(|x| x.id != id));
+                return;
+            };
+            upload::upload(
+                &stored.interaction,
+                &file,
+                Some(&stored.token),
+                move |progress| {
+                    chat.uploads
+                        .update(|u| u.iter_mut().filter(|x| x.id == id).for_each(|x| x.progress = progress))
+                },
+                move |result| {
+                    chat.uploads.update(|u| u.retain(|x| x.id != id));
+                    match result {
+                        Ok(attachment) => {
+                            let written = chat
+                                .link
+                                .with_value(|l| l.as_ref().map(|l| l.write_with("", vec![attachment])));
+                            if let Some(Err(e)) = written {
+                                chat.notice.set(Some(e.to_string()));
+                            }
+                        }
+                        Err(failure) => chat.notice.set(Some(failure.message)),
+                    }
+                },
+            );
         });
     }
 
@@ -324,11 +403,16 @@ fn LinkBadge(link: RwSignal<Option<Link>>) -> impl IntoView {
     view! { <span class="cw-link" data-link=state>{label}</span> }
 }
 
+/// What the file picker offers: the attachment allow-list (the edge checks the content too).
+const ACCEPTED_FILES: &str =
+    ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
+
 /// One line of the transcript as drawn.
 #[derive(Clone, PartialEq)]
 struct Line {
     key: String,
     seq: Option<Seq>,
+    attachments: Vec<confab_protocol::frames::Attachment>,
     mine: bool,
     author: Option<String>,
     text: String,
@@ -344,6 +428,7 @@ fn Transcript(chat: Chat) -> impl IntoView {
             let delivered = l.messages.iter().map(|m| Line {
                 key: format!("s{}", m.seq),
                 seq: Some(m.seq),
+                attachments: m.attachments.clone(),
                 mine: matches!(m.author, Author::Contact),
                 author: match &m.author {
                     Author::Agent { name, .. } => Some(name.clone()),
@@ -356,6 +441,7 @@ fn Transcript(chat: Chat) -> impl IntoView {
             let waiting = l.outbox.iter().map(|o| Line {
                 key: format!("c{}", o.client_id.0),
                 seq: None,
+                attachments: o.attachments.clone(),
                 mine: true,
                 author: None,
                 text: o.text.clone(),
@@ -391,10 +477,24 @@ fn Transcript(chat: Chat) -> impl IntoView {
                     view! {
                         <li class=class data-pending=pending.to_string()>
                             {line.author.map(|a| view! { <span class="cw-author">{a}</span> })}
-                            <span class="cw-text">{formatted(&line.text)}</span>
+                            {(!line.text.is_empty()).then(|| view! { <span class="cw-text">{formatted(&line.text)}</span> })}
+                            {line.attachments.into_iter().map(|attachment| {
+                                let (interaction, token) = chat.stored.get_untracked().map(|s| (s.interaction, s.token)).unwrap_or_default();
+                                view! { <AttachmentView interaction attachment bearer=Some(token) /> }
+                            }).collect_view()}
                             <span class="cw-meta">{line.time} <span class="cw-status">{status}</span></span>
                         </li>
                     }
+                }
+            />
+            <For
+                each=move || chat.uploads.get()
+                key=|u| (u.id, (u.progress * 100.0) as u32)
+                children=|u| view! {
+                    <li class="cw-msg cw-mine cw-upload" data-pending="true">
+                        <span class="cw-text">"Uploading " {u.name.clone()}</span>
+                        <progress max="1" value=u.progress aria-label=format!("Uploading {}", u.name)></progress>
+                    </li>
                 }
             />
             {move || chat.agent_typing.get().map(|name| view! {
@@ -426,8 +526,27 @@ fn Composer(chat: Chat) -> impl IntoView {
             submit();
         }
     };
+    let on_files = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(files) = input.files() {
+            for i in 0..files.length() {
+                if let Some(file) = files.get(i) {
+                    chat.attach(file);
+                }
+            }
+        }
+        // Picking the same file again must fire `change` again.
+        input.set_value("");
+    };
     view! {
         <form class="cw-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <label class="cw-attach" title="Attach a file">
+                <svg class="cw-icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                    <path d="M16.5 6.5l-8.1 8.1a2 2 0 0 0 2.8 2.8l8.5-8.5a4 4 0 0 0-5.7-5.7L5.5 11.7a6 6 0 0 0 8.5 8.5l6-6"
+                        fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />
+                </svg>
+                <input type="file" class="cw-file" multiple accept=ACCEPTED_FILES aria-label="Attach a file" on:change=on_files />
+            </label>
             <textarea
                 class="cw-input"
                 rows="1"

@@ -8,6 +8,8 @@
   var edge = new URL(me.src).origin;
   var right = me.getAttribute("data-position") !== "left";
   var panel, frame, button, opened = false;
+  var BUBBLE = '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" ' +
+    'd="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
 
   function css(el, rules) { for (var k in rules) el.style[k] = rules[k]; }
 
@@ -30,7 +32,8 @@
     if (panel) panel.style.display = open ? "block" : "none";
     button.setAttribute("aria-expanded", String(open));
     button.setAttribute("aria-label", open ? "Close chat" : "Open chat");
-    button.textContent = open ? "\u00d7" : "\ud83d\udcac";
+    // An inline icon: emoji fonts are not everywhere. Constant markup, never data.
+    button.innerHTML = open ? "\u00d7" : BUBBLE;
   }
 
   function mount() {
@@ -39,7 +42,7 @@
     button.setAttribute("data-confab", "launcher");
     css(button, { position: "fixed", bottom: "20px", width: "60px", height: "60px", borderRadius: "50%",
       border: "0", background: "#2f5bea", color: "#fff", fontSize: "26px", cursor: "pointer",
-      boxShadow: "0 6px 20px rgba(0,0,0,.25)", zIndex: "2147483000" });
+      boxShadow: "0 6px 20px rgba(0,0,0,.25)", zIndex: "2147483000", display: "grid", placeItems: "center" });
     button.style[right ? "right" : "left"] = "20px";
     button.onclick = function () { setOpen(!opened); };
     d.body.appendChild(button);
