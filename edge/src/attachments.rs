@@ -6,7 +6,7 @@
 //! own conversation.
 
 use crate::auth::{self, Purpose};
-use crate::http::{api_error, error, now_ms};
+use crate::http::{api_error, error, now_ms, query};
 use crate::routes::session;
 use confab_protocol::api::ApiError;
 use confab_protocol::attachments::{self as rules, FileKind, SIGNATURE_BYTES};
@@ -57,10 +57,6 @@ async fn authorize(
             "this needs the conversation's contact token or an agent session",
         )?)
     })
-}
-
-fn query(req: &Request, name: &str) -> Result<Option<String>> {
-    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
 }
 
 /// `POST /api/v1/chats/{interaction}/attachments?name=FILE` with the file as the body.

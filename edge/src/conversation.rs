@@ -307,11 +307,7 @@ impl Conversation {
         let Some(meta) = self.meta() else {
             return http::error(ErrorCode::NotFound, "there is no such conversation");
         };
-        let peer: Option<Peer> = req
-            .url()?
-            .query_pairs()
-            .find(|(k, _)| k == "peer")
-            .and_then(|(_, v)| serde_json::from_str(&v).ok());
+        let peer: Option<Peer> = http::query(req, "peer")?.and_then(|v| serde_json::from_str(&v).ok());
         let Some(peer) = peer else {
             return http::error(ErrorCode::BadRequest, "missing peer");
         };

@@ -437,21 +437,11 @@ impl DurableObject for Desk {
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/contacts") => {
-                let query = req
-                    .url()?
-                    .query_pairs()
-                    .find(|(k, _)| k == "q")
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
-                Response::from_json(&self.contacts(&query)?)
+                let filter = http::query(&req, "q")?.unwrap_or_default();
+                Response::from_json(&self.contacts(&filter)?)
             }
             (Method::Get, "/contact-conversations") => {
-                let contact = req
-                    .url()?
-                    .query_pairs()
-                    .find(|(k, _)| k == "contact")
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
+                let contact = http::query(&req, "contact")?.unwrap_or_default();
                 #[derive(Deserialize)]
                 struct Row {
                     interaction: String,
@@ -468,11 +458,7 @@ impl DurableObject for Desk {
                 Response::from_json(&ids)
             }
             (Method::Get, "/socket") => {
-                let agent = req
-                    .url()?
-                    .query_pairs()
-                    .find(|(k, _)| k == "agent")
-                    .map(|(_, v)| AgentId(v.into_owned()));
+                let agent = http::query(&req, "agent")?.map(AgentId);
                 let Some(agent) = agent else {
                     return http::error(ErrorCode::BadRequest, "missing agent");
                 };

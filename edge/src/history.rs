@@ -2,7 +2,7 @@
 //! transcripts, keyword search across them, and transcript export. Every route needs an agent session and
 //! only ever reads the agent's own site.
 
-use crate::http::{call, error, internal_request, stub};
+use crate::http::{call, error, internal_request, query, stub};
 use crate::routes::session;
 use confab_protocol::api::{ContactHistory, ContactSession, ContactSummary};
 use confab_protocol::frames::{Author, ErrorCode};
@@ -13,15 +13,11 @@ use worker::{Env, Method, Request, Response, Result};
 /// Most hits a search answers.
 const SEARCH_LIMIT: usize = 200;
 
-fn query_param(req: &Request, name: &str) -> Result<Option<String>> {
-    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
-}
-
 /// `GET /api/v1/contacts?q=`: the agent's site's contacts, most recent first, filtered by name.
 pub(crate) async fn contacts(req: &Request, env: &Env) -> Result<Response> {
     let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
     let mut path = String::from("/contacts");
-    if let Some(q) = query_param(req, "q")? {
+    if let Some(q) = query(req, "q")? {
         let mut url = worker::Url::parse("https://do.internal/contacts")?;
         url.query_pairs_mut().append_pair("q", &q);
         path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
@@ -52,7 +48,7 @@ pub(crate) async fn contact_history(req: &Request, env: &Env, contact: &str) -> 
             conversations.push(t.transcript);
         }
     }
-    let hits = query_param(req, "q")?.filter(|q| !q.trim().is_empty()).map(|q| {
+    let hits = query(req, "q")?.filter(|q| !q.trim().is_empty()).map(|q| {
         history::search(
             conversations.iter().map(|c| (c.interaction, c.messages.as_slice())),
             &q,
@@ -93,7 +89,7 @@ pub(crate) async fn transcript(req: &Request, env: &Env, interaction: &str) -> R
     let Some(t) = crate::conversation::transcript(env, id).await?.filter(|t| t.site.0 == agent.site) else {
         return error(ErrorCode::NotFound, "there is no such conversation");
     };
-    if query_param(req, "format")?.as_deref() != Some("text") {
+    if query(req, "format")?.as_deref() != Some("text") {
         return Response::from_json(&t.transcript);
     }
     let mut text =

@@ -59,6 +59,11 @@ pub(crate) async fn call<T: DeserializeOwned>(
     Ok(Ok(resp.json().await?))
 }
 
+/// The value of query parameter `name` of `req`'s URL, decoded.
+pub(crate) fn query(req: &Request, name: &str) -> Result<Option<String>> {
+    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+}
+
 /// Milliseconds since the Unix epoch, by the runtime's clock.
 pub(crate) fn now_ms() -> i64 {
     js_sys::Date::now() as i64

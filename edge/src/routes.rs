@@ -304,9 +304,7 @@ async fn desk_socket(req: Request, env: &Env) -> Result<Response> {
 /// `GET /widget/frame?site=...`: the page inside the widget's iframe. Its `frame-ancestors` lists the site's
 /// allowed origins, so only those pages can embed it.
 async fn widget_frame(req: &Request, env: &Env) -> Result<Response> {
-    let url = req.url()?;
-    let site_id =
-        url.query_pairs().find(|(k, _)| k == "site").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let site_id = crate::http::query(req, "site")?.unwrap_or_default();
     let Some(site) = directory::site(env, &site_id).await? else {
         return Response::error("Unknown site: check the data-site attribute of the Confab script tag.", 404);
     };

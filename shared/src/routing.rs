@@ -356,16 +356,21 @@ impl Desk {
         self.route(now);
     }
 
+    /// `interaction` is offered to `agent` right now.
+    fn offered_to(&self, agent: &AgentId, interaction: InteractionId) -> Result<(), DeskRefusal> {
+        match self.offers.get(&interaction) {
+            Some(offer) if offer.agent == *agent => Ok(()),
+            _ => Err(DeskRefusal::NoSuchOffer),
+        }
+    }
+
     pub fn accept(
         &mut self,
         agent: &AgentId,
         interaction: InteractionId,
         now: Millis,
     ) -> Result<(), DeskRefusal> {
-        match self.offers.get(&interaction) {
-            Some(offer) if offer.agent == *agent => {}
-            _ => return Err(DeskRefusal::NoSuchOffer),
-        }
+        self.offered_to(agent, interaction)?;
         let offer = self.offers.remove(&interaction).ok_or(DeskRefusal::NoSuchOffer)?;
         let how = match offer.kind {
             OfferKind::Queue => AssignKind::Accepted,
@@ -381,10 +386,7 @@ impl Desk {
         interaction: InteractionId,
         now: Millis,
     ) -> Result<(), DeskRefusal> {
-        match self.offers.get(&interaction) {
-            Some(offer) if offer.agent == *agent => {}
-            _ => return Err(DeskRefusal::NoSuchOffer),
-        }
+        self.offered_to(agent, interaction)?;
         if self.agents.get(agent).is_some_and(|s| s.profile.auto_accept) {
             return Err(DeskRefusal::AutoAcceptCannotReject);
         }
