@@ -356,6 +356,20 @@ impl Desk {
         self.route(now);
     }
 
+    /// Takes back the offer of `interaction`, if any, because what it offered is gone (ended, parked,
+    /// cancelled): the card disappears and the capacity it reserved is free again.
+    fn withdraw_gone_offer(&mut self, interaction: InteractionId, now: Millis) -> Option<PendingOffer> {
+        let offer = self.offers.remove(&interaction)?;
+        self.unload(&offer.agent, interaction, now);
+        self.effects.push_back(DeskEffect::OfferWithdrawn {
+            ticket: self.ticket(interaction),
+            agent: offer.agent.clone(),
+            interaction,
+            reason: WithdrawReason::Gone,
+        });
+        Some(offer)
+    }
+
     /// `interaction` is offered to `agent` right now.
     fn offered_to(&self, agent: &AgentId, interaction: InteractionId) -> Result<(), DeskRefusal> {
         match self.offers.get(&interaction) {
@@ -398,22 +412,15 @@ impl Desk {
     /// The agent parked the interaction, or it ended: it no longer counts against the agent's capacity.
     /// A pending transfer or offer of it is cancelled; a waiting entry is removed.
     pub fn release(&mut self, interaction: InteractionId, now: Millis) {
-        if let Some(offer) = self.offers.remove(&interaction) {
-            self.unload(&offer.agent, interaction, now);
-            self.effects.push_back(DeskEffect::OfferWithdrawn {
+        if let Some(PendingOffer { kind: OfferKind::Transfer { from }, .. }) =
+            self.withdraw_gone_offer(interaction, now)
+        {
+            self.effects.push_back(DeskEffect::TransferEnded {
                 ticket: self.ticket(interaction),
-                agent: offer.agent,
+                from,
                 interaction,
-                reason: WithdrawReason::Gone,
+                outcome: TransferOutcome::Cancelled,
             });
-            if let OfferKind::Transfer { from } = offer.kind {
-                self.effects.push_back(DeskEffect::TransferEnded {
-                    ticket: self.ticket(interaction),
-                    from,
-                    interaction,
-                    outcome: TransferOutcome::Cancelled,
-                });
-            }
         }
         if let Some(at) = self.waiting.iter().position(|w| w.interaction == interaction) {
             let waiting = self.waiting.remove(at);
@@ -548,15 +555,7 @@ impl Desk {
         if !pending_offer && !pending_queue {
             return Err(DeskRefusal::NoTransferPending);
         }
-        if let Some(offer) = self.offers.remove(&interaction) {
-            self.unload(&offer.agent, interaction, now);
-            self.effects.push_back(DeskEffect::OfferWithdrawn {
-                ticket: self.ticket(interaction),
-                agent: offer.agent,
-                interaction,
-                reason: WithdrawReason::Gone,
-            });
-        }
+        self.withdraw_gone_offer(interaction, now);
         self.waiting.retain(|w| w.interaction != interaction);
         self.effects.push_back(DeskEffect::TransferEnded {
             ticket: self.ticket(interaction),
@@ -784,14 +783,8 @@ impl Desk {
                 .offers
                 .get(&interaction)
                 .is_some_and(|o| matches!(&o.kind, OfferKind::Transfer { from } if from == agent));
-            if transfer_from_here && let Some(offer) = self.offers.remove(&interaction) {
-                self.unload(&offer.agent, interaction, now);
-                self.effects.push_back(DeskEffect::OfferWithdrawn {
-                    ticket: self.ticket(interaction),
-                    agent: offer.agent,
-                    interaction,
-                    reason: WithdrawReason::Gone,
-                });
+            if transfer_from_here {
+                self.withdraw_gone_offer(interaction, now);
             }
             self.waiting
                 .retain(|w| !(w.interaction == interaction && w.transfer_from.as_ref() == Some(agent)));
