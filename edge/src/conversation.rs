@@ -564,6 +564,12 @@ impl DurableObject for Conversation {
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/socket") => self.accept_socket(&req),
+            // Agent messages the contact has not read (for the launcher's badge).
+            (Method::Get, "/unread") => {
+                let read = self.read_by(false).map(|(_, seq)| seq);
+                let unread = delivery::unread(&self.messages_from(delivery::resume_from(read))?, read, true);
+                Response::from_json(&(unread as u32))
+            }
             (Method::Get, "/whose") => match self.meta() {
                 Some(meta) => Response::from_json(&(meta.site, meta.contact)),
                 None => http::error(ErrorCode::NotFound, "there is no such conversation"),

@@ -68,7 +68,12 @@ pub(crate) async fn contact_session(req: &Request, env: &Env, site: &str) -> Res
         return error(ErrorCode::Unauthorized, "this needs the contact's token for this site");
     };
     let conversations = contact_conversations(env, site, &contact).await?.unwrap_or_default();
-    Response::from_json(&ContactSession { contact: ContactId(contact), conversations })
+    let mut unread = 0;
+    for id in &conversations {
+        let request = internal_request(Method::Get, "/unread", None::<&()>)?;
+        unread += call::<u32>(&stub(env, "CONVERSATION", &id.to_string())?, request).await?.unwrap_or(0);
+    }
+    Response::from_json(&ContactSession { contact: ContactId(contact), conversations, unread })
 }
 
 /// The conversations of `contact` on `site`, oldest first (`None` if the desk could not answer).

@@ -25,8 +25,13 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Delete, ["api", "v1", "agent", "session"]) => sign_out(),
         (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env),
         (Method::Get, ["api", "v1", "site"]) => site_view(&req, &env).await,
+        // The loader asks from the host page: CORS for the site's allowed origins only.
+        (Method::Options, ["api", "v1", "sites", site, "contact"]) => {
+            with_site_cors(&req, &env, site, Response::empty()?.with_status(204)).await
+        }
         (Method::Get, ["api", "v1", "sites", site, "contact"]) => {
-            crate::history::contact_session(&req, &env, site).await
+            let resp = crate::history::contact_session(&req, &env, site).await?;
+            with_site_cors(&req, &env, site, resp).await
         }
         (Method::Get, ["api", "v1", "desk", "socket"]) => desk_socket(req, &env).await,
         (Method::Post, ["api", "v1", "chats", interaction, "attachments"]) => {
@@ -323,6 +328,22 @@ async fn widget_frame(req: &Request, env: &Env) -> Result<Response> {
     )?;
     headers.set("cache-control", "no-cache")?;
     headers.set("referrer-policy", "no-referrer")?;
+    Ok(resp)
+}
+
+/// Adds CORS headers for `req`'s origin if it is one of the site's allowed origins (the loader on the site's
+/// pages); any other origin gets none, so browsers refuse it the answer.
+async fn with_site_cors(req: &Request, env: &Env, site: &str, resp: Response) -> Result<Response> {
+    let Some(origin) = req.headers().get("origin")? else { return Ok(resp) };
+    let allowed = directory::site(env, site).await?.is_some_and(|s| s.allowed_origins.contains(&origin));
+    if allowed {
+        let headers = resp.headers();
+        headers.set("access-control-allow-origin", &origin)?;
+        headers.set("access-control-allow-headers", "authorization")?;
+        headers.set("access-control-allow-methods", "GET")?;
+        headers.set("access-control-max-age", "600")?;
+        headers.set("vary", "origin")?;
+    }
     Ok(resp)
 }
 

@@ -58,6 +58,9 @@ pub struct ContactSession {
     pub contact: ContactId,
     /// Oldest first.
     pub conversations: Vec<InteractionId>,
+    /// Agent messages the contact has not read yet, over all its conversations (the launcher's badge).
+    #[serde(default)]
+    pub unread: u32,
 }
 
 /// How a site routes and handles interactions. Every field has a default.

@@ -151,3 +151,59 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_after_a_reload() -> Result<()> {
+    let paths = Paths::new();
+    let host_port = free_port()?;
+    let host_origin = format!("http://127.0.0.1:{host_port}");
+    let edge = edge_with_demo("widget-unread", &host_origin)?;
+    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
+    let driver = Chromedriver::start(&paths)?;
+    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+
+    let customer = browser(&driver, &paths, "customer").await?;
+    open_widget(&customer, &host_origin).await?;
+    let input = customer.find(Locator::Css(".cw-input")).await?;
+    input.send_keys("Is the celadon bowl dishwasher safe?").await?;
+    input.send_keys(ENTER).await?;
+    wait_for_text(&customer, ".cw-mine[data-pending=false] .cw-text", "dishwasher").await?;
+    let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
+    let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
+    desk.accept(interaction).await?;
+    let mut agent = Peer::connect(&edge, &interaction.to_string(), Some(&cookie)).await?;
+    agent.hello(None, None).await?;
+
+    // The customer closes the chat; the agent answers meanwhile: a badge, and the reply is not marked read.
+    customer.enter_parent_frame().await?;
+    customer.find(Locator::Css("[data-confab=launcher]")).await?.click().await?;
+    agent.say("Yes, it is dishwasher safe.").await?;
+    wait_for_text(&customer, "[data-confab=badge]", "1").await?;
+    agent
+        .expect_none(
+            std::time::Duration::from_millis(500),
+            |f| matches!(f, ServerFrame::Read { who: Participant::Contact, seq } if *seq >= 2),
+        )
+        .await?;
+
+    // Days later (a reload): the badge is there before the chat is opened.
+    customer.refresh().await?;
+    wait_for_text(&customer, "[data-confab=badge]", "1").await?;
+    screenshot(&customer, &paths, "widget-5-unread-badge").await?;
+    // Opening shows the reply, clears the badge, and only now is the reply read.
+    customer.find(Locator::Css("[data-confab=launcher]")).await?.click().await?;
+    let frame = customer.find(Locator::Css("iframe[data-confab=frame]")).await?;
+    frame.enter_frame().await?;
+    wait_for_text(&customer, ".cw-theirs", "dishwasher safe").await?;
+    let read = agent.expect(|f| matches!(f, ServerFrame::Read { who: Participant::Contact, .. })).await?;
+    assert!(matches!(read, ServerFrame::Read { seq: 2, .. }), "{read:?}");
+    customer.enter_parent_frame().await?;
+    assert!(!customer.find(Locator::Css("[data-confab=badge]")).await?.is_displayed().await?);
+    // Read now: the next visit shows no badge.
+    customer.refresh().await?;
+    customer.wait().at_most(PATIENCE).for_element(Locator::Css("[data-confab=launcher]")).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(!customer.find(Locator::Css("[data-confab=badge]")).await?.is_displayed().await?);
+    customer.close().await?;
+    Ok(())
+}

@@ -60,6 +60,8 @@ struct Chat {
     read_sent: StoredValue<Seq>,
     /// The End chat confirmation is open.
     confirming_end: RwSignal<bool>,
+    /// The loader shows the chat (a frame preloaded for the unread badge is hidden until opened).
+    visible: RwSignal<bool>,
     /// Files being uploaded.
     uploads: RwSignal<Vec<Upload>>,
     next_upload: StoredValue<u32>,
@@ -102,6 +104,7 @@ impl Chat {
             agent_read: RwSignal::new(0),
             read_sent: StoredValue::new(0),
             confirming_end: RwSignal::new(false),
+            visible: RwSignal::new(confab_client::query_param("hidden").as_deref() != Some("1")),
             uploads: RwSignal::new(Vec::new()),
             next_upload: StoredValue::new(0),
         }
@@ -132,9 +135,15 @@ impl Chat {
         }
     }
 
-    /// Reports the agent's messages as read while the chat is in view.
+    /// Reports the agent's messages as read while the chat is in view; while it is not, tells the loader how
+    /// many are unread (its badge).
     fn report_read(&self, log: &ClientLog) {
-        let visible = web_sys::window().and_then(|w| w.document()).is_some_and(|d| !d.hidden());
+        let page_visible = web_sys::window().and_then(|w| w.document()).is_some_and(|d| !d.hidden());
+        let visible = page_visible && self.visible.get_untracked();
+        if !visible {
+            let unread = delivery::unread(&log.messages, Some(self.read_sent.get_value()), true);
+            post_to_host(&serde_json::json!({"type": "confab:unread", "count": unread}));
+        }
         let newest = log.messages.iter().rev().find(|m| !matches!(m.author, Author::Contact)).map(|m| m.seq);
         if let Some(seq) = newest.filter(|s| visible && *s > self.read_sent.get_value())
             && self.send_frame(&ClientFrame::Read { seq })
@@ -328,6 +337,9 @@ impl Chat {
             on_refused: Box::new(move || chat.forget()),
             on_news: Box::new(move |frame| chat.on_news(frame)),
         };
+        // The loader keeps the token on the host page, so a later visit can show unread replies without
+        // loading the chat.
+        post_to_host(&serde_json::json!({"type": "confab:contact", "token": stored.token}));
         let link =
             ConversationLink::open(&stored.interaction, Some(stored.token), self.log.get_untracked(), events);
         self.link.set_value(Some(link));
@@ -363,6 +375,7 @@ pub fn Widget() -> impl IntoView {
             title.set(config.title);
         }
     });
+    listen_to_host(chat);
     if chat.stored.with_untracked(Option::is_some) {
         chat.connect();
     }
@@ -401,6 +414,43 @@ fn LinkBadge(link: RwSignal<Option<Link>>) -> impl IntoView {
     };
     let state = move || link.get().map(|l| format!("{l:?}").to_lowercase()).unwrap_or_default();
     view! { <span class="cw-link" data-link=state>{label}</span> }
+}
+
+/// Sends a message to the loader on the host page (only to the origin it said it has).
+fn post_to_host(message: &serde_json::Value) {
+    let Some(origin) = confab_client::query_param("origin") else { return };
+    if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
+        let _ = parent.post_message(&wasm_bindgen::JsValue::from_str(&message.to_string()), &origin);
+    }
+}
+
+/// Follows the loader's `confab:visible` messages (the chat panel opened or closed).
+fn listen_to_host(chat: Chat) {
+    let Some(origin) = confab_client::query_param("origin") else { return };
+    let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+        move |event: web_sys::MessageEvent| {
+            if event.origin() != origin {
+                return;
+            }
+            let Some(text) = event.data().as_string() else { return };
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(&text) else { return };
+            if message["type"] == "confab:visible" {
+                let visible = message["visible"].as_bool().unwrap_or(true);
+                chat.visible.set(visible);
+                if visible {
+                    chat.log.with_untracked(|log| chat.report_read(log));
+                }
+            }
+        },
+    );
+    if let Some(window) = web_sys::window() {
+        let _ = window.add_event_listener_with_callback(
+            "message",
+            wasm_bindgen::JsCast::unchecked_ref(on_message.as_ref()),
+        );
+    }
+    // Listens for the page's lifetime.
+    on_message.forget();
 }
 
 /// What the file picker offers: the attachment allow-list (the edge checks the content too).

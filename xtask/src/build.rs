@@ -51,9 +51,17 @@ fn front_ends(paths: &Paths) -> Result<()> {
         let size = std::fs::metadata(&bundle)?.len();
         println!("  {folder}: app_bg.wasm {} KB (before compression)", size / 1024);
     }
-    // The loader lives at the site root, where the one-line script tag points.
-    std::fs::rename(public.join("widget/widget.js"), public.join("widget.js"))
-        .context("placing the loader")?;
+    // The loader lives at the site root, where the one-line script tag points. It is minified: every byte of
+    // it is downloaded by every visitor of every page that embeds the widget.
+    std::fs::remove_file(public.join("widget/widget.js")).context("placing the loader")?;
+    exec(
+        Command::new(paths.esbuild())
+            .arg(paths.root.join("widget/static/widget.js"))
+            .args(["--minify", "--target=es2017", "--log-level=warning"])
+            .arg(format!("--outfile={}", public.join("widget.js").display())),
+    )?;
+    let loader = std::fs::metadata(public.join("widget.js"))?.len();
+    println!("  loader: widget.js {loader} bytes (minified, before compression)");
     Ok(())
 }
 

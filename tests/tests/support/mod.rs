@@ -127,6 +127,30 @@ impl Peer {
         }
     }
 
+    /// Asserts that no frame for which `unwanted` is true arrives within `wait` (others are kept for later).
+    pub async fn expect_none(
+        &mut self,
+        wait: Duration,
+        unwanted: impl Fn(&ServerFrame) -> bool,
+    ) -> Result<()> {
+        if let Some(frame) = self.seen.iter().find(|f| unwanted(f)) {
+            bail!("unexpected frame: {frame:?}");
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.next()).await {
+                Err(_) => return Ok(()),
+                Ok(frame) => {
+                    let frame = frame?;
+                    if unwanted(&frame) {
+                        bail!("unexpected frame: {frame:?}");
+                    }
+                    self.seen.push(frame);
+                }
+            }
+        }
+    }
+
     /// Asserts that no frame arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) -> Result<()> {
         match tokio::time::timeout(wait, self.ws.next()).await {
