@@ -270,15 +270,7 @@ impl Desk {
     }
 
     fn refusal_frame(refusal: &DeskRefusal) -> DeskFrame {
-        let code = match refusal {
-            DeskRefusal::TargetNotReady | DeskRefusal::TargetFull | DeskRefusal::TransferToSelf => {
-                ErrorCode::TransferRefused
-            }
-            DeskRefusal::UnknownAgent | DeskRefusal::UnknownQueue => ErrorCode::NotFound,
-            DeskRefusal::NotYours => ErrorCode::Unauthorized,
-            _ => ErrorCode::NotAllowedNow,
-        };
-        DeskFrame::Error { code, message: refusal.to_string() }
+        DeskFrame::Error { code: refusal.code(), message: refusal.to_string() }
     }
 
     async fn on_agent_frame(&self, ws: &WebSocket, agent: &AgentId, frame: DeskClientFrame) -> Result<()> {

@@ -148,6 +148,24 @@ pub enum DeskEffect {
     PresenceChanged { agent: AgentId, presence: Presence },
 }
 
+impl DeskRefusal {
+    /// The wire code an agent's desktop receives for this refusal.
+    pub fn code(&self) -> crate::frames::ErrorCode {
+        use crate::frames::ErrorCode;
+        match self {
+            DeskRefusal::TargetNotReady | DeskRefusal::TargetFull | DeskRefusal::TransferToSelf => {
+                ErrorCode::TransferRefused
+            }
+            DeskRefusal::UnknownAgent | DeskRefusal::UnknownQueue => ErrorCode::NotFound,
+            DeskRefusal::NotYours => ErrorCode::Unauthorized,
+            DeskRefusal::NoSuchOffer
+            | DeskRefusal::AutoAcceptCannotReject
+            | DeskRefusal::TransferPending
+            | DeskRefusal::NoTransferPending => ErrorCode::NotAllowedNow,
+        }
+    }
+}
+
 impl DeskEffect {
     /// The interaction a decision is about (for the adapter to forward it to its conversation).
     pub fn interaction(&self) -> Option<InteractionId> {

@@ -194,6 +194,16 @@ fn a_rejected_transfer_leaves_the_chat_with_the_sender() {
 }
 
 #[test]
+fn refused_transfers_carry_the_transfer_refused_code() {
+    use confab_protocol::frames::ErrorCode;
+    for refusal in [DeskRefusal::TargetNotReady, DeskRefusal::TargetFull, DeskRefusal::TransferToSelf] {
+        assert_eq!(refusal.code(), ErrorCode::TransferRefused, "{refusal:?}");
+    }
+    assert_eq!(DeskRefusal::NotYours.code(), ErrorCode::Unauthorized);
+    assert_eq!(DeskRefusal::NoSuchOffer.code(), ErrorCode::NotAllowedNow);
+}
+
+#[test]
 fn transfers_go_only_to_ready_agents_with_free_capacity() {
     let mut w = World::new();
     let ada = w.ready_agent("ada", 1);
