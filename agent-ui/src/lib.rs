@@ -336,9 +336,9 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
     // Tells the contact the agent is typing, at most every few seconds.
     let typing = move |on: bool| {
         let now = now_ms();
-        let last = typing_sent_at.get_value();
-        let due = if on { now - last >= delivery::TYPING_REFRESH_MS } else { last != 0 };
-        if due && link.with_value(|l| l.send(&ClientFrame::Typing { on })) {
+        if delivery::typing_due(on, typing_sent_at.get_value(), now)
+            && link.with_value(|l| l.send(&ClientFrame::Typing { on }))
+        {
             typing_sent_at.set_value(if on { now } else { 0 });
         }
     };

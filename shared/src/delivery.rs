@@ -66,6 +66,13 @@ pub const TYPING_REFRESH_MS: i64 = 3_000;
 /// A typing indicator not refreshed for this long is hidden (the sender may have gone without a `false`).
 pub const TYPING_TIMEOUT_MS: i64 = 6_000;
 
+/// Whether a client should send `typing {on}` now, given when it last said it was typing (0: it has said
+/// nothing, or that it stopped). Starting is repeated every [`TYPING_REFRESH_MS`] so the other side's
+/// indicator does not time out; stopping is said once.
+pub fn typing_due(on: bool, last_sent: i64, now: i64) -> bool {
+    if on { last_sent == 0 || now - last_sent >= TYPING_REFRESH_MS } else { last_sent != 0 }
+}
+
 /// Messages the reader has not read: those after `read_up_to` written by the other side.
 pub fn unread(messages: &[Message], read_up_to: Option<Seq>, reader_is_contact: bool) -> usize {
     let from = resume_from(read_up_to);
@@ -222,6 +229,15 @@ mod tests {
         assert_eq!(unread(&messages, Some(2), true), 1);
         assert_eq!(unread(&messages, Some(4), true), 0);
         assert_eq!(unread(&messages, Some(1), false), 1, "the agent has one contact message to read");
+    }
+
+    #[test]
+    fn typing_is_said_at_most_every_refresh_and_stopping_once() {
+        assert!(typing_due(true, 0, 10_000));
+        assert!(!typing_due(true, 10_000, 10_000 + TYPING_REFRESH_MS - 1));
+        assert!(typing_due(true, 10_000, 10_000 + TYPING_REFRESH_MS));
+        assert!(typing_due(false, 10_000, 10_001));
+        assert!(!typing_due(false, 0, 10_001), "nothing to stop");
     }
 
     #[test]

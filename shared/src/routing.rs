@@ -511,36 +511,37 @@ impl Desk {
         {
             return Err(DeskRefusal::TransferPending);
         }
-        match target.clone() {
+        // Check the target first, announce the transfer once, then route it.
+        match &target {
             TransferTarget::Agent(to) => {
-                if to == *from {
+                if to == from {
                     return Err(DeskRefusal::TransferToSelf);
                 }
-                let seat = self.agents.get(&to).ok_or(DeskRefusal::UnknownAgent)?;
+                let seat = self.agents.get(to).ok_or(DeskRefusal::UnknownAgent)?;
                 if seat.presence != Presence::Ready {
                     return Err(DeskRefusal::TargetNotReady);
                 }
                 if !seat.has_room() {
                     return Err(DeskRefusal::TargetFull);
                 }
-                self.effects.push_back(DeskEffect::TransferStarted {
-                    ticket: self.ticket(interaction),
-                    from: from.clone(),
-                    interaction,
-                    target,
-                });
+            }
+            TransferTarget::Queue(queue) => {
+                if !self.queues.contains(queue) {
+                    return Err(DeskRefusal::UnknownQueue);
+                }
+            }
+        }
+        self.effects.push_back(DeskEffect::TransferStarted {
+            ticket: self.ticket(interaction),
+            from: from.clone(),
+            interaction,
+            target: target.clone(),
+        });
+        match target {
+            TransferTarget::Agent(to) => {
                 self.make_offer(to, interaction, OfferKind::Transfer { from: from.clone() }, None, now);
             }
             TransferTarget::Queue(queue) => {
-                if !self.queues.contains(&queue) {
-                    return Err(DeskRefusal::UnknownQueue);
-                }
-                self.effects.push_back(DeskEffect::TransferStarted {
-                    ticket: self.ticket(interaction),
-                    from: from.clone(),
-                    interaction,
-                    target,
-                });
                 self.insert_waiting(Waiting {
                     refused_by: BTreeSet::from([from.clone()]),
                     transfer_from: Some(from.clone()),

@@ -6,25 +6,19 @@
 mod support;
 
 use anyhow::Result;
-use confab_tests::browser::Chromedriver;
-use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, HostPage, Paths, free_port};
+use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD};
 use fantoccini::Locator;
-use support::web::{ENTER, browser, screenshot, wait_for_text};
-use support::{PATIENCE, edge_with_demo};
+use support::PATIENCE;
+use support::web::{ENTER, Shop, browser, screenshot, wait_for_text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Result<()> {
-    let paths = Paths::new();
-    // The shop page must be on another origin than the edge, as on a real site: another port.
-    let host_port = free_port()?;
-    let host_origin = format!("http://127.0.0.1:{host_port}");
-    let edge = edge_with_demo("skeleton", &host_origin)?;
-    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
-    let driver = Chromedriver::start(&paths)?;
+    let shop = Shop::start("skeleton")?;
+    let (paths, host_origin, edge, driver) = (&shop.paths, &shop.host_origin, &shop.edge, &shop.driver);
 
     // The customer opens the shop and the chat, and writes.
-    let customer = browser(&driver, &paths, "customer").await?;
-    customer.goto(&host_origin).await?;
+    let customer = browser(driver, paths, "customer").await?;
+    customer.goto(host_origin).await?;
     let launcher =
         customer.wait().at_most(PATIENCE).for_element(Locator::Css("[data-confab=launcher]")).await?;
     launcher.click().await?;
@@ -39,10 +33,10 @@ async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Resu
         .await?;
     assert_eq!(input.prop("value").await?.as_deref(), Some(""), "Enter sends and clears the composer");
     customer.enter_parent_frame().await?;
-    screenshot(&customer, &paths, "skeleton-1-customer-wrote").await?;
+    screenshot(&customer, paths, "skeleton-1-customer-wrote").await?;
 
     // The agent signs in, finds the chat in the list and opens it.
-    let agent = browser(&driver, &paths, "agent").await?;
+    let agent = browser(driver, paths, "agent").await?;
     agent.goto(&edge.url("/agent/")).await?;
     agent
         .wait()
@@ -57,7 +51,7 @@ async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Resu
     let presence = agent.wait().at_most(PATIENCE).for_element(Locator::Css("select[name=presence]")).await?;
     presence.select_by_value("ready").await?;
     wait_for_text(&agent, ".ad-offer .ad-preview", "Hello, do you ship to Norway?").await?;
-    screenshot(&agent, &paths, "skeleton-2a-agent-offered").await?;
+    screenshot(&agent, paths, "skeleton-2a-agent-offered").await?;
     agent.find(Locator::Css(".ad-offer .ad-accept")).await?.click().await?;
     wait_for_text(&agent, ".ad-from-contact .ad-text", "Hello, do you ship to Norway?").await?;
 
@@ -66,14 +60,14 @@ async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Resu
     reply.send_keys("We do! Delivery to Norway takes 3-5 days.").await?;
     reply.send_keys(ENTER).await?;
     wait_for_text(&agent, ".ad-from-agent:not([data-pending]) .ad-text", "Delivery to Norway").await?;
-    screenshot(&agent, &paths, "skeleton-2-agent-replied").await?;
+    screenshot(&agent, paths, "skeleton-2-agent-replied").await?;
 
     // The customer sees the reply, with the agent's name.
     customer.enter_frame(0).await?;
     let seen = wait_for_text(&customer, ".cw-theirs", "Delivery to Norway takes 3-5 days.").await?;
     assert!(seen.contains("Ada Lovelace"), "the reply shows who wrote it: {seen:?}");
     customer.enter_parent_frame().await?;
-    screenshot(&customer, &paths, "skeleton-3-customer-got-reply").await?;
+    screenshot(&customer, paths, "skeleton-3-customer-got-reply").await?;
 
     customer.close().await?;
     agent.close().await?;

@@ -7,27 +7,22 @@ mod support;
 use anyhow::Result;
 use confab_protocol::frames::{ClientFrame, DeskFrame, Participant, ServerFrame};
 use confab_protocol::lifecycle::{EndedBy, Event};
-use confab_tests::browser::Chromedriver;
-use confab_tests::{DEMO_AGENTS, DEMO_SITE, HostPage, Paths, free_port};
+use confab_tests::DEMO_AGENTS;
 use fantoccini::Locator;
-use support::web::{ENTER, SHIFT, browser, open_widget, screenshot, wait_for_absence, wait_for_text};
-use support::{PATIENCE, Peer, edge_with_demo, ready_agent};
+use support::web::{ENTER, SHIFT, Shop, browser, open_widget, screenshot, wait_for_absence, wait_for_text};
+use support::{PATIENCE, Peer, ready_agent};
 
 /// Releases held modifier keys in a WebDriver key sequence.
 const RELEASE: &str = "\u{E000}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Result<()> {
-    let paths = Paths::new();
-    let host_port = free_port()?;
-    let host_origin = format!("http://127.0.0.1:{host_port}");
-    let edge = edge_with_demo("widget", &host_origin)?;
-    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
-    let driver = Chromedriver::start(&paths)?;
-    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    let shop = Shop::start("widget")?;
+    let (paths, host_origin, edge, driver) = (&shop.paths, &shop.host_origin, &shop.edge, &shop.driver);
+    let (cookie, mut desk) = ready_agent(edge, DEMO_AGENTS[0].0).await?;
 
-    let customer = browser(&driver, &paths, "customer").await?;
-    open_widget(&customer, &host_origin).await?;
+    let customer = browser(driver, paths, "customer").await?;
+    open_widget(&customer, host_origin).await?;
     let input = customer.find(Locator::Css(".cw-input")).await?;
     // Shift+Enter is a new line inside the same message; Enter sends.
     input.send_keys(&format!("Two questions:{SHIFT}{ENTER}{RELEASE}sizes and delivery?")).await?;
@@ -40,7 +35,7 @@ async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Resu
     let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
     let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(&edge, &interaction.to_string(), Some(&cookie)).await?;
+    let mut agent = Peer::connect(edge, &interaction.to_string(), Some(&cookie)).await?;
     agent.hello(None, None).await?;
 
     // The agent types: the customer sees who.
@@ -59,14 +54,14 @@ async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Resu
     agent.send(&ClientFrame::Read { seq: 1 }).await?;
     wait_for_text(&customer, ".cw-mine .cw-status", "Seen").await?;
     customer.enter_parent_frame().await?;
-    screenshot(&customer, &paths, "widget-1-formatted-and-seen").await?;
+    screenshot(&customer, paths, "widget-1-formatted-and-seen").await?;
 
     // Ending asks first; the agent sees who ended it; the customer sees a clear ended state.
     customer.enter_frame(0).await?;
     customer.find(Locator::Css(".cw-end")).await?.click().await?;
     customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-confirm")).await?;
     customer.enter_parent_frame().await?;
-    screenshot(&customer, &paths, "widget-2-confirm-end").await?;
+    screenshot(&customer, paths, "widget-2-confirm-end").await?;
     customer.enter_frame(0).await?;
     customer.find(Locator::Css(".cw-confirm-end")).await?.click().await?;
     let ended = agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Ended { .. } })).await?;
@@ -76,12 +71,12 @@ async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Resu
 
     // After a reload the conversation and its ended state are still there.
     customer.refresh().await?;
-    open_widget(&customer, &host_origin).await?;
+    open_widget(&customer, host_origin).await?;
     wait_for_text(&customer, ".cw-theirs", "Sizes S to XL").await?;
     wait_for_text(&customer, ".cw-ended", "You ended the chat.").await?;
     wait_for_text(&customer, ".cw-mine .cw-status", "Seen").await?;
     customer.enter_parent_frame().await?;
-    screenshot(&customer, &paths, "widget-3-ended-after-reload").await?;
+    screenshot(&customer, paths, "widget-3-ended-after-reload").await?;
 
     // Writing again starts a new session in the same thread: it is offered to the agent again.
     customer.enter_frame(0).await?;
@@ -96,13 +91,9 @@ async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Resu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_explained() -> Result<()> {
-    let paths = Paths::new();
-    let host_port = free_port()?;
-    let host_origin = format!("http://127.0.0.1:{host_port}");
-    let edge = edge_with_demo("widget-files", &host_origin)?;
-    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
-    let driver = Chromedriver::start(&paths)?;
-    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    let shop = Shop::start("widget-files")?;
+    let (paths, host_origin, edge, driver) = (&shop.paths, &shop.host_origin, &shop.edge, &shop.driver);
+    let (cookie, mut desk) = ready_agent(edge, DEMO_AGENTS[0].0).await?;
     // Files on disk for the file picker.
     let dir = paths.scratch().join(format!("widget-files-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -111,8 +102,8 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
     let program = dir.join("setup.exe");
     std::fs::write(&program, b"MZ\x90\0")?;
 
-    let customer = browser(&driver, &paths, "customer").await?;
-    open_widget(&customer, &host_origin).await?;
+    let customer = browser(driver, paths, "customer").await?;
+    open_widget(&customer, host_origin).await?;
     let picker = customer.find(Locator::Css(".cw-file")).await?;
     // A type that is not allowed is explained before anything is uploaded.
     picker.send_keys(&program.display().to_string()).await?;
@@ -126,7 +117,7 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
     let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
     let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(&edge, &interaction.to_string(), Some(&cookie)).await?;
+    let mut agent = Peer::connect(edge, &interaction.to_string(), Some(&cookie)).await?;
     agent.hello(None, None).await?;
     let message = agent.expect(|f| matches!(f, ServerFrame::Message { .. })).await?;
     let ServerFrame::Message { message } = message else { unreachable!() };
@@ -146,7 +137,7 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     customer.enter_parent_frame().await?;
-    screenshot(&customer, &paths, "widget-4-photo-sent").await?;
+    screenshot(&customer, paths, "widget-4-photo-sent").await?;
     customer.close().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -154,16 +145,12 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_after_a_reload() -> Result<()> {
-    let paths = Paths::new();
-    let host_port = free_port()?;
-    let host_origin = format!("http://127.0.0.1:{host_port}");
-    let edge = edge_with_demo("widget-unread", &host_origin)?;
-    let _host = HostPage::start(host_port, &edge.origin(), DEMO_SITE)?;
-    let driver = Chromedriver::start(&paths)?;
-    let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    let shop = Shop::start("widget-unread")?;
+    let (paths, host_origin, edge, driver) = (&shop.paths, &shop.host_origin, &shop.edge, &shop.driver);
+    let (cookie, mut desk) = ready_agent(edge, DEMO_AGENTS[0].0).await?;
 
-    let customer = browser(&driver, &paths, "customer").await?;
-    open_widget(&customer, &host_origin).await?;
+    let customer = browser(driver, paths, "customer").await?;
+    open_widget(&customer, host_origin).await?;
     let input = customer.find(Locator::Css(".cw-input")).await?;
     input.send_keys("Is the celadon bowl dishwasher safe?").await?;
     input.send_keys(ENTER).await?;
@@ -171,7 +158,7 @@ async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_aft
     let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
     let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(&edge, &interaction.to_string(), Some(&cookie)).await?;
+    let mut agent = Peer::connect(edge, &interaction.to_string(), Some(&cookie)).await?;
     agent.hello(None, None).await?;
 
     // The customer closes the chat; the agent answers meanwhile: a badge, and the reply is not marked read.
@@ -189,7 +176,7 @@ async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_aft
     // Days later (a reload): the badge is there before the chat is opened.
     customer.refresh().await?;
     wait_for_text(&customer, "[data-confab=badge]", "1").await?;
-    screenshot(&customer, &paths, "widget-5-unread-badge").await?;
+    screenshot(&customer, paths, "widget-5-unread-badge").await?;
     // Opening shows the reply, clears the badge, and only now is the reply read.
     customer.find(Locator::Css("[data-confab=launcher]")).await?.click().await?;
     let frame = customer.find(Locator::Css("iframe[data-confab=frame]")).await?;

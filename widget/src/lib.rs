@@ -123,14 +123,9 @@ impl Chat {
     /// The contact is typing: tell the agent, at most every few seconds.
     fn typing(&self, on: bool) {
         let now = now_ms();
-        let last = self.typing_sent_at.get_value();
-        if on && now - last < delivery::TYPING_REFRESH_MS {
-            return;
-        }
-        if !on && last == 0 {
-            return;
-        }
-        if self.send_frame(&ClientFrame::Typing { on }) {
+        if delivery::typing_due(on, self.typing_sent_at.get_value(), now)
+            && self.send_frame(&ClientFrame::Typing { on })
+        {
             self.typing_sent_at.set_value(if on { now } else { 0 });
         }
     }

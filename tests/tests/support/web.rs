@@ -74,3 +74,26 @@ pub async fn open_widget(customer: &Client, host_origin: &str) -> Result<()> {
     customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-input")).await?;
     Ok(())
 }
+
+/// Everything a browser test stands on: the edge with the demo site, a shop page on its own origin that
+/// embeds the widget with the script tag, and chromedriver. Dropping it stops them all.
+pub struct Shop {
+    pub paths: Paths,
+    pub host_origin: String,
+    pub edge: confab_tests::Edge,
+    pub driver: Chromedriver,
+    _host: confab_tests::HostPage,
+}
+
+impl Shop {
+    pub fn start(name: &str) -> Result<Shop> {
+        let paths = Paths::new();
+        // Another port is another origin, as a real site is to the edge.
+        let host_port = confab_tests::free_port()?;
+        let host_origin = format!("http://127.0.0.1:{host_port}");
+        let edge = super::edge_with_demo(name, &host_origin)?;
+        let host = confab_tests::HostPage::start(host_port, &edge.origin(), confab_tests::DEMO_SITE)?;
+        let driver = Chromedriver::start(&paths)?;
+        Ok(Shop { paths, host_origin, edge, driver, _host: host })
+    }
+}
