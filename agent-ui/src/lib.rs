@@ -328,6 +328,7 @@ fn ConversationView(interaction: InteractionId) -> impl IntoView {
             }),
             on_news: Box::new(on_news),
         },
+        ServerFrame::decode,
     );
     let link = StoredValue::new_local(link);
     on_cleanup(move || link.with_value(ConversationLink::close));

@@ -49,18 +49,30 @@ struct State {
     welcomed: Cell<bool>,
     socket: RefCell<Option<Socket>>,
     events: Events,
+    decode: Decode,
 }
+
+/// How a link decodes the edge's frames: [`ServerFrame::decode`] for agents, and
+/// [`ServerFrame::decode_for_contact`] for the widget, which then carries no code to decode agents' news.
+pub type Decode = fn(&str) -> Result<ServerFrame, serde_json::Error>;
 
 impl ConversationLink {
     /// Connects to conversation `interaction`, starting from `log` (which may hold an outbox written before
     /// the conversation existed, or saved from an earlier visit).
-    pub fn open(interaction: &str, token: Option<String>, log: ClientLog, events: Events) -> Self {
+    pub fn open(
+        interaction: &str,
+        token: Option<String>,
+        log: ClientLog,
+        events: Events,
+        decode: Decode,
+    ) -> Self {
         let link = ConversationLink(Rc::new(State {
             log: RefCell::new(log),
             token,
             welcomed: Cell::new(false),
             socket: RefCell::new(None),
             events,
+            decode,
         }));
         let (on_open, on_text, on_status, on_refused) =
             (link.clone(), link.clone(), link.clone(), link.clone());
@@ -147,7 +159,7 @@ impl ConversationLink {
     }
 
     fn on_frame(&self, text: &str) {
-        let Ok(frame) = ServerFrame::decode(text) else { return };
+        let Ok(frame) = (self.0.decode)(text) else { return };
         match frame {
             ServerFrame::Welcome { .. } => {
                 self.0.welcomed.set(true);

@@ -44,7 +44,7 @@ pub fn AttachmentView(interaction: String, attachment: Attachment, bearer: Optio
             crate::api::request_as::<Link>("GET", &path, None::<&()>, bearer.as_deref()).await.map(|l| l.url)
         }
     };
-    let label = format!("{} · {}", attachment.name, human_size(attachment.size));
+    let label = format!("{} · {}", attachment.name, format::human_size(attachment.size));
     if attachment.kind.is_image() {
         let url = RwSignal::new(None::<String>);
         let fetch = fetch_link.clone();
@@ -70,15 +70,6 @@ pub fn AttachmentView(interaction: String, attachment: Attachment, bearer: Optio
             });
         };
         view! { <button type="button" class="att att-file" on:click=open>{label}</button> }.into_any()
-    }
-}
-
-/// `12 KB`, `3.4 MB`.
-pub fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{} KB", b.div_ceil(1024)),
-        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
     }
 }
 

@@ -53,6 +53,9 @@ pub(crate) struct Meta {
     pub(crate) site: SiteId,
     pub(crate) contact: ContactId,
     pub(crate) contact_label: String,
+    /// From the pre-chat form or the site's identity, for agents to follow up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) contact_email: Option<String>,
     pub(crate) started_at: i64,
     #[serde(default)]
     pub(crate) rules: LifecycleRules,

@@ -8,6 +8,7 @@ use crate::http::{call, internal_request, stub};
 use confab_protocol::api::{IdentityRules, SiteRules};
 use confab_protocol::ids::{AgentId, SiteId};
 use confab_protocol::routing::RoutingProfile;
+use confab_protocol::widget::WidgetSettings;
 use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, durable_object};
 
@@ -23,6 +24,19 @@ pub(crate) struct StoredSite {
     pub(crate) rules: SiteRules,
     #[serde(default)]
     pub(crate) identity: Option<IdentityRules>,
+    #[serde(default)]
+    pub(crate) widget: WidgetSettings,
+}
+
+impl StoredSite {
+    /// The widget's settings as contacts get them: the title falls back to the site's name.
+    pub(crate) fn widget_settings(&self) -> WidgetSettings {
+        let mut settings = self.widget.clone();
+        if settings.title.trim().is_empty() {
+            settings.title = self.name.chars().take(confab_protocol::widget::MAX_TITLE_CHARS).collect();
+        }
+        settings
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

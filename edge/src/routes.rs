@@ -4,11 +4,12 @@ use crate::auth::{self, AgentSession, PasswordHash};
 use crate::desk::{ConfiguredAgent, DeskConfig};
 use crate::directory::{self, StoredAgent, StoredSite};
 use crate::http::{api_error, error, json_body, now_ms};
-use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, SiteView, StartChat, WidgetConfig};
+use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, SiteView, StartChat};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, ContactId, InteractionId, SiteId};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::validate;
+use confab_protocol::widget::ContactDetails;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Url};
 
 pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
@@ -16,7 +17,14 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (req.method(), segments.as_slice()) {
         (Method::Put, ["api", "v1", "admin", "sites", site]) => put_site(req, &env, site).await,
-        (Method::Get, ["api", "v1", "sites", site, "widget"]) => widget_config(&env, site).await,
+        // The loader reads these on the host page (CORS); the frame gets them inlined.
+        (Method::Options, ["api", "v1", "sites", site, "widget"]) => {
+            with_site_cors(&req, &env, site, Response::empty()?.with_status(204)).await
+        }
+        (Method::Get, ["api", "v1", "sites", site, "widget"]) => {
+            let resp = widget_config(&env, site).await?;
+            with_site_cors(&req, &env, site, resp).await
+        }
         (Method::Post, ["api", "v1", "sites", site, "chats"]) => start_chat(req, &env, site).await,
         (Method::Get, ["api", "v1", "chats", interaction, "socket"]) => {
             chat_socket(req, &env, interaction).await
@@ -81,6 +89,9 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         Ok(setup) => setup,
         Err(e) => return api_error(e),
     };
+    if let Err(problem) = setup.widget.check() {
+        return error(ErrorCode::BadRequest, problem);
+    }
     let mut agents = Vec::with_capacity(setup.agents.len());
     for agent in setup.agents {
         if validate::slug(agent.id.as_str()).is_err()
@@ -116,6 +127,7 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         agents,
         rules: setup.rules,
         identity: setup.identity,
+        widget: setup.widget,
     };
     directory::put_site(env, &stored).await?;
     let config = DeskConfig {
@@ -134,7 +146,12 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
 /// `GET /api/v1/sites/{site}/widget`: what the widget needs to draw itself.
 async fn widget_config(env: &Env, site: &str) -> Result<Response> {
     match directory::site(env, site).await? {
-        Some(site) => Response::from_json(&WidgetConfig { site: site.id, title: site.name }),
+        Some(site) => {
+            let resp = Response::from_json(&site.widget_settings())?;
+            // Every page view of every embedding site asks: a short cache keeps a settings change quick.
+            resp.headers().set("cache-control", "public, max-age=60")?;
+            Ok(resp)
+        }
         None => error(ErrorCode::NotFound, format!("there is no site {site:?}")),
     }
 }
@@ -192,18 +209,41 @@ async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response>
             ),
         },
     };
-    let name = start.name.or_else(|| start.identity.as_ref().and_then(|i| i.name.clone()));
+    // The pre-chat form, checked again here; a verified identity answers it already.
+    let details = if start.identity.is_some() || !site.widget.asks_before_chat() {
+        ContactDetails { name: start.name.clone(), email: start.email.clone() }
+    } else {
+        match site
+            .widget
+            .pre_chat
+            .check(start.name.as_deref().unwrap_or_default(), start.email.as_deref().unwrap_or_default())
+        {
+            Ok(details) => details,
+            Err(problem) => {
+                return error(ErrorCode::BadRequest, format!("the pre-chat form is not complete: {problem}"));
+            }
+        }
+    };
+    let name = details.name.or_else(|| start.identity.as_ref().and_then(|i| i.name.clone()));
+    let email = details
+        .email
+        .or_else(|| start.identity.as_ref().and_then(|i| i.email.clone()))
+        .map(|e| e.trim().chars().take(confab_protocol::widget::MAX_EMAIL_CHARS).collect::<String>());
     let interaction =
         InteractionId(uuid::Builder::from_random_bytes(auth::random_bytes::<16>()?).into_uuid());
-    let label =
-        name.map(|n| n.trim().chars().take(60).collect::<String>()).filter(|n| !n.is_empty()).unwrap_or_else(
-            || format!("Visitor {}", contact.trim_start_matches("v-").chars().take(4).collect::<String>()),
-        );
+    let label = name
+        .or_else(|| email.clone())
+        .map(|n| n.trim().chars().take(60).collect::<String>())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            format!("Visitor {}", contact.trim_start_matches("v-").chars().take(4).collect::<String>())
+        });
     let meta = crate::conversation::Meta {
         interaction,
         site: site.id.clone(),
         contact: ContactId(contact.clone()),
         contact_label: label,
+        contact_email: email,
         started_at: now_ms(),
         rules: site.rules.lifecycle.clone(),
     };
@@ -315,7 +355,10 @@ async fn widget_frame(req: &Request, env: &Env) -> Result<Response> {
     };
     let ancestors: Vec<&str> =
         site.allowed_origins.iter().map(String::as_str).filter(|o| is_plain_origin(o)).collect();
-    let html = include_str!("widget_frame.html");
+    // The settings travel inside the page, so the widget draws itself in the site's colours and words at
+    // once. `<` is escaped so no text in them can close the script element.
+    let settings = serde_json::to_string(&site.widget_settings())?.replace('<', "\\u003c");
+    let html = include_str!("widget_frame.html").replace("{{SETTINGS}}", &settings);
     let resp = Response::from_html(html)?;
     let headers: &Headers = resp.headers();
     headers.set(

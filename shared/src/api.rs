@@ -3,6 +3,7 @@
 use crate::frames::ErrorCode;
 use crate::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
 use crate::lifecycle::LifecycleRules;
+use crate::widget::WidgetSettings;
 use serde::{Deserialize, Serialize};
 
 /// `PUT /api/v1/admin/sites/{site}`: create or replace a site with its agents (admin token required).
@@ -19,6 +20,9 @@ pub struct SiteSetup {
     /// Identity verification: the site's backend signs its user ids with this secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityRules>,
+    /// How the chat widget looks, greets and what it asks first.
+    #[serde(default)]
+    pub widget: WidgetSettings,
 }
 
 /// How a site verifies who its contacts are.
@@ -97,18 +101,14 @@ fn default_capacity() -> u32 {
     3
 }
 
-/// What the widget needs to draw itself (`GET /api/v1/sites/{site}/widget`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WidgetConfig {
-    pub site: SiteId,
-    pub title: String,
-}
-
 /// `POST /api/v1/sites/{site}/chats`: a contact starts a conversation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartChat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// From the pre-chat form, for the agent to follow up by mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// The token from an earlier chat on this site: the new conversation belongs to the same contact (its
     /// history stays together). Sent in the body, never in a URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]

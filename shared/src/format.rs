@@ -65,9 +65,31 @@ fn styled_line(line: &str, bold: bool, italic: bool, emit: &mut dyn FnMut(&str, 
     emit(&line[plain_from..], bold, italic);
 }
 
+/// A file size as people read it: `512 B`, `12 KB`, `3.4 MB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{} KB", b.div_ceil(1024)),
+        // Tenths in integers: float formatting would add kilobytes of code to the widget.
+        b => {
+            let tenths = (b * 10 + 512 * 1024) / (1024 * 1024);
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1025), "2 KB");
+        assert_eq!(human_size(3_565_158), "3.4 MB");
+        assert_eq!(human_size(100 * 1024 * 1024), "100.0 MB");
+    }
 
     fn styled(text: &str) -> Vec<(String, bool, bool)> {
         spans(text).into_iter().map(|s| (s.text, s.bold, s.italic)).collect()

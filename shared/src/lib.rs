@@ -44,6 +44,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod routing;
 pub mod validate;
+pub mod widget;
 
 /// The protocol version spoken by this build. A client sends it in its `hello`; the edge answers with its own
 /// in `welcome`. Versions only ever add frames and optional fields, so both sides accept any version.

@@ -22,6 +22,11 @@ impl HostPage {
     }
 
     pub fn serve(port: u16, html: String) -> Result<HostPage> {
+        Self::serve_with_headers(port, html, String::new())
+    }
+
+    /// Like [`HostPage::serve`], with extra response header lines (`name: value\r\n` each), like a CSP.
+    pub fn serve_with_headers(port: u16, html: String, headers: String) -> Result<HostPage> {
         let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
             anyhow::anyhow!("cannot serve the demo page on 127.0.0.1:{port}: {e} (port in use? pick another)")
         })?;
@@ -35,7 +40,7 @@ impl HostPage {
                         break;
                     }
                     if let Ok(stream) = stream {
-                        let _ = answer(stream, &html);
+                        let _ = answer(stream, &html, &headers);
                     }
                 }
             }
@@ -49,6 +54,11 @@ impl HostPage {
 
     /// A plausible shop page: the only Confab thing on it is the script tag.
     pub fn demo_html(edge_origin: &str, site: &str) -> String {
+        Self::demo_html_with(edge_origin, site, "")
+    }
+
+    /// [`HostPage::demo_html`] with `extra` HTML after the script tag (a page's own use of `window.Confab`).
+    pub fn demo_html_with(edge_origin: &str, site: &str, extra: &str) -> String {
         format!(
             r#"<!doctype html>
 <html lang="en">
@@ -75,6 +85,7 @@ main {{ padding: 40px; max-width: 760px; }}
 </div>
 </main>
 <script src="{edge_origin}/widget.js" data-site="{site}" async></script>
+{extra}
 </body>
 </html>
 "#
@@ -82,13 +93,13 @@ main {{ padding: 40px; max-width: 760px; }}
     }
 }
 
-fn answer(mut stream: TcpStream, html: &str) -> std::io::Result<()> {
+fn answer(mut stream: TcpStream, html: &str, headers: &str) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut buf = [0u8; 4096];
     // One read is enough for a GET from a browser; the request itself does not matter.
     let _ = stream.read(&mut buf)?;
     let head = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n{headers}\r\n",
         html.len()
     );
     stream.write_all(head.as_bytes())?;

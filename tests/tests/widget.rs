@@ -1,16 +1,27 @@
 //! The customer widget in real headless Chromium, on a shop page of another origin, with an agent speaking
 //! the protocol: Enter vs Shift+Enter, formatting, typing indicators and read receipts both ways, ending the
-//! chat with a confirmation, the ended state surviving a reload, and writing again.
+//! chat with a confirmation, the ended state surviving a reload, and writing again; files; the unread badge;
+//! a transfer the customer never notices; an outbox that waits out an outage; two tabs in step.
 
 mod support;
 
 use anyhow::Result;
-use confab_protocol::frames::{ClientFrame, DeskFrame, Participant, ServerFrame};
+use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, Participant, ServerFrame};
+use confab_protocol::ids::{AgentId, InteractionId};
 use confab_protocol::lifecycle::{EndedBy, Event};
+use confab_protocol::routing::TransferTarget;
 use confab_tests::DEMO_AGENTS;
 use fantoccini::Locator;
-use support::web::{ENTER, SHIFT, Shop, browser, open_widget, screenshot, wait_for_absence, wait_for_text};
+use std::time::Duration;
+use support::web::{
+    ENTER, SHIFT, Shop, browser, open_widget, screenshot, wait_for_absence, wait_for_text,
+    wait_longer_for_text,
+};
 use support::{PATIENCE, Peer, ready_agent};
+
+fn grace() -> AgentId {
+    AgentId("grace".into())
+}
 
 /// Releases held modifier keys in a WebDriver key sequence.
 const RELEASE: &str = "\u{E000}";
@@ -108,6 +119,20 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
     // A type that is not allowed is explained before anything is uploaded.
     picker.send_keys(&program.display().to_string()).await?;
     wait_for_text(&customer, ".cw-notice", "setup.exe").await?;
+    // So is a file over 100 MB (a real one, made in the page): nothing is uploaded.
+    customer
+        .execute(
+            "const file = new File([new Uint8Array(101 * 1024 * 1024)], 'catalogue.pdf', {type: 'application/pdf'});
+             const files = new DataTransfer(); files.items.add(file);
+             const picker = document.querySelector('.cw-file');
+             picker.files = files.files;
+             picker.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![],
+        )
+        .await?;
+    let notice = wait_for_text(&customer, ".cw-notice", "catalogue.pdf").await?;
+    assert!(notice.contains("too large"), "{notice}");
+    assert!(customer.find_all(Locator::Css(".cw-upload, .cw-mine")).await?.is_empty(), "nothing was sent");
     // A photo is uploaded, sent, and previewed in the widget.
     picker.send_keys(&photo.display().to_string()).await?;
     let preview =
@@ -134,7 +159,7 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
             break;
         }
         assert!(started.elapsed() < PATIENCE, "the preview never loaded (width {width})");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     customer.enter_parent_frame().await?;
     screenshot(&customer, paths, "widget-4-photo-sent").await?;
@@ -168,7 +193,7 @@ async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_aft
     wait_for_text(&customer, "[data-confab=badge]", "1").await?;
     agent
         .expect_none(
-            std::time::Duration::from_millis(500),
+            Duration::from_millis(500),
             |f| matches!(f, ServerFrame::Read { who: Participant::Contact, seq } if *seq >= 2),
         )
         .await?;
@@ -189,8 +214,172 @@ async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_aft
     // Read now: the next visit shows no badge.
     customer.refresh().await?;
     customer.wait().at_most(PATIENCE).for_element(Locator::Css("[data-confab=launcher]")).await?;
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!customer.find(Locator::Css("[data-confab=badge]")).await?.is_displayed().await?);
+    customer.close().await?;
+    Ok(())
+}
+
+/// The customer writes, Ada accepts: the conversation id and an agent link on it.
+async fn customer_chat_with_ada(
+    shop: &Shop,
+    customer: &fantoccini::Client,
+    first: &str,
+) -> Result<(InteractionId, Peer, support::DeskPeer)> {
+    let (cookie, mut desk) = ready_agent(&shop.edge, DEMO_AGENTS[0].0).await?;
+    open_widget(customer, &shop.host_origin).await?;
+    let input = customer.find(Locator::Css(".cw-input")).await?;
+    input.send_keys(first).await?;
+    input.send_keys(ENTER).await?;
+    wait_for_text(customer, ".cw-mine[data-pending=false] .cw-text", first).await?;
+    let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
+    let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
+    desk.accept(interaction).await?;
+    let mut agent = Peer::connect(&shop.edge, &interaction.to_string(), Some(&cookie)).await?;
+    agent.hello(None, None).await?;
+    Ok((interaction, agent, desk))
+}
+
+/// The transcript as the customer sees it: each line's text.
+async fn transcript_lines(customer: &fantoccini::Client) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for line in customer.find_all(Locator::Css(".cw-list > li")).await? {
+        lines.push(line.text().await?);
+    }
+    Ok(lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_while_the_customer_watches_leaves_no_trace() -> Result<()> {
+    let shop = Shop::start("widget-transfer")?;
+    let customer = browser(&shop.driver, &shop.paths, "customer").await?;
+    let (interaction, mut ada, mut desk_ada) =
+        customer_chat_with_ada(&shop, &customer, "My invoice shows the wrong address.").await?;
+    ada.say("Let me check that for you.").await?;
+    wait_for_text(&customer, ".cw-theirs", "Let me check").await?;
+    let before = transcript_lines(&customer).await?;
+
+    // Ada hands the chat to Grace, who accepts; the customer's widget stays connected throughout.
+    let (grace_cookie, mut desk_grace) = ready_agent(&shop.edge, DEMO_AGENTS[1].0).await?;
+    desk_ada.send(&DeskClientFrame::Transfer { interaction, target: TransferTarget::Agent(grace()) }).await?;
+    desk_grace.offered(interaction).await?;
+    desk_grace.accept(interaction).await?;
+    desk_ada.expect(|f| matches!(f, DeskFrame::TransferEnded { .. })).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(transcript_lines(&customer).await?, before, "nothing about the transfer shows");
+
+    // The next reply simply comes from Grace.
+    let mut grace = Peer::connect(&shop.edge, &interaction.to_string(), Some(&grace_cookie)).await?;
+    grace.hello(None, None).await?;
+    grace.say("I've corrected the address on your invoice.").await?;
+    wait_for_text(&customer, ".cw-theirs", "corrected the address").await?;
+    let after = transcript_lines(&customer).await?;
+    assert_eq!(&after[..before.len()], &before[..]);
+    assert_eq!(after.len(), before.len() + 1, "one new line, the reply: {after:?}");
+    assert!(after.last().is_some_and(|l| l.starts_with("Grace Hopper")), "{after:?}");
+    assert!(!after.join("\n").to_lowercase().contains("transfer"), "{after:?}");
+    wait_for_text(&customer, ".cw-link", "Online").await?;
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &shop.paths, "widget-6-after-transfer").await?;
+    customer.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_written_while_offline_are_sent_in_order_once_back() -> Result<()> {
+    let mut shop = Shop::start("widget-offline")?;
+    let customer = browser(&shop.driver, &shop.paths, "customer").await?;
+    let (interaction, mut ada, _desk) =
+        customer_chat_with_ada(&shop, &customer, "Do you restock the ash vase?").await?;
+    ada.say("Yes, next week.").await?;
+    wait_for_text(&customer, ".cw-theirs", "next week").await?;
+
+    // The edge goes away (a crash, a deploy, a lost connection): the widget says so, and what the customer
+    // writes meanwhile waits, in order, marked as not sent yet.
+    let waiting = ["Great, can you hold one for me?", "I'd pick it up on Friday."];
+    let paths = shop.paths.clone();
+    shop.restart_edge(|| async {
+        wait_longer_for_text(&customer, ".cw-link[data-link=offline]", "Offline", Duration::from_secs(30))
+            .await?;
+        let input = customer.find(Locator::Css(".cw-input")).await?;
+        for text in waiting {
+            input.send_keys(text).await?;
+            input.send_keys(ENTER).await?;
+        }
+        wait_for_text(&customer, ".cw-mine[data-pending=true]", waiting[1]).await?;
+        assert_eq!(customer.find_all(Locator::Css(".cw-mine[data-pending=true]")).await?.len(), 2);
+        customer.enter_parent_frame().await?;
+        screenshot(&customer, &paths, "widget-7-offline-outbox").await?;
+        customer.enter_frame(0).await?;
+        Ok(())
+    })
+    .await?;
+
+    // Back: the widget reconnects by itself (backoff) and sends both, in order, once.
+    wait_longer_for_text(&customer, ".cw-link", "Online", Duration::from_secs(60)).await?;
+    wait_longer_for_text(&customer, ".cw-mine[data-pending=false]", waiting[1], Duration::from_secs(20))
+        .await?;
+    assert!(customer.find_all(Locator::Css(".cw-mine[data-pending=true]")).await?.is_empty());
+    let mut ada = Peer::connect(
+        &shop.edge,
+        &interaction.to_string(),
+        Some(&support::sign_in(&shop.edge, DEMO_AGENTS[0].0)?),
+    )
+    .await?;
+    ada.hello(None, Some(2)).await?;
+    let mut received = Vec::new();
+    while received.len() < 2 {
+        if let ServerFrame::Message { message } =
+            ada.expect(|f| matches!(f, ServerFrame::Message { .. })).await?
+        {
+            received.push(message.text);
+        }
+    }
+    assert_eq!(received, waiting);
+    ada.expect_none(Duration::from_millis(500), |f| matches!(f, ServerFrame::Message { .. })).await?;
+    assert_eq!(customer.find_all(Locator::Css(".cw-mine")).await?.len(), 3, "no message doubled");
+    customer.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tabs_of_the_shop_show_the_same_conversation() -> Result<()> {
+    let shop = Shop::start("widget-tabs")?;
+    let (cookie, mut desk) = ready_agent(&shop.edge, DEMO_AGENTS[0].0).await?;
+    let customer = browser(&shop.driver, &shop.paths, "customer").await?;
+    // Two tabs with the chat open, before any conversation exists.
+    open_widget(&customer, &shop.host_origin).await?;
+    let first_tab = customer.window().await?;
+    let second = customer.new_window(true).await?;
+    customer.switch_to_window(second.handle).await?;
+    open_widget(&customer, &shop.host_origin).await?;
+
+    // The customer writes in the second tab: the first picks the conversation up without a reload.
+    let input = customer.find(Locator::Css(".cw-input")).await?;
+    input.send_keys("Hello from the second tab").await?;
+    input.send_keys(ENTER).await?;
+    let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
+    let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
+    desk.accept(interaction).await?;
+    customer.switch_to_window(first_tab.clone()).await?;
+    customer.enter_frame(0).await?;
+    wait_for_text(&customer, ".cw-mine", "Hello from the second tab").await?;
+
+    // A reply reaches both; ending in the first ends it in the second.
+    let mut agent = Peer::connect(&shop.edge, &interaction.to_string(), Some(&cookie)).await?;
+    agent.hello(None, None).await?;
+    agent.say("Hi! Both your tabs see this.").await?;
+    wait_for_text(&customer, ".cw-theirs", "Both your tabs").await?;
+    customer.find(Locator::Css(".cw-end")).await?.click().await?;
+    customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-confirm-end")).await?.click().await?;
+    wait_for_text(&customer, ".cw-ended", "You ended the chat.").await?;
+    let tabs = customer.windows().await?;
+    let other = tabs.into_iter().find(|w| *w != first_tab).expect("the second tab");
+    customer.switch_to_window(other).await?;
+    customer.enter_frame(0).await?;
+    wait_for_text(&customer, ".cw-theirs", "Both your tabs").await?;
+    wait_for_text(&customer, ".cw-ended", "You ended the chat.").await?;
+    assert_eq!(customer.find_all(Locator::Css(".cw-mine")).await?.len(), 1, "one message in each tab");
     customer.close().await?;
     Ok(())
 }

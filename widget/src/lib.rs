@@ -1,463 +1,181 @@
 //! # confab-widget
 //!
 //! The customer's chat window, running in an iframe served by the edge (`/widget/frame?site=...`) that the
-//! loader (`static/widget.js`) puts on the site owner's page. It is a Leptos client-side app:
-//!
-//! - the conversation id and contact token live in `localStorage` (partitioned per embedding site by the
-//!   browser), so a contact who comes back finds the same conversation;
-//! - what the contact writes goes into an outbox (also in `localStorage`) first, and is sent, in order, as
-//!   soon as the socket is up; the edge acknowledges each message once it is durable;
-//! - the socket reconnects by itself and resumes after the last `seq` seen, so nothing is missed or doubled.
+//! loader (`static/widget.js`) puts on the site owner's page. It is a Leptos client-side app: [`chat`] holds
+//! the state and the actions, [`host`] talks with the loader, [`texts`] holds its words in each language, and
+//! this module draws it. The site's settings (colour, title, greeting, pre-chat form, language) come inlined
+//! in the frame's page, so the first paint is already the site's.
 
-use confab_client::api::{self, Failure};
-use confab_client::conversation::{ConversationLink, Events, Link};
-use confab_client::upload;
-use confab_client::view::{AttachmentView, formatted, set_timeout, sleep};
-use confab_client::{clock_time, new_client_id, now_ms, storage};
-use confab_protocol::api::{ChatStarted, StartChat, WidgetConfig};
-use confab_protocol::attachments;
-use confab_protocol::delivery::{self, ClientLog, Outgoing};
-use confab_protocol::frames::{Author, ClientFrame, ErrorCode, Participant, ServerFrame};
+mod chat;
+mod host;
+mod texts;
+
+use chat::Chat;
+use confab_client::clock_time;
+use confab_client::conversation::Link;
+use confab_client::view::{AttachmentView, formatted};
+use confab_protocol::frames::{Attachment, Author};
 use confab_protocol::ids::Seq;
 use confab_protocol::validate;
+use confab_protocol::widget::{self as rules, Field, PreChatProblem, WidgetSettings};
+use host::{FromHost, ToHost};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
+use texts::Texts;
 use web_sys::KeyboardEvent;
 
-/// The conversation this browser holds for a site.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct StoredChat {
-    interaction: String,
-    token: String,
+/// The settings the edge put in the page (`<script type="application/json" id="confab-settings">`).
+fn inlined_settings() -> WidgetSettings {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("confab-settings"))
+        .and_then(|e| e.text_content())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
-/// The widget's state and what it does. All fields are handles, so `Chat` is `Copy` and moves into closures.
-#[derive(Clone, Copy)]
-struct Chat {
-    site: StoredValue<String>,
-    /// Mirror of the link's log (or, before the conversation exists, the outbox written so far).
-    log: RwSignal<ClientLog>,
-    stored: RwSignal<Option<StoredChat>>,
-    /// `None` until there is a conversation to connect to.
-    link_state: RwSignal<Option<Link>>,
-    starting: RwSignal<bool>,
-    /// A message for the contact about something that went wrong.
-    notice: RwSignal<Option<String>>,
-    link: StoredValue<Option<ConversationLink>, LocalStorage>,
-    /// The chat ended, with the last `seq` at that moment: the ended state shows until something newer is
-    /// written. Kept in local storage, so a reload still shows it.
-    ended: RwSignal<Option<Ended>>,
-    /// The agent's name while it is typing.
-    agent_typing: RwSignal<Option<String>>,
-    /// When the last typing news came in (an indicator without refresh is hidden).
-    typing_seen_at: StoredValue<i64>,
-    /// When this contact last said it is typing.
-    typing_sent_at: StoredValue<i64>,
-    /// The agent has read the contact's messages up to this `seq`.
-    agent_read: RwSignal<Seq>,
-    /// The last `seq` this contact reported as read.
-    read_sent: StoredValue<Seq>,
-    /// The End chat confirmation is open.
-    confirming_end: RwSignal<bool>,
-    /// The loader shows the chat (a frame preloaded for the unread badge is hidden until opened).
-    visible: RwSignal<bool>,
-    /// Files being uploaded.
-    uploads: RwSignal<Vec<Upload>>,
-    next_upload: StoredValue<u32>,
+/// The language to speak: the site's setting, or the visitor's browser languages with `auto`.
+fn locale_for(setting: &str) -> &'static str {
+    let preferred: Vec<String> = web_sys::window()
+        .map(|w| w.navigator().languages().iter().filter_map(|l| l.as_string()).collect())
+        .unwrap_or_default();
+    rules::pick_locale(setting, preferred.iter().map(String::as_str))
 }
 
-/// A file on its way up.
-#[derive(Debug, Clone, PartialEq)]
-struct Upload {
-    id: u32,
-    name: String,
-    /// 0.0 to 1.0.
-    progress: f64,
-}
-
-/// How and when the chat ended.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-struct Ended {
-    by_contact: bool,
-    after_seq: Seq,
-}
-
-impl Chat {
-    fn new(site: String) -> Self {
-        let key = |what: &str| format!("confab.{site}.{what}");
-        let stored: Option<StoredChat> = storage::load(&key("chat"));
-        let outbox: Vec<Outgoing> = storage::load(&key("outbox")).unwrap_or_default();
-        let ended: Option<Ended> = storage::load(&key("ended"));
-        Chat {
-            site: StoredValue::new(site),
-            log: RwSignal::new(ClientLog { messages: Vec::new(), outbox }),
-            stored: RwSignal::new(stored),
-            link_state: RwSignal::new(None),
-            starting: RwSignal::new(false),
-            notice: RwSignal::new(None),
-            link: StoredValue::new_local(None),
-            ended: RwSignal::new(ended),
-            agent_typing: RwSignal::new(None),
-            typing_seen_at: StoredValue::new(0),
-            typing_sent_at: StoredValue::new(0),
-            agent_read: RwSignal::new(0),
-            read_sent: StoredValue::new(0),
-            confirming_end: RwSignal::new(false),
-            visible: RwSignal::new(confab_client::query_param("hidden").as_deref() != Some("1")),
-            uploads: RwSignal::new(Vec::new()),
-            next_upload: StoredValue::new(0),
-        }
-    }
-
-    /// Whether the ended state shows: the chat ended and nothing was written since.
-    fn shows_ended(&self) -> Option<Ended> {
-        let last = self.log.with(|l| l.last_seq().unwrap_or(0) + l.outbox.len() as Seq);
-        self.ended.get().filter(|e| last <= e.after_seq)
-    }
-
-    fn send_frame(&self, frame: &ClientFrame) -> bool {
-        self.link.with_value(|l| l.as_ref().is_some_and(|l| l.send(frame)))
-    }
-
-    /// The contact is typing: tell the agent, at most every few seconds.
-    fn typing(&self, on: bool) {
-        let now = now_ms();
-        if delivery::typing_due(on, self.typing_sent_at.get_value(), now)
-            && self.send_frame(&ClientFrame::Typing { on })
-        {
-            self.typing_sent_at.set_value(if on { now } else { 0 });
-        }
-    }
-
-    /// Reports the agent's messages as read while the chat is in view; while it is not, tells the loader how
-    /// many are unread (its badge).
-    fn report_read(&self, log: &ClientLog) {
-        let page_visible = web_sys::window().and_then(|w| w.document()).is_some_and(|d| !d.hidden());
-        let visible = page_visible && self.visible.get_untracked();
-        if !visible {
-            let unread = delivery::unread(&log.messages, Some(self.read_sent.get_value()), true);
-            post_to_host(&serde_json::json!({"type": "confab:unread", "count": unread}));
-        }
-        let newest = log.messages.iter().rev().find(|m| !matches!(m.author, Author::Contact)).map(|m| m.seq);
-        if let Some(seq) = newest.filter(|s| visible && *s > self.read_sent.get_value())
-            && self.send_frame(&ClientFrame::Read { seq })
-        {
-            self.read_sent.set_value(seq);
-        }
-    }
-
-    /// What the edge says besides messages.
-    fn on_news(&self, frame: ServerFrame) {
-        match frame {
-            ServerFrame::Typing { who: Participant::Agent { name }, on } => {
-                self.typing_seen_at.set_value(now_ms());
-                self.agent_typing.set(on.then_some(name));
-                if on {
-                    let chat = *self;
-                    // Hide an indicator that is not refreshed (the agent may have gone without saying).
-                    set_timeout(
-                        move || {
-                            if now_ms() - chat.typing_seen_at.get_value() >= delivery::TYPING_TIMEOUT_MS {
-                                chat.agent_typing.set(None);
-                            }
-                        },
-                        delivery::TYPING_TIMEOUT_MS,
-                    );
-                }
-            }
-            ServerFrame::Read { who: Participant::Agent { .. }, seq } => {
-                self.agent_read.update(|r| *r = (*r).max(seq))
-            }
-            ServerFrame::ChatEnded { by_contact, .. } => {
-                let ended =
-                    Ended { by_contact, after_seq: self.log.with_untracked(|l| l.last_seq().unwrap_or(0)) };
-                storage::save(&self.key("ended"), &ended);
-                self.ended.set(Some(ended));
-                self.agent_typing.set(None);
-                self.confirming_end.set(false);
-            }
-            _ => {}
-        }
-    }
-
-    /// The contact confirmed End chat.
-    fn end(&self) {
-        if !self.send_frame(&ClientFrame::End) {
-            self.notice.set(Some(
-                "You're offline: the chat will end when you're back online. Try again then.".into(),
-            ));
-        }
-        self.confirming_end.set(false);
-    }
-
-    fn key(&self, what: &str) -> String {
-        format!("confab.{}.{what}", self.site.get_value())
-    }
-
-    /// The contact pressed Enter or Send. Returns whether the text was taken (so the composer clears).
-    fn send(&self, text: &str) -> bool {
-        let has_link = self.link.with_value(Option::is_some);
-        let result = if has_link {
-            self.link.with_value(|l| l.as_ref().map_or(Ok(()), |l| l.write(text)))
-        } else {
-            // No conversation yet: keep the message in the outbox, start one, and the link sends it.
-            validate::message_text(text).map(|text| {
-                let outgoing = Outgoing {
-                    client_id: new_client_id(),
-                    text: text.to_owned(),
-                    attachments: Vec::new(),
-                    written_at: now_ms(),
-                };
-                self.log.update(|l| l.write(outgoing));
-                storage::save(&self.key("outbox"), &self.log.with_untracked(|l| l.outbox.clone()));
-                self.start();
-            })
-        };
-        match result {
-            Ok(()) => {
-                self.notice.set(None);
-                true
-            }
-            Err(e) => {
-                if e.code() != ErrorCode::EmptyMessage {
-                    self.notice.set(Some(e.to_string()));
-                }
-                false
-            }
-        }
-    }
-
-    /// Starts the conversation on the first message.
-    fn start(&self) {
-        let chat = *self;
-        spawn_local(async move {
-            chat.started().await;
-        });
-    }
-
-    /// The conversation, started now if there is none yet (once, however many callers ask at once).
-    async fn started(&self) -> Option<StoredChat> {
-        if let Some(stored) = self.stored.get_untracked() {
-            return Some(stored);
-        }
-        if self.starting.get_untracked() {
-            // Someone else is starting it: wait for them (bounded, like every wait here).
-            for _ in 0..150 {
-                sleep(100).await;
-                if let Some(stored) = self.stored.get_untracked() {
-                    return Some(stored);
-                }
-                if !self.starting.get_untracked() {
-                    return None;
-                }
-            }
-            return None;
-        }
-        self.starting.set(true);
-        let path = format!("/api/v1/sites/{}/chats", self.site.get_value());
-        let result: Result<ChatStarted, Failure> =
-            api::request("POST", &path, Some(&StartChat::default())).await;
-        self.starting.set(false);
-        match result {
-            Ok(started) => {
-                let stored =
-                    StoredChat { interaction: started.interaction.to_string(), token: started.contact_token };
-                storage::save(&self.key("chat"), &stored);
-                self.stored.set(Some(stored.clone()));
-                self.connect();
-                Some(stored)
-            }
-            Err(failure) => {
-                self.notice.set(Some(failure.message));
-                None
-            }
-        }
-    }
-
-    /// The contact picked a file: checked here first (type and size), then uploaded with progress and sent.
-    fn attach(&self, file: web_sys::File) {
-        let name = file.name();
-        if let Err(refused) = attachments::precheck(&name, file.size() as u64) {
-            self.notice.set(Some(refused.to_string()));
-            return;
-        }
-        self.notice.set(None);
-        let id = self.next_upload.get_value();
-        self.next_upload.set_value(id + 1);
-        self.uploads.update(|u| u.push(Upload { id, name, progress: 0.0 }));
-        let chat = *self;
-        spawn_local(async move {
-            let Some(stored) = chat.started().await else {
-                chat.uploads.update(|u| u.retain(|x| x.id != id));
-                return;
-            };
-            upload::upload(
-                &stored.interaction,
-                &file,
-                Some(&stored.token),
-                move |progress| {
-                    chat.uploads
-                        .update(|u| u.iter_mut().filter(|x| x.id == id).for_each(|x| x.progress = progress))
-                },
-                move |result| {
-                    chat.uploads.update(|u| u.retain(|x| x.id != id));
-                    match result {
-                        Ok(attachment) => {
-                            let written = chat
-                                .link
-                                .with_value(|l| l.as_ref().map(|l| l.write_with("", vec![attachment])));
-                            if let Some(Err(e)) = written {
-                                chat.notice.set(Some(e.to_string()));
-                            }
-                        }
-                        Err(failure) => chat.notice.set(Some(failure.message)),
-                    }
-                },
-            );
-        });
-    }
-
-    fn connect(&self) {
-        let Some(stored) = self.stored.get_untracked() else { return };
-        let chat = *self;
-        let events = Events {
-            on_log: Box::new(move |log| {
-                storage::save(&chat.key("outbox"), &log.outbox);
-                chat.report_read(log);
-                chat.log.set(log.clone());
-            }),
-            on_link: Box::new(move |state| chat.link_state.set(Some(state))),
-            on_error: Box::new(move |_, message| chat.notice.set(Some(message))),
-            on_refused: Box::new(move || chat.forget()),
-            on_news: Box::new(move |frame| chat.on_news(frame)),
-        };
-        // The loader keeps the token on the host page, so a later visit can show unread replies without
-        // loading the chat.
-        post_to_host(&serde_json::json!({"type": "confab:contact", "token": stored.token}));
-        let link =
-            ConversationLink::open(&stored.interaction, Some(stored.token), self.log.get_untracked(), events);
-        self.link.set_value(Some(link));
-    }
-
-    /// The edge no longer accepts this browser's conversation (its token was refused): start afresh on the
-    /// next message rather than retrying forever.
-    fn forget(&self) {
-        storage::remove(&self.key("chat"));
-        if let Some(link) = self.link.try_update_value(Option::take).flatten() {
-            link.close();
-        }
-        self.stored.set(None);
-        self.link_state.set(None);
-        self.log.update(|l| l.messages.clear());
-        self.notice.set(Some("This conversation is no longer available. Write to start a new one.".into()));
+/// Sets the page's language, so screen readers pronounce the widget's words right.
+fn set_document_lang(texts: &Texts) {
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("lang", texts.lang);
     }
 }
 
 /// The whole widget. Reads the site from the frame's URL (`?site=...`).
 #[component]
 pub fn Widget() -> impl IntoView {
+    let settings = inlined_settings();
+    let texts = Texts::of(locale_for(&settings.locale));
+    set_document_lang(texts);
     let Some(site) = confab_client::query_param("site").filter(|s| validate::slug(s).is_ok()) else {
-        return view! { <p class="cw-broken">"This chat is not set up: the script tag needs a data-site attribute."</p> }
-            .into_any();
+        return view! { <p class="cw-broken">{texts.not_set_up}</p> }.into_any();
     };
-    let chat = Chat::new(site.clone());
-    let title = RwSignal::new(String::from("Chat with us"));
-    spawn_local(async move {
-        if let Ok(config) =
-            api::request::<WidgetConfig>("GET", &format!("/api/v1/sites/{site}/widget"), None::<&()>).await
-        {
-            title.set(config.title);
+    let style = format!("--accent:{};--on-accent:{}", settings.color, rules::text_color_on(&settings.color));
+    let chat = Chat::new(site, settings, texts);
+    chat.follow_other_tabs();
+    host::listen(move |message| match message {
+        FromHost::Visible(visible) => {
+            chat.visible.set(visible);
+            if visible {
+                chat.log.with_untracked(|log| chat.report_read(log));
+            }
         }
+        FromHost::Identify(identity) => chat.identify(identity),
+        FromHost::Locale(locale) => {
+            let texts = Texts::of(rules::pick_locale(&locale, []));
+            set_document_lang(texts);
+            chat.texts.set(texts);
+        }
+        FromHost::Reset => chat.sign_out(),
     });
-    listen_to_host(chat);
     if chat.stored.with_untracked(Option::is_some) {
         chat.connect();
     }
-    let can_end = move || chat.stored.with(Option::is_some) && chat.shows_ended().is_none();
+    let emoji_open = RwSignal::new(false);
+    // Escape closes what is open, innermost first, and finally the chat panel itself.
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() != "Escape" {
+            return;
+        }
+        if emoji_open.get_untracked() {
+            emoji_open.set(false);
+        } else if chat.confirming_end.get_untracked() {
+            chat.confirming_end.set(false);
+        } else {
+            host::post(ToHost::Close);
+        }
+    };
+    // The words are fixed for a render: a language change (rare, from the page) draws the widget anew.
     view! {
-        <div class="cw">
-            <header class="cw-head">
-                <span class="cw-title">{move || title.get()}</span>
-                <LinkBadge link=chat.link_state />
-                {move || can_end().then(|| view! {
-                    <button class="cw-end" type="button" on:click=move |_| chat.confirming_end.set(true)>"End chat"</button>
-                })}
-            </header>
-            {move || chat.confirming_end.get().then(|| view! {
-                <div class="cw-confirm" role="alertdialog" aria-label="End this chat?">
-                    <p>"End this chat? You can always write again later."</p>
-                    <button class="cw-confirm-end" type="button" on:click=move |_| chat.end()>"End chat"</button>
-                    <button class="cw-confirm-cancel" type="button" on:click=move |_| chat.confirming_end.set(false)>"Keep chatting"</button>
-                </div>
-            })}
-            <Transcript chat />
-            {move || chat.notice.get().map(|n| view! { <p class="cw-notice" role="alert">{n}</p> })}
-            <Composer chat />
+        <div class="cw" style=style on:keydown=on_keydown>
+            {move || {
+                let t = chat.texts.get();
+                view! {
+                    <Header chat t />
+                    {move || chat.confirming_end.get().then(|| view! { <ConfirmEnd chat t /> })}
+                    <Transcript chat t />
+                    {move || chat.notice.get().map(|n| view! { <p class="cw-notice" role="alert">{n}</p> })}
+                    {move || if chat.needs_details() {
+                        view! { <PreChat chat t /> }.into_any()
+                    } else {
+                        view! { <Composer chat t emoji_open /> }.into_any()
+                    }}
+                }
+            }}
         </div>
     }
     .into_any()
 }
 
 #[component]
-fn LinkBadge(link: RwSignal<Option<Link>>) -> impl IntoView {
-    let label = move || match link.get() {
+fn Header(chat: Chat, t: &'static Texts) -> impl IntoView {
+    let link_label = move || match chat.link_state.get() {
         None => "",
-        Some(Link::Connecting) => "Connecting…",
-        Some(Link::Online) => "Online",
-        Some(Link::Offline | Link::Closed) => "Offline — reconnecting",
+        Some(Link::Connecting) => t.connecting,
+        Some(Link::Online) => t.online,
+        Some(Link::Offline | Link::Closed) => t.offline,
     };
-    let state = move || link.get().map(|l| format!("{l:?}").to_lowercase()).unwrap_or_default();
-    view! { <span class="cw-link" data-link=state>{label}</span> }
-}
-
-/// Sends a message to the loader on the host page (only to the origin it said it has).
-fn post_to_host(message: &serde_json::Value) {
-    let Some(origin) = confab_client::query_param("origin") else { return };
-    if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
-        let _ = parent.post_message(&wasm_bindgen::JsValue::from_str(&message.to_string()), &origin);
+    let link_state = move || match chat.link_state.get() {
+        None => "",
+        Some(Link::Connecting) => "connecting",
+        Some(Link::Online) => "online",
+        Some(Link::Offline | Link::Closed) => "offline",
+    };
+    let can_end = move || chat.stored.with(Option::is_some) && chat.shows_ended().is_none();
+    view! {
+        <header class="cw-head">
+            <div class="cw-heading">
+                <h1 class="cw-title">{chat.settings.with_value(|s| s.title.clone())}</h1>
+                <span class="cw-link" data-link=link_state role="status">{link_label}</span>
+            </div>
+            {move || can_end().then(|| view! {
+                <button class="cw-end" type="button" on:click=move |_| chat.confirming_end.set(true)>{t.end_chat}</button>
+            })}
+            // Closing only hides the chat (it goes on); on a phone the chat covers the page's launcher.
+            {host::embedded().then(|| view! {
+                <button class="cw-close" type="button" aria-label=t.close title=t.close on:click=|_| host::post(ToHost::Close)>
+                    <svg class="cw-icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                        <path d="M6 9l6 6 6-6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
+                    </svg>
+                </button>
+            })}
+        </header>
     }
 }
 
-/// Follows the loader's `confab:visible` messages (the chat panel opened or closed).
-fn listen_to_host(chat: Chat) {
-    let Some(origin) = confab_client::query_param("origin") else { return };
-    let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-        move |event: web_sys::MessageEvent| {
-            if event.origin() != origin {
-                return;
-            }
-            let Some(text) = event.data().as_string() else { return };
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(&text) else { return };
-            if message["type"] == "confab:visible" {
-                let visible = message["visible"].as_bool().unwrap_or(true);
-                chat.visible.set(visible);
-                if visible {
-                    chat.log.with_untracked(|log| chat.report_read(log));
-                }
-            }
-        },
-    );
-    if let Some(window) = web_sys::window() {
-        let _ = window.add_event_listener_with_callback(
-            "message",
-            wasm_bindgen::JsCast::unchecked_ref(on_message.as_ref()),
-        );
+#[component]
+fn ConfirmEnd(chat: Chat, t: &'static Texts) -> impl IntoView {
+    let keep: NodeRef<leptos::html::Button> = NodeRef::new();
+    // Focus goes to the safe choice, so Enter does not end the chat by accident.
+    Effect::new(move |_| {
+        if let Some(button) = keep.get() {
+            let _ = button.focus();
+        }
+    });
+    view! {
+        <div class="cw-confirm" role="alertdialog" aria-label=t.end_question>
+            <p>{t.end_question}</p>
+            <button class="cw-confirm-end" type="button" on:click=move |_| chat.end()>{t.end_chat}</button>
+            <button class="cw-confirm-cancel" type="button" node_ref=keep on:click=move |_| chat.confirming_end.set(false)>
+                {t.keep_chatting}
+            </button>
+        </div>
     }
-    // Listens for the page's lifetime.
-    on_message.forget();
 }
-
-/// What the file picker offers: the attachment allow-list (the edge checks the content too).
-const ACCEPTED_FILES: &str =
-    ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
 
 /// One line of the transcript as drawn.
 #[derive(Clone, PartialEq)]
 struct Line {
     key: String,
     seq: Option<Seq>,
-    attachments: Vec<confab_protocol::frames::Attachment>,
+    attachments: Vec<Attachment>,
     mine: bool,
     author: Option<String>,
     text: String,
@@ -466,7 +184,7 @@ struct Line {
 }
 
 #[component]
-fn Transcript(chat: Chat) -> impl IntoView {
+fn Transcript(chat: Chat, t: &'static Texts) -> impl IntoView {
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
     let lines = move || {
         chat.log.with(|l| {
@@ -476,7 +194,9 @@ fn Transcript(chat: Chat) -> impl IntoView {
                 attachments: m.attachments.clone(),
                 mine: matches!(m.author, Author::Contact),
                 author: match &m.author {
-                    Author::Agent { name, .. } => Some(name.clone()),
+                    Author::Agent { name, .. } => {
+                        Some(chat.settings.with_value(|s| s.agent_label(name).to_owned()))
+                    }
                     _ => None,
                 },
                 text: m.text.clone(),
@@ -499,13 +219,16 @@ fn Transcript(chat: Chat) -> impl IntoView {
     // Keep the newest message in view.
     Effect::new(move |_| {
         chat.log.track();
+        chat.uploads.track();
+        chat.agent_typing.track();
         if let Some(list) = list.get() {
             list.set_scroll_top(list.scroll_height());
         }
     });
+    let greeting = chat.settings.with_value(|s| s.greeting.clone());
     view! {
-        <ol class="cw-list" node_ref=list aria-live="polite" aria-label="Messages">
-            <li class="cw-greeting">"Hi! How can we help? We usually answer within a few minutes."</li>
+        <ol class="cw-list" node_ref=list aria-live="polite" aria-label=t.messages>
+            <li class="cw-greeting">{move || if greeting.is_empty() { t.greeting.to_owned() } else { greeting.clone() }}</li>
             <For
                 each=lines
                 key=|line| (line.key.clone(), line.pending)
@@ -515,9 +238,9 @@ fn Transcript(chat: Chat) -> impl IntoView {
                     // Sending until stored, Sent once stored, Seen once the agent has read it.
                     let status = move || match (mine, pending, seq) {
                         (false, _, _) => "",
-                        (true, true, _) => " · Sending…",
-                        (true, false, Some(seq)) if seq <= chat.agent_read.get() => " · Seen",
-                        (true, false, _) => " · Sent",
+                        (true, true, _) => t.sending,
+                        (true, false, Some(seq)) if seq <= chat.agent_read.get() => t.seen,
+                        (true, false, _) => t.sent,
                     };
                     view! {
                         <li class=class data-pending=pending.to_string()>
@@ -527,41 +250,113 @@ fn Transcript(chat: Chat) -> impl IntoView {
                                 let (interaction, token) = chat.stored.get_untracked().map(|s| (s.interaction, s.token)).unwrap_or_default();
                                 view! { <AttachmentView interaction attachment bearer=Some(token) /> }
                             }).collect_view()}
-                            <span class="cw-meta">{line.time} <span class="cw-status">{status}</span></span>
+                            <span class="cw-meta">{line.time} {mine.then(|| view! { " · " <span class="cw-status">{status}</span> })}</span>
                         </li>
                     }
                 }
             />
             <For
                 each=move || chat.uploads.get()
-                key=|u| (u.id, (u.progress * 100.0) as u32)
-                children=|u| view! {
-                    <li class="cw-msg cw-mine cw-upload" data-pending="true">
-                        <span class="cw-text">"Uploading " {u.name.clone()}</span>
-                        <progress max="1" value=u.progress aria-label=format!("Uploading {}", u.name)></progress>
-                    </li>
+                key=|u| (u.id, u.percent)
+                children=move |u| {
+                    let label = Texts::with(t.uploading, &u.name);
+                    view! {
+                        <li class="cw-msg cw-mine cw-upload" data-pending="true">
+                            <span class="cw-text">{label.clone()}</span>
+                            <progress max="100" value=u.percent aria-label=label></progress>
+                        </li>
+                    }
                 }
             />
             {move || chat.agent_typing.get().map(|name| view! {
-                <li class="cw-typing" aria-live="polite">{name} " is typing…"</li>
+                <li class="cw-typing">{Texts::with(t.typing, &name)}</li>
             })}
             {move || chat.shows_ended().map(|e| view! {
                 <li class="cw-ended" role="status">
-                    {if e.by_contact { "You ended the chat." } else { "The chat has ended." }}
-                    " Write below whenever you want to start again."
+                    {if e.by_contact { t.you_ended } else { t.chat_ended }} " " {t.write_again}
                 </li>
             })}
         </ol>
     }
 }
 
+/// The pre-chat form: name and email as the site asks, before a new contact's first message.
 #[component]
-fn Composer(chat: Chat) -> impl IntoView {
+fn PreChat(chat: Chat, t: &'static Texts) -> impl IntoView {
+    let form = chat.settings.with_value(|s| s.pre_chat);
+    let (name, email) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let problem = RwSignal::new(None::<PreChatProblem>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match form.check(&name.get_untracked(), &email.get_untracked()) {
+            Ok(details) => chat.save_details(details),
+            Err(p) => problem.set(Some(p)),
+        }
+    };
+    let field = move |kind: Field, label: &'static str, input_type: &'static str, value: RwSignal<String>| {
+        (kind != Field::Hidden).then(|| {
+            let required = kind == Field::Required;
+            let is_email = input_type == "email";
+            let invalid = move || problem.get().is_some_and(|p| p.is_about_email() == is_email).to_string();
+            view! {
+                <label class="cw-field">
+                    <span>{label} {(!required).then(|| view! { <small>" (" {t.optional} ")"</small> })}</span>
+                    <input
+                        type=input_type
+                        required=required
+                        autocomplete=if is_email { "email" } else { "name" }
+                        prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev))
+                        aria-invalid=invalid
+                        aria-describedby="cw-prechat-problem"
+                    />
+                </label>
+            }
+        })
+    };
+    view! {
+        <form class="cw-prechat" on:submit=submit novalidate>
+            <p>{t.pre_chat_intro}</p>
+            {field(form.name, t.name, "text", name)}
+            {field(form.email, t.email, "email", email)}
+            <p id="cw-prechat-problem" class="cw-problem" role="alert">{move || problem.get().map(|p| t.pre_chat_problem(p))}</p>
+            <button class="cw-start" type="submit">{t.start_chat}</button>
+        </form>
+    }
+}
+
+/// What the file picker offers: the attachment allow-list (the edge checks the content too).
+const ACCEPTED_FILES: &str =
+    ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
+
+/// The emoji picker's choice: the ones people use in support chats.
+const EMOJI: [&str; 24] = [
+    "😀", "😂", "😊", "😍", "🙂", "😉", "🤔", "😅", "😮", "😢", "😡", "🙄", "👍", "👎", "👏", "🙏", "👋",
+    "🎉", "❤️", "🔥", "✅", "❌", "⭐", "💡",
+];
+
+#[component]
+fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
+    let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
+    // The box grows with its text (Shift+Enter lines) up to its CSS max-height.
+    let fit = move || {
+        if let Some(el) = input.get_untracked() {
+            let style = web_sys::HtmlElement::style(&el);
+            let _ = style.set_property("height", "auto");
+            if !el.value().is_empty() {
+                let _ = style.set_property("height", &format!("{}px", el.scroll_height() + 2));
+            }
+        }
+    };
     let submit = move || {
         if chat.send(&draft.get_untracked()) {
             draft.set(String::new());
             chat.typing(false);
+            if let Some(el) = input.get_untracked() {
+                el.set_value("");
+            }
+            fit();
         }
     };
     let on_keydown = move |ev: KeyboardEvent| {
@@ -572,8 +367,8 @@ fn Composer(chat: Chat) -> impl IntoView {
         }
     };
     let on_files = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        if let Some(files) = input.files() {
+        let picker: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(files) = picker.files() {
             for i in 0..files.length() {
                 if let Some(file) = files.get(i) {
                     chat.attach(file);
@@ -581,31 +376,65 @@ fn Composer(chat: Chat) -> impl IntoView {
             }
         }
         // Picking the same file again must fire `change` again.
-        input.set_value("");
+        picker.set_value("");
+    };
+    // The emoji goes where the cursor is, and the cursor after it.
+    let insert = move |emoji: &'static str| {
+        if let Some(el) = input.get_untracked() {
+            let start = el.selection_start().ok().flatten().unwrap_or(0);
+            let end = el.selection_end().ok().flatten().unwrap_or(start);
+            let _ = el.set_range_text_with_start_and_end_and_mode(emoji, start, end, "end");
+            draft.set(el.value());
+            let _ = el.focus();
+        }
+        emoji_open.set(false);
     };
     view! {
         <form class="cw-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
-            <label class="cw-attach" title="Attach a file">
+            {move || emoji_open.get().then(|| view! {
+                <div class="cw-emoji-grid" role="group" aria-label=t.emoji>
+                    {EMOJI.iter().map(|&e| view! {
+                        <button type="button" class="cw-emoji" on:click=move |_| insert(e)>{e}</button>
+                    }).collect_view()}
+                </div>
+            })}
+            <label class="cw-tool cw-attach" title=t.attach>
                 <svg class="cw-icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                     <path d="M16.5 6.5l-8.1 8.1a2 2 0 0 0 2.8 2.8l8.5-8.5a4 4 0 0 0-5.7-5.7L5.5 11.7a6 6 0 0 0 8.5 8.5l6-6"
                         fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />
                 </svg>
-                <input type="file" class="cw-file" multiple accept=ACCEPTED_FILES aria-label="Attach a file" on:change=on_files />
+                <input type="file" class="cw-file" multiple accept=ACCEPTED_FILES aria-label=t.attach on:change=on_files />
             </label>
+            <button
+                type="button"
+                class="cw-tool cw-emoji-toggle"
+                aria-label=t.emoji
+                title=t.emoji
+                aria-expanded=move || emoji_open.get().to_string()
+                on:click=move |_| emoji_open.update(|open| *open = !*open)
+            >
+                "☺"
+            </button>
             <textarea
                 class="cw-input"
                 rows="1"
-                placeholder="Write a message…"
-                aria-label="Message"
+                node_ref=input
+                placeholder=t.placeholder
+                aria-label=t.message
                 prop:value=move || draft.get()
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
                     chat.typing(!text.trim().is_empty());
                     draft.set(text);
+                    fit();
                 }
                 on:keydown=on_keydown
             ></textarea>
-            <button class="cw-send" type="submit" aria-label="Send">"Send"</button>
+            <button class="cw-send" type="submit" aria-label=t.send title=t.send>
+                <svg class="cw-icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                    <path d="M3.4 20.4l17.5-7.5a1 1 0 0 0 0-1.8L3.4 3.6a1 1 0 0 0-1.4 1.2L4.5 12l-2.5 7.2a1 1 0 0 0 1.4 1.2z" fill="currentColor" />
+                </svg>
+            </button>
         </form>
     }
 }

@@ -17,9 +17,11 @@ pub(crate) fn all(paths: &Paths) -> Result<()> {
 }
 
 fn front_ends(paths: &Paths) -> Result<()> {
-    step("building the widget and the agent desktop (wasm32, release)");
+    step("building the widget and the agent desktop (wasm32, profile front)");
     let mut cargo = Command::new("cargo");
-    cargo.args(["build", "--release", "--target", "wasm32-unknown-unknown"]).current_dir(&paths.root);
+    cargo
+        .args(["build", "--profile", "front", "--target", "wasm32-unknown-unknown"])
+        .current_dir(&paths.root);
     for (package, _, _) in FRONT_ENDS {
         cargo.args(["-p", package]);
     }
@@ -29,7 +31,7 @@ fn front_ends(paths: &Paths) -> Result<()> {
         let out = public.join(folder);
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out)?;
-        let wasm = paths.target().join("wasm32-unknown-unknown/release").join(format!("{package}.wasm"));
+        let wasm = paths.target().join("wasm32-unknown-unknown/front").join(format!("{package}.wasm"));
         exec(
             Command::new(paths.cargo_bin("wasm-bindgen"))
                 .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])

@@ -5,6 +5,7 @@
 use crate::{exec, output, step};
 use anyhow::{Result, bail};
 use confab_tests::Paths;
+use std::path::Path;
 use std::process::Command;
 
 pub(crate) const WASM_BINDGEN_VERSION: &str = "0.2.130";
@@ -105,23 +106,30 @@ fn npm_tools(paths: &Paths) -> Result<()> {
     Ok(())
 }
 
+/// Debian packages the browser tests need: the browser, its driver, and an emoji font (without it, emoji in
+/// the screenshots people look at are empty boxes).
+const BROWSER_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "fonts-noto-color-emoji"];
+const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
+
 fn chromium(paths: &Paths) -> Result<()> {
-    if paths.chromium().exists() && paths.chromedriver().exists() {
+    if paths.chromium().exists() && paths.chromedriver().exists() && Path::new(EMOJI_FONT).exists() {
         let version = output(Command::new(paths.chromium()).arg("--version")).unwrap_or_default();
-        ok(&format!("{version} and chromedriver"));
+        ok(&format!("{version}, chromedriver and an emoji font"));
         return Ok(());
     }
     let is_root = output(Command::new("id").arg("-u")).as_deref() == Some("0");
     if !is_root {
         bail!(
-            "Chromium is needed for the browser tests: run `sudo apt-get install -y chromium chromium-driver`"
+            "Chromium is needed for the browser tests: run `sudo apt-get install -y {}`",
+            BROWSER_PACKAGES.join(" ")
         );
     }
-    installing("Chromium and chromedriver from Debian", "~1 min");
+    installing("Chromium, chromedriver and an emoji font from Debian", "~1 min");
     exec(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
     exec(
         Command::new("apt-get")
-            .args(["install", "-y", "chromium", "chromium-driver"])
+            .args(["install", "-y"])
+            .args(BROWSER_PACKAGES)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }

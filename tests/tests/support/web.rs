@@ -85,15 +85,73 @@ pub struct Shop {
     _host: confab_tests::HostPage,
 }
 
+/// What is special about a shop: the site's widget settings, the page's own script, its CSP.
+#[derive(Default)]
+pub struct ShopOptions {
+    /// Fields of the site's setup (JSON) that differ from the demo site's, like `widget` or `identity`.
+    pub site: Option<serde_json::Value>,
+    /// HTML after the script tag, given the edge's origin.
+    pub page_extra: Option<fn(&str) -> String>,
+    /// The page's `Content-Security-Policy`, given the edge's origin.
+    pub csp: Option<fn(&str) -> String>,
+}
+
 impl Shop {
     pub fn start(name: &str) -> Result<Shop> {
+        Self::start_with(name, ShopOptions::default())
+    }
+
+    pub fn start_with(name: &str, options: ShopOptions) -> Result<Shop> {
         let paths = Paths::new();
         // Another port is another origin, as a real site is to the edge.
         let host_port = confab_tests::free_port()?;
         let host_origin = format!("http://127.0.0.1:{host_port}");
-        let edge = super::edge_with_demo(name, &host_origin)?;
-        let host = confab_tests::HostPage::start(host_port, &edge.origin(), confab_tests::DEMO_SITE)?;
+        let mut site = confab_tests::demo_site(&host_origin);
+        if let Some(serde_json::Value::Object(changes)) = options.site {
+            for (key, value) in changes {
+                site[key] = value;
+            }
+        }
+        let edge = super::edge_with_site(name, site)?;
+        let edge_origin = edge.origin();
+        let extra = options.page_extra.map(|f| f(&edge_origin)).unwrap_or_default();
+        let html = confab_tests::HostPage::demo_html_with(&edge_origin, confab_tests::DEMO_SITE, &extra);
+        let headers = options
+            .csp
+            .map(|f| format!("content-security-policy: {}\r\n", f(&edge_origin)))
+            .unwrap_or_default();
+        let host = confab_tests::HostPage::serve_with_headers(host_port, html, headers)?;
         let driver = Chromedriver::start(&paths)?;
         Ok(Shop { paths, host_origin, edge, driver, _host: host })
+    }
+
+    /// Stops the edge and starts it again on the same port and storage, as after a crash or a deploy.
+    /// In between (`while_down`), the edge is unreachable.
+    pub async fn restart_edge<F: Future<Output = Result<()>>>(
+        &mut self,
+        while_down: impl FnOnce() -> F,
+    ) -> Result<()> {
+        self.edge.stop();
+        while_down().await?;
+        let options = self.edge.options.clone();
+        self.edge = confab_tests::Edge::start(&self.paths, options)?;
+        Ok(())
+    }
+}
+
+/// [`wait_for_text`] with a longer wait, for what depends on a reconnection's backoff.
+pub async fn wait_longer_for_text(
+    client: &Client,
+    css: &str,
+    expected: &str,
+    within: Duration,
+) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        match wait_for_text(client, css, expected).await {
+            Ok(text) => return Ok(text),
+            Err(e) if started.elapsed() > within => return Err(e),
+            Err(_) => {}
+        }
     }
 }
