@@ -5,9 +5,11 @@
 //! - `dev`: setup + build, then runs Confab locally with a demo site, a demo shop page and two demo agents;
 //! - `test`: formatting, lints, unit tests, builds, then integration and browser tests against real workerd
 //!   and headless Chromium;
+//! - `bench`: build, then measure against the budgets (sizes of what visitors download);
 //! - `deploy`: build, then `wrangler deploy`;
 //! - `wrangler ARGS`: any wrangler command, with the pinned Node 22, from `edge/`.
 
+mod bench;
 mod build;
 mod dev;
 mod setup;
@@ -34,6 +36,11 @@ fn run() -> Result<()> {
         }
         Some("dev") => dev::run(&paths, &args[1..]),
         Some("test") => test(&paths),
+        Some("bench") => {
+            setup::all(&paths)?;
+            build::all(&paths)?;
+            bench::run(&paths)
+        }
         // Any wrangler command with the pinned Node 22, run from edge/ (where wrangler.toml is).
         Some("wrangler") => {
             setup::all(&paths)?;
@@ -50,7 +57,7 @@ fn run() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  setup    install the pinned tools (idempotent)\n  build    build widget, agent \
                  desktop and edge\n  dev      run Confab locally with a demo (--port 8787 --demo-port 8788)\n  test     \
-                 everything CI checks\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
+                 everything CI checks\n  bench    build, then measure against the budgets\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
             );
             std::process::exit(2);
         }
