@@ -73,6 +73,34 @@ pub fn AttachmentView(interaction: String, attachment: Attachment, bearer: Optio
     }
 }
 
+/// Calls `f` every `ms` milliseconds, for the page's lifetime.
+pub fn set_interval(f: impl Fn() + 'static, ms: i32) {
+    let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(f);
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
+            wasm_bindgen::JsCast::unchecked_ref(callback.as_ref()),
+            ms,
+        );
+    }
+    callback.forget();
+}
+
+/// The emoji pickers' choice: the ones people use in support chats.
+pub const EMOJI: [&str; 24] = [
+    "😀", "😂", "😊", "😍", "🙂", "😉", "🤔", "😅", "😮", "😢", "😡", "🙄", "👍", "👎", "👏", "🙏", "👋",
+    "🎉", "❤️", "🔥", "✅", "❌", "⭐", "💡",
+];
+
+/// Puts `text` where the cursor is in `input` (replacing a selection), leaves the cursor after it, and
+/// returns the box's new text.
+pub fn insert_at_cursor(input: &web_sys::HtmlTextAreaElement, text: &str) -> String {
+    let start = input.selection_start().ok().flatten().unwrap_or(0);
+    let end = input.selection_end().ok().flatten().unwrap_or(start);
+    let _ = input.set_range_text_with_start_and_end_and_mode(text, start, end, "end");
+    let _ = input.focus();
+    input.value()
+}
+
 /// Waits `ms` milliseconds (in the browser's event loop).
 pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -20,7 +20,7 @@ use confab_protocol::frames::{
     ServerFrame,
 };
 use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
-use confab_protocol::lifecycle::{EndedBy, Interaction, LifecycleRules, Output, Refusal};
+use confab_protocol::lifecycle::{EndedBy, Event, Interaction, LifecycleRules, Output, Refusal};
 use confab_protocol::routing::{DeskEffect, default_queue};
 use confab_protocol::validate;
 use serde::{Deserialize, Serialize};
@@ -241,8 +241,8 @@ impl Conversation {
             state: l.state.clone(),
             sla: l.session.as_ref().map(|s| s.sla.clone()),
             wrap: l.wrap.clone(),
-            codes: l.session.as_ref().map(|s| s.codes.clone()).unwrap_or_default(),
-            notes: l.session.as_ref().map(|s| s.notes.clone()).unwrap_or_default(),
+            codes: l.codes_and_notes().0.to_vec(),
+            notes: l.codes_and_notes().1.to_owned(),
         })
     }
 
@@ -269,6 +269,15 @@ impl Conversation {
                 }
                 Output::Event(event) => {
                     changed = true;
+                    // The agent who wrote a follow-up hears that the contact answered.
+                    if let Event::ReactivationAnswered { agent, .. } = &event {
+                        let answered = crate::desk::ContactAnswered {
+                            agent: agent.clone(),
+                            interaction: meta.interaction,
+                            contact_label: meta.contact_label.clone(),
+                        };
+                        self.outbox.push(&crate::desk::target(&meta.site, "/contact-answered"), &answered)?;
+                    }
                     if let Some(confab_protocol::lifecycle::ContactNotice::ChatEnded { by_contact, at }) =
                         event.contact_notice()
                     {
@@ -284,6 +293,7 @@ impl Conversation {
             self.send_where(&ServerFrame::State { view: Box::new(view) }, |p| {
                 matches!(p, Peer::Agent { .. })
             });
+            self.list_on_desk(meta)?;
         }
         Ok(Some(result))
     }
@@ -294,14 +304,18 @@ impl Conversation {
         outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
-    fn list_on_desk(&self, meta: &Meta, last: Option<&Message>) -> Result<()> {
+    /// Tells the desk how the conversation looks in the agents' logs: its latest message and where it stands.
+    fn list_on_desk(&self, meta: &Meta) -> Result<()> {
+        let last_seq = self.last_seq()?;
+        let last = if last_seq > 0 { self.messages_from(last_seq)?.pop() } else { None };
         let summary = ConversationSummary {
             interaction: meta.interaction,
             contact: Some(meta.contact.clone()),
             contact_label: meta.contact_label.clone(),
             started_at: meta.started_at,
-            last_text: last.map(|m| delivery::preview(&m.text)),
-            last_at: last.map_or(meta.started_at, |m| m.at),
+            last_text: last.as_ref().map(|m| delivery::preview(&m.text)),
+            last_at: last.as_ref().map_or(meta.started_at, |m| m.at),
+            status: self.lifecycle.borrow().as_ref().map(Interaction::log_status),
         };
         self.outbox.push(&crate::desk::target(&meta.site, "/conversation"), &summary)
     }
@@ -517,7 +531,7 @@ impl Conversation {
             return Ok(());
         }
         self.store(&message)?;
-        self.list_on_desk(meta, Some(&message))?;
+        self.list_on_desk(meta)?;
         ws.send_with_str(ServerFrame::Ack { client_id, seq: message.seq }.encode())?;
         self.send_where(&ServerFrame::Message { message }, |_| true);
         Ok(())
@@ -553,7 +567,7 @@ impl DurableObject for Conversation {
                         meta.started_at,
                     ));
                     self.step(&meta, |_, _| ())?;
-                    self.list_on_desk(&meta, None)?;
+                    self.list_on_desk(&meta)?;
                     self.settle().await?;
                 }
                 Response::from_json(&serde_json::json!({"ok": true}))

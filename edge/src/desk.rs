@@ -50,6 +50,14 @@ struct DeskPeer {
     agent: AgentId,
 }
 
+/// From a conversation: the contact answered `agent`'s follow-up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ContactAnswered {
+    pub(crate) agent: AgentId,
+    pub(crate) interaction: InteractionId,
+    pub(crate) contact_label: String,
+}
+
 pub(crate) fn target(site: &SiteId, path: &'static str) -> Target {
     Target { binding: "DESK", name: site.0.clone(), path }
 }
@@ -116,6 +124,7 @@ impl Desk {
             started_at: now_ms(),
             last_text: None,
             last_at: now_ms(),
+            status: None,
         })
     }
 
@@ -278,7 +287,7 @@ impl Desk {
         let outcome: std::result::Result<(), DeskRefusal> = match frame {
             DeskClientFrame::Hello { .. } => {
                 self.apply(|d| d.agent_connected(agent))?;
-                let (presence, capacity, offers) = {
+                let (presence, capacity, auto_accept, offers) = {
                     let routing = self.routing.borrow();
                     let seat = routing.agents.get(agent);
                     let offers: Vec<_> = routing
@@ -290,11 +299,12 @@ impl Desk {
                     (
                         seat.map_or(Presence::Offline, |s| s.presence),
                         seat.map_or(0, |s| s.profile.capacity),
+                        seat.is_some_and(|s| s.profile.auto_accept),
                         offers,
                     )
                 };
                 let mut frames = vec![
-                    DeskFrame::Welcome { agent: agent.clone(), presence, capacity },
+                    DeskFrame::Welcome { agent: agent.clone(), presence, capacity, auto_accept },
                     DeskFrame::Conversations { items: self.list()? },
                     self.roster(),
                 ];
@@ -400,6 +410,17 @@ impl DurableObject for Desk {
                 self.settle().await?;
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
+            (Method::Post, "/contact-answered") => {
+                let answered: ContactAnswered = req.json().await?;
+                self.send_to(
+                    &answered.agent,
+                    &DeskFrame::ContactAnswered {
+                        interaction: answered.interaction,
+                        contact_label: answered.contact_label,
+                    },
+                );
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
             (Method::Post, "/conversation") => {
                 let summary: ConversationSummary = req.json().await?;
                 self.sql.exec(
@@ -425,7 +446,7 @@ impl DurableObject for Desk {
                         ],
                     )?;
                 }
-                self.broadcast(&DeskFrame::Conversations { items: self.list()? });
+                self.broadcast(&DeskFrame::ConversationChanged { item: summary });
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/contacts") => {

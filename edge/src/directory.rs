@@ -5,6 +5,7 @@
 
 use crate::auth::PasswordHash;
 use crate::http::{call, internal_request, stub};
+use confab_protocol::api::StandardResponse;
 use confab_protocol::api::{IdentityRules, SiteRules};
 use confab_protocol::ids::{AgentId, SiteId};
 use confab_protocol::routing::RoutingProfile;
@@ -26,6 +27,8 @@ pub(crate) struct StoredSite {
     pub(crate) identity: Option<IdentityRules>,
     #[serde(default)]
     pub(crate) widget: WidgetSettings,
+    #[serde(default)]
+    pub(crate) standard_responses: Vec<StandardResponse>,
 }
 
 impl StoredSite {

@@ -128,6 +128,7 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         rules: setup.rules,
         identity: setup.identity,
         widget: setup.widget,
+        standard_responses: setup.standard_responses,
     };
     directory::put_site(env, &stored).await?;
     let config = DeskConfig {
@@ -327,7 +328,12 @@ fn me(req: &Request, env: &Env) -> Result<Response> {
 async fn site_view(req: &Request, env: &Env) -> Result<Response> {
     let Some(session) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
     match directory::site(env, &session.site).await? {
-        Some(site) => Response::from_json(&SiteView { site: site.id, name: site.name, rules: site.rules }),
+        Some(site) => Response::from_json(&SiteView {
+            site: site.id,
+            name: site.name,
+            rules: site.rules,
+            standard_responses: site.standard_responses,
+        }),
         None => error(ErrorCode::NotFound, "the site is gone"),
     }
 }

@@ -23,6 +23,25 @@ pub struct SiteSetup {
     /// How the chat widget looks, greets and what it asks first.
     #[serde(default)]
     pub widget: WidgetSettings,
+    /// Canned answers agents search and insert.
+    #[serde(default)]
+    pub standard_responses: Vec<StandardResponse>,
+}
+
+/// A canned answer: agents find it by its title or text and insert it into their reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandardResponse {
+    pub title: String,
+    pub text: String,
+}
+
+impl StandardResponse {
+    /// Whether it matches what the agent typed in the search box (every word, in the title or the text,
+    /// ignoring case).
+    pub fn matches(&self, query: &str) -> bool {
+        let haystack = format!("{} {}", self.title, self.text).to_lowercase();
+        query.split_whitespace().all(|word| haystack.contains(&word.to_lowercase()))
+    }
 }
 
 /// How a site verifies who its contacts are.
@@ -54,6 +73,8 @@ pub struct SiteView {
     pub site: SiteId,
     pub name: String,
     pub rules: SiteRules,
+    #[serde(default)]
+    pub standard_responses: Vec<StandardResponse>,
 }
 
 /// A contact's own conversations on a site, for the widget (`GET /api/v1/sites/{site}/contact`).
@@ -229,5 +250,18 @@ mod golden {
             serde_json::to_value(&started).expect("encodes"),
             json!({"interaction": "00000000-0000-0000-0000-000000000001", "contact_token": "tok"})
         );
+    }
+
+    #[test]
+    fn standard_responses_match_every_word_anywhere_ignoring_case() {
+        let shipping = StandardResponse {
+            title: "Shipping times".into(),
+            text: "Orders ship within 2 working days.".into(),
+        };
+        assert!(shipping.matches("shipping"));
+        assert!(shipping.matches("SHIP days"));
+        assert!(shipping.matches(""));
+        assert!(!shipping.matches("refund"));
+        assert!(!shipping.matches("ship refund"));
     }
 }

@@ -78,9 +78,24 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// A countdown or a duration as a clock shows it: `4:05`, `1:02:03` (negative is `0:00`).
+pub fn clock_duration(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_like_a_clock() {
+        assert_eq!(clock_duration(-5), "0:00");
+        assert_eq!(clock_duration(999), "0:00");
+        assert_eq!(clock_duration(245_000), "4:05");
+        assert_eq!(clock_duration(3_723_000), "1:02:03");
+    }
 
     #[test]
     fn sizes_read_as_people_say_them() {

@@ -6,7 +6,7 @@
 
 use crate::attachments::FileKind;
 use crate::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Millis, QueueId, Seq};
-use crate::lifecycle::{Event, Phase, Sla, State, WrapUp};
+use crate::lifecycle::{Event, LogStatus, Phase, Sla, State, WrapUp};
 use crate::routing::{
     AssignKind, OfferKind, Presence, RequeueReason, TransferOutcome, TransferTarget, WithdrawReason,
 };
@@ -222,14 +222,21 @@ pub enum DeskFrame {
         agent: AgentId,
         presence: Presence,
         capacity: u32,
+        /// Offers are accepted on the agent's behalf: the desktop shows no Reject.
+        #[serde(default)]
+        auto_accept: bool,
     },
     /// The agent's presence changed (by its own choice, or by the desk after a missed offer).
     Presence {
         presence: Presence,
     },
-    /// The conversations the agent can open, newest activity first. Sent whole on connect and on change.
+    /// The conversations the agent can open, newest activity first. Sent whole on connect.
     Conversations {
         items: Vec<ConversationSummary>,
+    },
+    /// One conversation changed (a message, a lifecycle step): it replaces the item with its id, or is new.
+    ConversationChanged {
+        item: ConversationSummary,
     },
     /// An interaction card with Accept / Reject until `expires` (a transfer card says who sent it).
     Offer {
@@ -291,6 +298,9 @@ pub struct ConversationSummary {
     pub last_text: Option<String>,
     #[serde(default)]
     pub last_at: i64,
+    /// Where the interaction stands, for the agents' logs (absent from older edges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<LogStatus>,
 }
 
 /// A message as stored and delivered.
@@ -516,12 +526,28 @@ mod golden {
             started_at: 5,
             last_text: Some("hi".into()),
             last_at: 6,
+            status: None,
         };
         check(
-            DeskFrame::Conversations { items: vec![item] },
+            DeskFrame::Conversations { items: vec![item.clone()] },
             json!({"type": "conversations", "items": [{
                 "interaction": "01234567-89ab-cdef-0123-456789abcdef", "contact": "v-1", "contact_label": "Visitor 4f2a",
                 "started_at": 5, "last_text": "hi", "last_at": 6}]}),
+        );
+        let parked = ConversationSummary {
+            status: Some(LogStatus {
+                phase: Phase::Parked,
+                agent: Some(AgentId("ada".into())),
+                until: Some(99),
+            }),
+            ..item
+        };
+        check(
+            DeskFrame::ConversationChanged { item: parked },
+            json!({"type": "conversation_changed", "item": {
+                "interaction": "01234567-89ab-cdef-0123-456789abcdef", "contact": "v-1", "contact_label": "Visitor 4f2a",
+                "started_at": 5, "last_text": "hi", "last_at": 6,
+                "status": {"phase": "parked", "agent": "ada", "until": 99}}}),
         );
     }
 
@@ -645,8 +671,13 @@ mod golden {
     fn desk_frames() {
         let id = "01234567-89ab-cdef-0123-456789abcdef";
         check(
-            DeskFrame::Welcome { agent: AgentId("ada".into()), presence: Presence::Ready, capacity: 3 },
-            json!({"type": "welcome", "agent": "ada", "presence": "ready", "capacity": 3}),
+            DeskFrame::Welcome {
+                agent: AgentId("ada".into()),
+                presence: Presence::Ready,
+                capacity: 3,
+                auto_accept: false,
+            },
+            json!({"type": "welcome", "agent": "ada", "presence": "ready", "capacity": 3, "auto_accept": false}),
         );
         check(
             DeskFrame::Presence { presence: Presence::Offline },
@@ -659,6 +690,7 @@ mod golden {
             started_at: 1,
             last_text: None,
             last_at: 1,
+            status: None,
         };
         check(
             DeskFrame::Offer {

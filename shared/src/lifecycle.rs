@@ -141,6 +141,16 @@ pub enum Phase {
     Completed,
 }
 
+/// See [`Interaction::log_status`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogStatus {
+    pub phase: Phase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Millis>,
+}
+
 /// Service-level timers of a session (shown to agents above the transcript).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sla {
@@ -435,6 +445,20 @@ impl Interaction {
             }
             _ => None,
         }
+    }
+
+    /// How the interaction stands in an agent's log: its phase, the agent it is with (offered, active,
+    /// parked, or in that agent's wrap-up), and the end of the countdown the log shows (a park's limit, a
+    /// wrap-up's automatic close).
+    pub fn log_status(&self) -> LogStatus {
+        let phase = self.phase();
+        let agent = self.agent().or(self.wrap.as_ref().map(|w| &w.agent)).cloned();
+        let until = match (&self.state, &self.wrap) {
+            (State::Parked { until, .. }, _) => Some(*until),
+            (State::Ended { .. }, Some(wrap)) => wrap.deadline,
+            _ => None,
+        };
+        LogStatus { phase, agent, until }
     }
 
     pub fn phase(&self) -> Phase {
@@ -757,6 +781,16 @@ impl Interaction {
     }
 
     /// The session an agent may annotate: its wrap-up, or the session it is handling.
+    /// The disposition codes and notes being worked on: the wrap-up's while one runs (after the end, the
+    /// session may already be a new one), otherwise the current session's.
+    pub fn codes_and_notes(&self) -> (&[String], &str) {
+        match (&self.wrap, &self.session) {
+            (Some(wrap), _) => (&wrap.session.codes, &wrap.session.notes),
+            (None, Some(session)) => (&session.codes, &session.notes),
+            (None, None) => (&[], ""),
+        }
+    }
+
     fn working_session(&mut self, agent: &AgentId) -> Result<&mut Session, Refusal> {
         if let Some(wrap) = &mut self.wrap
             && wrap.agent == *agent

@@ -421,6 +421,11 @@ fn optional_codes_run_a_wrap_countdown_that_extend_resets_and_zero_saves_progres
     let chat = active_chat(&mut w, &ada);
     w.act(chat, |i, now| i.end(EndedBy::Agent(agent("ada")), now)).expect("active");
     w.act(chat, |i, _| i.write_notes(&agent("ada"), "Asked about invoice 1142.")).expect("wrapping");
+    let shown = w.conversations[&chat].lifecycle.codes_and_notes().1.to_owned();
+    assert_eq!(shown, "Asked about invoice 1142.", "the desktop shows the wrap-up's notes");
+    let status = w.conversations[&chat].lifecycle.log_status();
+    assert_eq!((status.phase, status.agent), (Phase::Wrap, Some(agent("ada"))), "in Ada's log, as wrap-up");
+    assert_eq!(status.until, Some(w.now + 2 * MINUTE), "counting down to the automatic close");
     w.advance(90_000);
     w.act(chat, |i, now| i.extend_wrap(&agent("ada"), now)).expect("wrapping");
     w.advance(2 * MINUTE - 1);

@@ -52,9 +52,7 @@ async fn contact_writes_keeping_token(edge: &Edge, text: &str) -> Result<(Intera
 
 /// An agent's conversation socket, after hello.
 async fn open_as_agent(edge: &Edge, chat: InteractionId, cookie: &str) -> Result<Peer> {
-    let mut agent = Peer::connect(edge, &chat.to_string(), Some(cookie)).await?;
-    agent.hello(None, None).await?;
-    Ok(agent)
+    Peer::agent(edge, &chat.to_string(), cookie).await
 }
 
 fn ada() -> AgentId {

@@ -46,8 +46,7 @@ async fn the_widget_formats_shows_typing_and_receipts_and_ends_clearly() -> Resu
     let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
     let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(edge, &interaction.to_string(), Some(&cookie)).await?;
-    agent.hello(None, None).await?;
+    let mut agent = Peer::agent(edge, &interaction.to_string(), &cookie).await?;
 
     // The agent types: the customer sees who.
     agent.send(&ClientFrame::Typing { on: true }).await?;
@@ -142,8 +141,7 @@ async fn the_customer_sends_a_photo_that_both_sides_see_and_a_refused_file_is_ex
     let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
     let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(edge, &interaction.to_string(), Some(&cookie)).await?;
-    agent.hello(None, None).await?;
+    let mut agent = Peer::agent(edge, &interaction.to_string(), &cookie).await?;
     let message = agent.expect(|f| matches!(f, ServerFrame::Message { .. })).await?;
     let ServerFrame::Message { message } = message else { unreachable!() };
     assert_eq!(message.attachments.len(), 1);
@@ -183,8 +181,7 @@ async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_aft
     let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
     let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(edge, &interaction.to_string(), Some(&cookie)).await?;
-    agent.hello(None, None).await?;
+    let mut agent = Peer::agent(edge, &interaction.to_string(), &cookie).await?;
 
     // The customer closes the chat; the agent answers meanwhile: a badge, and the reply is not marked read.
     customer.enter_parent_frame().await?;
@@ -235,8 +232,7 @@ async fn customer_chat_with_ada(
     let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
     let DeskFrame::Offer { interaction, .. } = offer else { unreachable!() };
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(&shop.edge, &interaction.to_string(), Some(&cookie)).await?;
-    agent.hello(None, None).await?;
+    let agent = Peer::agent(&shop.edge, &interaction.to_string(), &cookie).await?;
     Ok((interaction, agent, desk))
 }
 
@@ -269,8 +265,7 @@ async fn a_transfer_while_the_customer_watches_leaves_no_trace() -> Result<()> {
     assert_eq!(transcript_lines(&customer).await?, before, "nothing about the transfer shows");
 
     // The next reply simply comes from Grace.
-    let mut grace = Peer::connect(&shop.edge, &interaction.to_string(), Some(&grace_cookie)).await?;
-    grace.hello(None, None).await?;
+    let mut grace = Peer::agent(&shop.edge, &interaction.to_string(), &grace_cookie).await?;
     grace.say("I've corrected the address on your invoice.").await?;
     wait_for_text(&customer, ".cw-theirs", "corrected the address").await?;
     let after = transcript_lines(&customer).await?;
@@ -366,8 +361,7 @@ async fn two_tabs_of_the_shop_show_the_same_conversation() -> Result<()> {
     wait_for_text(&customer, ".cw-mine", "Hello from the second tab").await?;
 
     // A reply reaches both; ending in the first ends it in the second.
-    let mut agent = Peer::connect(&shop.edge, &interaction.to_string(), Some(&cookie)).await?;
-    agent.hello(None, None).await?;
+    let mut agent = Peer::agent(&shop.edge, &interaction.to_string(), &cookie).await?;
     agent.say("Hi! Both your tabs see this.").await?;
     wait_for_text(&customer, ".cw-theirs", "Both your tabs").await?;
     customer.find(Locator::Css(".cw-end")).await?.click().await?;

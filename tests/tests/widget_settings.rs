@@ -136,8 +136,7 @@ async fn the_widget_wears_the_sites_colour_words_and_language_and_asks_first() -
 
     // The site hides agent names: the reply is signed with the window's title.
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(edge, &interaction.to_string(), Some(&cookie)).await?;
-    agent.hello(None, None).await?;
+    let mut agent = Peer::agent(edge, &interaction.to_string(), &cookie).await?;
     agent.say("Ja, sie ist frostfest.").await?;
     let reply = wait_for_text(&customer, ".cw-theirs", "frostfest.").await?;
     assert!(reply.starts_with("Keramik-Hilfe"), "{reply}");
@@ -236,8 +235,7 @@ if (window.Confab) identify(); else addEventListener("confab:ready", identify);
     assert_eq!(card.contact_label, "Mia Berger");
     assert_eq!(card.contact.map(|c| c.0).as_deref(), Some("u-4711"));
     desk.accept(interaction).await?;
-    let mut agent = Peer::connect(&shop.edge, &interaction.to_string(), Some(&cookie)).await?;
-    agent.hello(None, None).await?;
+    let mut agent = Peer::agent(&shop.edge, &interaction.to_string(), &cookie).await?;
     agent.say("It ships today.").await?;
     wait_for_text(&customer, ".cw-theirs", "ships today").await?;
     customer.enter_parent_frame().await?;

@@ -13,7 +13,7 @@ mod texts;
 use chat::Chat;
 use confab_client::clock_time;
 use confab_client::conversation::Link;
-use confab_client::view::{AttachmentView, formatted};
+use confab_client::view::{AttachmentView, EMOJI, formatted, insert_at_cursor};
 use confab_protocol::frames::{Attachment, Author};
 use confab_protocol::ids::Seq;
 use confab_protocol::validate;
@@ -329,12 +329,6 @@ fn PreChat(chat: Chat, t: &'static Texts) -> impl IntoView {
 const ACCEPTED_FILES: &str =
     ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
 
-/// The emoji picker's choice: the ones people use in support chats.
-const EMOJI: [&str; 24] = [
-    "😀", "😂", "😊", "😍", "🙂", "😉", "🤔", "😅", "😮", "😢", "😡", "🙄", "👍", "👎", "👏", "🙏", "👋",
-    "🎉", "❤️", "🔥", "✅", "❌", "⭐", "💡",
-];
-
 #[component]
 fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
@@ -381,11 +375,7 @@ fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl I
     // The emoji goes where the cursor is, and the cursor after it.
     let insert = move |emoji: &'static str| {
         if let Some(el) = input.get_untracked() {
-            let start = el.selection_start().ok().flatten().unwrap_or(0);
-            let end = el.selection_end().ok().flatten().unwrap_or(start);
-            let _ = el.set_range_text_with_start_and_end_and_mode(emoji, start, end, "end");
-            draft.set(el.value());
-            let _ = el.focus();
+            draft.set(insert_at_cursor(&el, emoji));
         }
         emoji_open.set(false);
     };

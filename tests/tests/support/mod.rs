@@ -9,6 +9,7 @@ use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::ChatStarted;
 use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, ServerFrame};
 use confab_protocol::ids::{ClientMessageId, InteractionId};
+use confab_protocol::lifecycle::State;
 use confab_protocol::routing::Presence;
 use confab_tests::{DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, Paths, demo_site};
 use futures_util::{SinkExt, StreamExt};
@@ -70,6 +71,21 @@ impl Peer {
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await.context("opening the socket")?;
         Ok(Peer { ws, seen: Vec::new() })
+    }
+
+    /// Opens the conversation as a signed-in agent, says hello, and waits until the conversation knows who
+    /// has it: the desk tells it about an accept through its outbox, a moment after it tells the agent, so
+    /// acting at once could race the assignment (the desktop, likewise, follows the conversation's `state`).
+    pub async fn agent(edge: &Edge, interaction: &str, cookie: &str) -> Result<Peer> {
+        let mut agent = Peer::connect(edge, interaction, Some(cookie)).await?;
+        agent.hello(None, None).await?;
+        agent
+            .expect(|f| {
+                matches!(f, ServerFrame::State { view }
+                    if !matches!(view.state, State::New | State::Queued { .. } | State::Offered { .. }))
+            })
+            .await?;
+        Ok(agent)
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) -> Result<()> {
