@@ -2,7 +2,7 @@
 //! composer (emoji, files, standard responses), the actions (transfer, park, end) and, after the end, the
 //! wrap-up. It runs on the conversation's own socket, as an agent.
 
-use crate::desk::{Desk, Screen};
+use crate::desk::{Desk, Screen, TranscriptNote};
 use crate::transfer::TransferDialog;
 use crate::wrap::WrapPanel;
 use confab_client::conversation::{ConversationLink, Events, Link};
@@ -12,19 +12,11 @@ use confab_protocol::attachments;
 use confab_protocol::delivery::{self, ClientLog};
 use confab_protocol::format::clock_duration;
 use confab_protocol::frames::{Author, ClientFrame, ErrorCode, InteractionView, Participant, ServerFrame};
-use confab_protocol::ids::{AgentId, InteractionId, Seq};
+use confab_protocol::ids::{AgentId, InteractionId};
 use confab_protocol::lifecycle::{EndedBy, Event, Phase, State};
 use confab_protocol::routing::{AssignKind, TransferOutcome, TransferTarget};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
-
-/// A lifecycle notice in the transcript, placed after the message it followed.
-#[derive(Debug, Clone, PartialEq)]
-struct Notice {
-    after_seq: Seq,
-    at: i64,
-    text: String,
-}
 
 /// Everything the view follows on the conversation's socket. `Copy` handles.
 #[derive(Clone, Copy)]
@@ -33,7 +25,7 @@ struct Live {
     log: RwSignal<ClientLog>,
     link_state: RwSignal<Link>,
     view: RwSignal<Option<InteractionView>>,
-    notices: RwSignal<Vec<Notice>>,
+    notices: RwSignal<Vec<TranscriptNote>>,
     error: RwSignal<Option<String>>,
     contact_typing: RwSignal<bool>,
     typing_seen_at: StoredValue<i64>,
@@ -60,9 +52,11 @@ impl Live {
         }
     }
 
-    fn note(&self, at: i64, text: String) {
+    fn note(&self, desk: &Desk, at: i64, text: String) {
         let after_seq = self.log.with_untracked(|l| l.last_seq().unwrap_or(0));
-        self.notices.update(|n| n.push(Notice { after_seq, at, text }));
+        let note = TranscriptNote { after_seq, at, text };
+        desk.transcript_notes.update_value(|all| all.entry(self.interaction).or_default().push(note.clone()));
+        self.notices.update(|n| n.push(note));
     }
 }
 
@@ -139,7 +133,9 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
         log: RwSignal::new(ClientLog::default()),
         link_state: RwSignal::new(Link::Connecting),
         view: RwSignal::new(None),
-        notices: RwSignal::new(Vec::new()),
+        notices: RwSignal::new(
+            desk.transcript_notes.with_value(|all| all.get(&interaction).cloned().unwrap_or_default()),
+        ),
         error: RwSignal::new(None),
         contact_typing: RwSignal::new(false),
         typing_seen_at: StoredValue::new(0),
@@ -150,7 +146,7 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
         ServerFrame::State { view } => live.view.set(Some(*view)),
         ServerFrame::Event { event } => {
             if let Some((at, text)) = describe(&event, &desk) {
-                live.note(at, text);
+                live.note(&desk, at, text);
             }
         }
         ServerFrame::Typing { who: Participant::Contact, on } => {
@@ -338,7 +334,7 @@ fn Timers(desk: Desk, live: Live) -> impl IntoView {
 enum Line {
     Message(confab_protocol::frames::Message),
     Pending(String, String),
-    Notice(Notice),
+    Note(TranscriptNote),
 }
 
 #[component]
@@ -352,11 +348,11 @@ fn Transcript(desk: Desk, live: Live) -> impl IntoView {
         live.log.with(|log| {
             for message in &log.messages {
                 while let Some(n) = notices.next_if(|n| n.after_seq < message.seq) {
-                    lines.push(Line::Notice(n));
+                    lines.push(Line::Note(n));
                 }
                 lines.push(Line::Message(message.clone()));
             }
-            lines.extend(notices.map(Line::Notice));
+            lines.extend(notices.map(Line::Note));
             lines.extend(log.outbox.iter().map(|o| Line::Pending(o.client_id.0.to_string(), o.text.clone())));
         });
         lines
@@ -377,7 +373,7 @@ fn Transcript(desk: Desk, live: Live) -> impl IntoView {
                 key=|line| match line {
                     Line::Message(m) => format!("m{}", m.seq),
                     Line::Pending(id, _) => format!("p{id}"),
-                    Line::Notice(n) => format!("n{}-{}-{}", n.after_seq, n.at, n.text),
+                    Line::Note(n) => format!("n{}-{}-{}", n.after_seq, n.at, n.text),
                 }
                 children=move |line| match line {
                     Line::Message(m) => {
@@ -403,7 +399,7 @@ fn Transcript(desk: Desk, live: Live) -> impl IntoView {
                             <span class="ad-text">{text}</span>
                         </li>
                     }.into_any(),
-                    Line::Notice(n) => view! {
+                    Line::Note(n) => view! {
                         <li class="ad-system" role="note">{n.text} " · " {clock_time(n.at)}</li>
                     }.into_any(),
                 }
@@ -603,6 +599,9 @@ fn Info(desk: Desk, live: Live) -> impl IntoView {
                 let contact = s.contact.clone();
                 view! {
                     <p class="ad-contact">{s.contact_label.clone()}</p>
+                    {s.contact_email.clone().map(|email| view! {
+                        <p><a class="ad-email" href=format!("mailto:{email}")>{email.clone()}</a></p>
+                    })}
                     <p class="ad-muted">"Started " {clock_time(s.started_at)}</p>
                     {contact.map(|c| view! {
                         <button class="ad-secondary ad-history-open" on:click=move |_| {

@@ -200,7 +200,7 @@ fn Log(desk: Desk) -> impl IntoView {
     view! {
         <nav class="ad-log" aria-label="Conversation log">
             {move || (!desk.offers.with(Vec::is_empty)).then(|| view! {
-                <h2>"Incoming" <span class="ad-new" aria-label="new">{move || desk.offers.with(Vec::len)}</span></h2>
+                <h2>"Incoming " <span class="ad-new" aria-label="new">{move || desk.offers.with(Vec::len)}</span></h2>
                 <ul class="ad-offers">
                     <For
                         each=offers
@@ -233,7 +233,7 @@ fn Log(desk: Desk) -> impl IntoView {
                     />
                 </ul>
             })}
-            <LogSection desk title="Active" phases=&[Phase::Active, Phase::Offered] empty="No active chats." />
+            <LogSection desk title="Active" phases=&[Phase::Active] empty="No active chats." />
             <LogSection desk title="Parked" phases=&[Phase::Parked] empty="Nothing parked." />
             <LogSection desk title="Wrap-up" phases=&[Phase::Wrap] empty="" />
             <h2>"Contacts"</h2>

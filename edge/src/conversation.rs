@@ -312,6 +312,7 @@ impl Conversation {
             interaction: meta.interaction,
             contact: Some(meta.contact.clone()),
             contact_label: meta.contact_label.clone(),
+            contact_email: meta.contact_email.clone(),
             started_at: meta.started_at,
             last_text: last.as_ref().map(|m| delivery::preview(&m.text)),
             last_at: last.as_ref().map_or(meta.started_at, |m| m.at),

@@ -121,6 +121,7 @@ impl Desk {
             interaction,
             contact: None,
             contact_label: "Visitor".into(),
+            contact_email: None,
             started_at: now_ms(),
             last_text: None,
             last_at: now_ms(),

@@ -291,6 +291,9 @@ pub struct ConversationSummary {
     pub contact: Option<ContactId>,
     /// How the contact is shown to agents (name from the pre-chat form, or a short visitor label).
     pub contact_label: String,
+    /// From the pre-chat form or the site's identity, for agents to follow up by mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub started_at: i64,
     /// The latest message's text, shortened for the list.
@@ -523,6 +526,7 @@ mod golden {
             interaction: iid(),
             contact: Some(ContactId("v-1".into())),
             contact_label: "Visitor 4f2a".into(),
+            contact_email: None,
             started_at: 5,
             last_text: Some("hi".into()),
             last_at: 6,
@@ -687,6 +691,7 @@ mod golden {
             interaction: iid(),
             contact: None,
             contact_label: "Visitor 0123".into(),
+            contact_email: None,
             started_at: 1,
             last_text: None,
             last_at: 1,

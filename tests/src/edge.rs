@@ -196,6 +196,36 @@ pub fn demo_site(host_origin: &str) -> serde_json::Value {
     })
 }
 
+/// The demo site as `cargo xtask dev` shows it to people: the plain demo site plus what makes every feature
+/// worth trying (a greeting, disposition codes, a second queue, standard responses, a pre-chat name).
+pub fn demo_site_showcase(host_origin: &str) -> serde_json::Value {
+    let mut site = demo_site(host_origin);
+    site["rules"] = serde_json::json!({
+        "queues": ["billing"],
+        "lifecycle": {"wrap": {
+            "codes": [
+                {"code": "answered", "label": "Question answered"},
+                {"code": "order", "label": "Order placed"},
+                {"code": "refund", "label": "Refund issued"},
+                {"code": "follow-up", "label": "Needs follow-up"}
+            ],
+            "required": false, "multiple": true, "timeout_ms": 120000}}
+    });
+    site["standard_responses"] = serde_json::json!([
+        {"title": "Greeting", "text": "Hi! Thanks for getting in touch. How can I help you today?"},
+        {"title": "Delivery times", "text": "Orders ship within 2 working days; delivery in Europe takes 3-5 days."},
+        {"title": "Dishwasher safe", "text": "All our stoneware and porcelain is dishwasher and microwave safe."},
+        {"title": "Refund issued", "text": "I've issued a refund: it reaches your account in 3-5 working days."},
+        {"title": "Goodbye", "text": "Thanks for chatting with us. Have a lovely day!"}
+    ]);
+    site["widget"] = serde_json::json!({
+        "title": "Demo Shop",
+        "greeting": "Hi! Questions about sizes, glazes or delivery? We usually answer within a few minutes.",
+        "pre_chat": {"name": "optional"}
+    });
+    site
+}
+
 /// The demo site's id, agents (email, name) and their password.
 pub const DEMO_SITE: &str = "demo";
 pub const DEMO_AGENTS: [(&str, &str); 2] =

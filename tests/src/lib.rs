@@ -15,7 +15,9 @@ mod edge;
 mod host_page;
 mod paths;
 
-pub use edge::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, admin_seed_site, demo_site};
+pub use edge::{
+    DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, admin_seed_site, demo_site, demo_site_showcase,
+};
 pub use host_page::HostPage;
 pub use paths::Paths;
 

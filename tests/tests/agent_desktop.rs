@@ -91,6 +91,10 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
     contact.say("I was charged twice for order 1142.").await?;
     wait_for_text(&ada, ".ad-offer .ad-preview", "charged twice").await?;
     ada.find(Locator::Css(".ad-offer .ad-reject")).await?;
+    assert!(
+        ada.find_all(Locator::Css(".ad-section[data-section=active] .ad-card-item")).await?.is_empty(),
+        "an offered chat is not one of Ada's active chats yet"
+    );
     screenshot(&ada, &paths, "agent-1-offer").await?;
     click(&ada, ".ad-offer .ad-accept").await?;
     wait_for_text(&ada, ".ad-from-contact .ad-text", "charged twice").await?;

@@ -6,7 +6,9 @@
 
 use crate::{build, setup, step};
 use anyhow::{Context, Result, bail};
-use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, HostPage, Paths, demo_site};
+use confab_tests::{
+    DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, HostPage, Paths, demo_site_showcase,
+};
 use std::io::Read;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -39,7 +41,7 @@ pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
     };
     let mut edge = Edge::start(paths, options)?;
     let host = HostPage::start(demo_port, &edge.origin(), DEMO_SITE)?;
-    edge.seed_site(DEMO_SITE, &demo_site(&host.origin()))?;
+    edge.seed_site(DEMO_SITE, &demo_site_showcase(&host.origin()))?;
 
     let (stop_tx, stop_rx) = mpsc::channel();
     ctrlc::set_handler(move || {
