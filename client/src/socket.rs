@@ -1,7 +1,8 @@
 //! A WebSocket that keeps itself connected.
 //!
 //! When the connection drops (network change, laptop sleep, edge restart) it reconnects after 0.5 s, 1 s,
-//! 2 s, ... up to 30 s, with jitter so that a restarted edge is not hit by every client at once. The owner
+//! 2 s, ... up to 30 s, with jitter so that a restarted edge is not hit by every client at once, and at once
+//! when the browser says it is back online. The owner
 //! learns about each (re)connection through `on_open`, where it says `hello` again with the last `seq` it saw:
 //! resuming is the protocol's job, the socket only keeps the pipe up.
 
@@ -40,12 +41,19 @@ pub struct Handlers {
 #[derive(Clone)]
 pub struct Socket(Rc<Inner>);
 
+type Listener = Closure<dyn FnMut(Event)>;
+
 struct Inner {
     url: String,
     handlers: Handlers,
     current: RefCell<Option<Connection>>,
     failures: Cell<u32>,
     stopped: Cell<bool>,
+    /// Counts connection attempts: a retry scheduled for an earlier attempt does nothing once a newer one
+    /// started (for example when the browser said it is back online).
+    attempt: Cell<u32>,
+    /// Reconnects at once when the browser goes back online, instead of waiting out the backoff.
+    on_online: RefCell<Option<Listener>>,
 }
 
 struct Connection {
@@ -68,7 +76,23 @@ impl Socket {
             current: RefCell::new(None),
             failures: Cell::new(0),
             stopped: Cell::new(false),
+            attempt: Cell::new(0),
+            on_online: RefCell::new(None),
         }));
+        let weak = Rc::downgrade(&socket.0);
+        let on_online = Closure::<dyn FnMut(Event)>::new(move |_| {
+            let Some(inner) = weak.upgrade() else { return };
+            // Not while a connection is opening or open (CONNECTING is 0, OPEN is 1).
+            let busy = inner.current.borrow().as_ref().is_some_and(|c| c.ws.ready_state() <= WebSocket::OPEN);
+            if !busy {
+                inner.failures.set(0);
+                connect(&inner);
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        }
+        *socket.0.on_online.borrow_mut() = Some(on_online);
         connect(&socket.0);
         socket
     }
@@ -89,6 +113,9 @@ impl Socket {
     /// Closes the connection and stops reconnecting.
     pub fn close(&self) {
         self.0.stopped.set(true);
+        if let (Some(window), Some(on_online)) = (web_sys::window(), self.0.on_online.borrow_mut().take()) {
+            let _ = window.remove_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        }
         if let Some(c) = self.0.current.borrow_mut().take() {
             let _ = c.ws.close();
         }
@@ -100,6 +127,7 @@ fn connect(inner: &Rc<Inner>) {
     if inner.stopped.get() {
         return;
     }
+    inner.attempt.set(inner.attempt.get().wrapping_add(1));
     (inner.handlers.on_status)(SocketStatus::Connecting);
     let ws = match WebSocket::new(&inner.url) {
         Ok(ws) => ws,
@@ -164,8 +192,11 @@ fn retry_later(inner: &Rc<Inner>) {
     let delay = (backoff * (0.5 + js_sys::Math::random() * 0.5)) as u32;
     (inner.handlers.on_status)(SocketStatus::Reconnecting { in_ms: delay });
     let weak = Rc::downgrade(inner);
+    let attempt = inner.attempt.get();
     let retry = Closure::once_into_js(move || {
-        if let Some(inner) = weak.upgrade() {
+        if let Some(inner) = weak.upgrade()
+            && inner.attempt.get() == attempt
+        {
             connect(&inner);
         }
     });
