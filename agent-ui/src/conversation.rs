@@ -2,7 +2,7 @@
 //! composer (emoji, files, standard responses), the actions (transfer, park, end) and, after the end, the
 //! wrap-up. It runs on the conversation's own socket, as an agent.
 
-use crate::desk::{Desk, Screen, TranscriptNote};
+use crate::desk::{Desk, Screen};
 use crate::transfer::TransferDialog;
 use crate::wrap::WrapPanel;
 use confab_client::conversation::{ConversationLink, Events, Link};
@@ -17,6 +17,14 @@ use confab_protocol::lifecycle::{EndedBy, Event, Phase, State};
 use confab_protocol::routing::{AssignKind, TransferOutcome, TransferTarget};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
+
+/// A lifecycle notice in the transcript, placed after the message it followed.
+#[derive(Debug, Clone, PartialEq)]
+struct TranscriptNote {
+    after_seq: confab_protocol::ids::Seq,
+    at: i64,
+    text: String,
+}
 
 /// Everything the view follows on the conversation's socket. `Copy` handles.
 #[derive(Clone, Copy)]
@@ -52,11 +60,14 @@ impl Live {
         }
     }
 
-    fn note(&self, desk: &Desk, at: i64, text: String) {
+    /// Adds a lifecycle notice after the latest message. The edge replays the events on every (re)connection:
+    /// one already shown is not shown twice.
+    fn note(&self, at: i64, text: String) {
         let after_seq = self.log.with_untracked(|l| l.last_seq().unwrap_or(0));
-        let note = TranscriptNote { after_seq, at, text };
-        desk.transcript_notes.update_value(|all| all.entry(self.interaction).or_default().push(note.clone()));
-        self.notices.update(|n| n.push(note));
+        if self.notices.with_untracked(|n| n.iter().any(|x| x.at == at && x.text == text)) {
+            return;
+        }
+        self.notices.update(|n| n.push(TranscriptNote { after_seq, at, text }));
     }
 }
 
@@ -133,9 +144,7 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
         log: RwSignal::new(ClientLog::default()),
         link_state: RwSignal::new(Link::Connecting),
         view: RwSignal::new(None),
-        notices: RwSignal::new(
-            desk.transcript_notes.with_value(|all| all.get(&interaction).cloned().unwrap_or_default()),
-        ),
+        notices: RwSignal::new(Vec::new()),
         error: RwSignal::new(None),
         contact_typing: RwSignal::new(false),
         typing_seen_at: StoredValue::new(0),
@@ -146,7 +155,7 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
         ServerFrame::State { view } => live.view.set(Some(*view)),
         ServerFrame::Event { event } => {
             if let Some((at, text)) = describe(&event, &desk) {
-                live.note(&desk, at, text);
+                live.note(at, text);
             }
         }
         ServerFrame::Typing { who: Participant::Contact, on } => {
@@ -187,6 +196,11 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
     let label = move || summary().map(|s| s.contact_label).unwrap_or_else(|| "Conversation".into());
     let phase = move || live.view.with(|v| v.as_ref().map(|v| v.phase));
     let transferring = RwSignal::new(false);
+    // A memo: the panel (and the notes being typed in it) is drawn anew only when this changes, not on every
+    // state update.
+    let my_wrap_up = Memo::new(move |_| {
+        live.view.with(|v| v.as_ref().is_some_and(|v| v.wrap.as_ref().is_some_and(|w| w.agent == desk.me())))
+    });
     view! {
         <section class="ad-conversation" aria-label=move || format!("Conversation with {}", label())>
             <header class="ad-conv-head">
@@ -214,7 +228,7 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
                         </p>
                     })}
                     // During the agent's own wrap-up the panel takes the composer's place.
-                    {move || if live.view.with(|v| v.as_ref().is_some_and(|v| v.wrap.as_ref().is_some_and(|w| w.agent == desk.me()))) {
+                    {move || if my_wrap_up.get() {
                         view! { <WrapPanel desk live_view=live.view send=move |f| { live.send(f); } /> }.into_any()
                     } else {
                         view! { <Composer desk live /> }.into_any()

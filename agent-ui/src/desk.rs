@@ -39,14 +39,6 @@ pub(crate) struct Notice {
     pub(crate) interaction: Option<InteractionId>,
 }
 
-/// A lifecycle notice in a transcript, placed after the message it followed.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct TranscriptNote {
-    pub(crate) after_seq: confab_protocol::ids::Seq,
-    pub(crate) at: i64,
-    pub(crate) text: String,
-}
-
 /// The desk's state. All fields are handles, so `Desk` is `Copy` and moves into closures.
 #[derive(Clone, Copy)]
 pub(crate) struct Desk {
@@ -64,9 +56,6 @@ pub(crate) struct Desk {
     pub(crate) open_contact: RwSignal<Option<ContactId>>,
     pub(crate) notices: RwSignal<Vec<Notice>>,
     next_notice: StoredValue<u32>,
-    /// The lifecycle notices each conversation's transcript showed, so they stay when the agent switches
-    /// between chats (the edge sends them live only).
-    pub(crate) transcript_notes: StoredValue<std::collections::HashMap<InteractionId, Vec<TranscriptNote>>>,
     /// Now, once a second: every countdown and timer on the desktop follows it.
     pub(crate) now: RwSignal<i64>,
     socket: StoredValue<Option<Socket>, LocalStorage>,
@@ -88,7 +77,6 @@ impl Desk {
             open_contact: RwSignal::new(None),
             notices: RwSignal::new(Vec::new()),
             next_notice: StoredValue::new(0),
-            transcript_notes: StoredValue::new(Default::default()),
             now: RwSignal::new(now_ms()),
             socket: StoredValue::new_local(None),
         };

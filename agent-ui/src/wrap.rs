@@ -17,8 +17,9 @@ pub(crate) fn WrapPanel(
     let rules =
         move || desk.site.with(|s| s.as_ref().map(|s| s.rules.lifecycle.wrap.clone()).unwrap_or_default());
     let chosen = move || live_view.with(|v| v.as_ref().map(|v| v.codes.clone()).unwrap_or_default());
-    let deadline =
-        move || live_view.with(|v| v.as_ref().and_then(|v| v.wrap.as_ref().and_then(|w| w.deadline)));
+    let deadline = Memo::new(move |_| {
+        live_view.with(|v| v.as_ref().and_then(|v| v.wrap.as_ref().and_then(|w| w.deadline)))
+    });
     let missing_code = move || rules().required && chosen().is_empty();
     // Notes are sent whole, a moment after typing stops (and when leaving the box).
     let notes =
@@ -42,7 +43,7 @@ pub(crate) fn WrapPanel(
         <section class="ad-wrap" aria-label="Wrap-up">
             <header>
                 <h2>"Wrap-up"</h2>
-                {move || deadline().map(|until| view! {
+                {move || deadline.get().map(|until| view! {
                     <span class="ad-countdown" data-urgent="true" title="Closes by itself at zero">
                         {move || clock_duration(countdown(until, desk.now.get()).remaining_ms)}
                     </span>

@@ -116,7 +116,16 @@ const MIGRATIONS: &[&str] = &[
          at INTEGER NOT NULL);",
     // Files attached to a message, as JSON (`[]` for none).
     "ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]'",
+    // Lifecycle events for agents, replayed on `hello` (the desktop shows them in the transcript), each
+    // with the last message `seq` when it happened.
+    "CREATE TABLE IF NOT EXISTS agent_events (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         after_seq INTEGER NOT NULL,
+         body TEXT NOT NULL);",
 ];
+
+/// How many lifecycle events a conversation keeps for agents to replay.
+const KEPT_EVENTS: i64 = 500;
 
 #[durable_object]
 pub struct Conversation {
@@ -182,6 +191,39 @@ impl Conversation {
             )?
             .to_array()?;
         Ok(rows.into_iter().filter_map(MessageRow::into_message).collect())
+    }
+
+    /// Keeps a lifecycle event for agents who open the conversation later (the newest [`KEPT_EVENTS`]).
+    fn keep_event(&self, event: &Event) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO agent_events (after_seq, body) VALUES (?, ?)",
+            vec![(self.last_seq()? as i64).into(), serde_json::to_string(event)?.into()],
+        )?;
+        self.sql.exec(
+            "DELETE FROM agent_events WHERE id <= (SELECT MAX(id) FROM agent_events) - ?",
+            vec![KEPT_EVENTS.into()],
+        )?;
+        Ok(())
+    }
+
+    /// The kept events that happened after message `seq` was the last, oldest first.
+    fn events_after(&self, seq: Seq) -> Result<Vec<(Seq, Event)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            after_seq: Seq,
+            body: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT after_seq, body FROM agent_events WHERE after_seq >= ? ORDER BY id",
+                vec![(seq.min(i64::MAX as u64) as i64).into()],
+            )?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| serde_json::from_str(&r.body).ok().map(|e| (r.after_seq, e)))
+            .collect())
     }
 
     fn last_seq(&self) -> Result<Seq> {
@@ -285,6 +327,7 @@ impl Conversation {
                             matches!(p, Peer::Contact)
                         });
                     }
+                    self.keep_event(&event)?;
                     self.send_where(&ServerFrame::Event { event }, |p| matches!(p, Peer::Agent { .. }));
                 }
             }
@@ -394,8 +437,21 @@ impl Conversation {
             ws.send_with_str(
                 ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }.encode(),
             )?;
+            // Agents also get the lifecycle's events, each after the message it followed.
+            let mut events = match socket.peer {
+                Peer::Agent { .. } => self.events_after(after.unwrap_or(0))?,
+                Peer::Contact => Vec::new(),
+            }
+            .into_iter()
+            .peekable();
             for message in self.messages_from(delivery::resume_from(after))? {
+                while let Some((_, event)) = events.next_if(|(after_seq, _)| *after_seq < message.seq) {
+                    ws.send_with_str(ServerFrame::Event { event }.encode())?;
+                }
                 ws.send_with_str(ServerFrame::Message { message }.encode())?;
+            }
+            for (_, event) in events {
+                ws.send_with_str(ServerFrame::Event { event }.encode())?;
             }
             // How far the other side has read.
             let peer_is_contact = matches!(socket.peer, Peer::Contact);

@@ -127,6 +127,14 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
     contact.say("Thanks! One more question about delivery.").await?;
     wait_for_text(&ada, ".ad-system", "The contact replied: the chat is back").await?;
     wait_for_text(&ada, ".ad-phase", "Active").await?;
+    // A reload keeps the whole story: the edge replays the lifecycle's notices with the transcript.
+    ada.refresh().await?;
+    click(&ada, ".ad-section[data-section=active] .ad-card-item").await?;
+    wait_for_text(&ada, ".ad-system", "You parked the chat until").await?;
+    wait_for_text(&ada, ".ad-system", "The contact replied: the chat is back").await?;
+    let notices = ada.find_all(Locator::Css(".ad-system")).await?.len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ada.find_all(Locator::Css(".ad-system")).await?.len(), notices, "each notice once");
 
     // Transfer to Grace: she rejects, the chat stays with Ada; the second time she accepts.
     sign_in_ready(&grace, &edge, DEMO_AGENTS[1].0).await?;
@@ -300,9 +308,9 @@ async fn reject_auto_accept_capacity_and_the_wrap_timer() -> Result<()> {
     click(&ada, ".ad-end").await?;
     click(&ada, ".ad-end-confirm").await?;
     wait_for_text(&ada, ".ad-offer .ad-preview", "parcel").await?;
-    let countdown = ada.wait().at_most(PATIENCE).for_element(Locator::Css(".ad-wrap .ad-countdown")).await?;
+    ada.wait().at_most(PATIENCE).for_element(Locator::Css(".ad-wrap .ad-countdown")).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let before = countdown.text().await?;
+    let before = ada.find(Locator::Css(".ad-wrap .ad-countdown")).await?.text().await?;
     click(&ada, ".ad-extend").await?;
     let started = std::time::Instant::now();
     loop {

@@ -5,7 +5,7 @@ mod support;
 
 use anyhow::Result;
 use confab_protocol::frames::{Author, ErrorCode, ServerFrame};
-use confab_protocol::lifecycle::State;
+use confab_protocol::lifecycle::{Event, State};
 use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths};
 use std::time::Duration;
 use support::{Peer, edge_with_demo, ready_agent, start_chat};
@@ -49,9 +49,26 @@ async fn contact_and_agent_exchange_messages_with_acks_dedupe_and_resume() -> Re
     desk.accept(chat.interaction).await?;
     let mut agent = Peer::connect(&edge, &interaction, Some(&cookie)).await?;
     assert!(matches!(agent.hello(None, None).await?, ServerFrame::Welcome { .. }));
-    assert_eq!(message(agent.next().await?).text, "Hello, do you ship to Norway?");
-    let state = agent.next().await?;
-    assert!(matches!(state, ServerFrame::State { .. }), "agents get the interaction's state");
+    // The backlog for an agent: the messages, the lifecycle's events each after the message it followed,
+    // and last the interaction's state.
+    let mut backlog = Vec::new();
+    let state = loop {
+        match agent.next().await? {
+            state @ ServerFrame::State { .. } => break state,
+            frame => backlog.push(frame),
+        }
+    };
+    let at = |wanted: &dyn Fn(&ServerFrame) -> bool| backlog.iter().position(wanted);
+    let first_message = at(
+        &|f| matches!(f, ServerFrame::Message { message } if message.text == "Hello, do you ship to Norway?"),
+    );
+    let session_started = at(&|f| matches!(f, ServerFrame::Event { event: Event::SessionStarted { .. } }));
+    assert!(first_message.is_some() && session_started.is_some(), "{backlog:?}");
+    assert!(session_started < first_message, "the session started as the first message came: {backlog:?}");
+    assert!(
+        backlog.iter().all(|f| matches!(f, ServerFrame::Message { .. } | ServerFrame::Event { .. })),
+        "{backlog:?}"
+    );
     // The desk's accept reaches the conversation through its outbox: write once it knows.
     let active = |f: &ServerFrame| matches!(f, ServerFrame::State { view } if matches!(view.state, State::Active { .. }));
     if !active(&state) {
