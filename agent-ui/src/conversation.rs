@@ -13,7 +13,7 @@ use confab_protocol::delivery::{self, ClientLog};
 use confab_protocol::format::clock_duration;
 use confab_protocol::frames::{Author, ClientFrame, ErrorCode, InteractionView, Participant, ServerFrame};
 use confab_protocol::ids::{AgentId, InteractionId};
-use confab_protocol::lifecycle::{EndedBy, Event, Phase, State};
+use confab_protocol::lifecycle::{EndedBy, Event, Phase, Refusal, State};
 use confab_protocol::routing::{AssignKind, TransferOutcome, TransferTarget};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
@@ -423,10 +423,6 @@ fn Transcript(desk: Desk, live: Live) -> impl IntoView {
     }
 }
 
-/// What the file picker offers: the attachment allow-list (the edge checks the content too).
-const ACCEPTED_FILES: &str =
-    ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
-
 #[component]
 fn Composer(desk: Desk, live: Live) -> impl IntoView {
     let draft = RwSignal::new(String::new());
@@ -438,14 +434,13 @@ fn Composer(desk: Desk, live: Live) -> impl IntoView {
     let blocked = move || {
         live.view.with(|v| {
             let Some(v) = v else { return Some("Connecting…") };
-            match &v.state {
-                State::Active { agent, .. } if *agent == desk.me() => None,
-                State::Active { .. } => Some("Another agent has this chat."),
-                State::Parked { agent, .. } if *agent == desk.me() => Some("Unpark the chat to write."),
-                State::Parked { .. } => Some("Another agent parked this chat."),
-                State::Offered { .. } | State::Queued { .. } => Some("Accept the chat to write."),
-                State::New | State::Ended { .. } => None,
-            }
+            // The lifecycle decides; this only says why in words.
+            v.state.agent_may_write(&desk.me()).err().map(|refusal| match (refusal, &v.state) {
+                (Refusal::Parked, _) => "Unpark the chat to write.",
+                (_, State::Offered { .. } | State::Queued { .. }) => "Accept the chat to write.",
+                (_, State::Parked { .. }) => "Another agent parked this chat.",
+                _ => "Another agent has this chat.",
+            })
         })
     };
     let follow_up = move || {
@@ -577,7 +572,7 @@ fn Composer(desk: Desk, live: Live) -> impl IntoView {
                         aria-expanded=move || (picker_open.get() == Some("responses")).to_string()
                         on:click=move |_| picker_open.update(|p| *p = if *p == Some("responses") { None } else { Some("responses") })>"¶"</button>
                     <label class="ad-tool" title="Attach a file">"📎"
-                        <input type="file" class="ad-file" multiple accept=ACCEPTED_FILES aria-label="Attach a file" on:change=on_files
+                        <input type="file" class="ad-file" multiple accept=attachments::FileKind::PICKER_ACCEPT aria-label="Attach a file" on:change=on_files
                             disabled=move || blocked().is_some() />
                     </label>
                     <button class="ad-primary ad-send" type="submit" disabled=move || blocked().is_some()>"Send"</button>

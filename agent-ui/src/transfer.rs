@@ -52,7 +52,7 @@ pub(crate) fn TransferDialog(
             .into_iter()
             .filter(|a| a.agent != me)
             .map(|a| {
-                let available = a.presence == Presence::Ready && a.free > 0;
+                let available = a.can_receive_transfer();
                 let detail = match (a.presence, a.free) {
                     (Presence::Ready, 0) => "Ready · no free slot".to_owned(),
                     (Presence::Ready, free) => format!("Ready · {free} free"),

@@ -34,11 +34,7 @@ pub(crate) struct StoredSite {
 impl StoredSite {
     /// The widget's settings as contacts get them: the title falls back to the site's name.
     pub(crate) fn widget_settings(&self) -> WidgetSettings {
-        let mut settings = self.widget.clone();
-        if settings.title.trim().is_empty() {
-            settings.title = self.name.chars().take(confab_protocol::widget::MAX_TITLE_CHARS).collect();
-        }
-        settings
+        self.widget.for_site(&self.name)
     }
 }
 

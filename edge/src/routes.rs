@@ -9,7 +9,6 @@ use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, ContactId, InteractionId, SiteId};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::validate;
-use confab_protocol::widget::ContactDetails;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Url};
 
 pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
@@ -210,19 +209,15 @@ async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response>
             ),
         },
     };
-    // The pre-chat form, checked again here; a verified identity answers it already.
-    let details = if start.identity.is_some() || !site.widget.asks_before_chat() {
-        ContactDetails { name: start.name.clone(), email: start.email.clone() }
-    } else {
-        match site
-            .widget
-            .pre_chat
-            .check(start.name.as_deref().unwrap_or_default(), start.email.as_deref().unwrap_or_default())
-        {
-            Ok(details) => details,
-            Err(problem) => {
-                return error(ErrorCode::BadRequest, format!("the pre-chat form is not complete: {problem}"));
-            }
+    // The pre-chat form, checked again here.
+    let details = match site.widget.contact_details(
+        start.name.as_deref(),
+        start.email.as_deref(),
+        start.identity.is_some(),
+    ) {
+        Ok(details) => details,
+        Err(problem) => {
+            return error(ErrorCode::BadRequest, format!("the pre-chat form is not complete: {problem}"));
         }
     };
     let name = details.name.or_else(|| start.identity.as_ref().and_then(|i| i.name.clone()));

@@ -34,6 +34,10 @@ pub enum FileKind {
 
 impl FileKind {
     /// The kind named by a file name's extension (case-insensitive).
+    /// The allowed names for a file picker's `accept` attribute (the same list [`FileKind::from_name`] takes).
+    pub const PICKER_ACCEPT: &'static str =
+        ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
+
     pub fn from_name(name: &str) -> Option<FileKind> {
         let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
         Some(match ext.as_str() {
@@ -173,6 +177,14 @@ pub fn check(name: &str, size: u64, head: &[u8]) -> Result<FileKind, Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_pickers_list_is_exactly_the_allowed_names() {
+        for ext in FileKind::PICKER_ACCEPT.split(',') {
+            assert!(FileKind::from_name(&format!("file{ext}")).is_some(), "{ext} is offered but refused");
+        }
+        assert_eq!(FileKind::PICKER_ACCEPT.split(',').count(), 17, "every allowed name is offered");
+    }
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 

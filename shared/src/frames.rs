@@ -213,6 +213,14 @@ pub struct RosterEntry {
     pub free: u32,
 }
 
+impl RosterEntry {
+    /// Whether the desk would hand this agent a transfer now: Ready, with a free slot (the rule
+    /// `routing::Desk::transfer` applies).
+    pub fn can_receive_transfer(&self) -> bool {
+        self.presence == Presence::Ready && self.free > 0
+    }
+}
+
 /// Frames the edge sends on an agent's desk socket (the agent desktop's live view of its site).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

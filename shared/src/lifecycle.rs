@@ -127,6 +127,21 @@ pub enum State {
     },
 }
 
+impl State {
+    /// Whether `agent` may write in the conversation now: the agent who has it active, or anyone of the site
+    /// in a new or ended one (a follow-up that reopens it). The desktop asks this to enable its composer.
+    pub fn agent_may_write(&self, agent: &AgentId) -> Result<(), Refusal> {
+        match self {
+            State::Active { agent: holder, .. } if holder == agent => Ok(()),
+            State::Active { .. } | State::Offered { .. } => Err(Refusal::NotYours),
+            State::Parked { agent: holder, .. } if holder == agent => Err(Refusal::Parked),
+            State::Parked { .. } => Err(Refusal::NotYours),
+            State::Queued { .. } => Err(Refusal::NotAssigned),
+            State::New | State::Ended { .. } => Ok(()),
+        }
+    }
+}
+
 /// The phases DESIGN.md names, for display: the state plus whether a wrap-up is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -533,26 +548,19 @@ impl Interaction {
     /// Whether `agent` may write now, and what writing does: `Ok(())` to write in the active interaction;
     /// an ended conversation is reactivated (asynchronous chat).
     pub fn agent_wrote(&mut self, agent: &AgentId, now: Millis) -> Result<(), Refusal> {
-        match &self.state {
-            State::Active { agent: holder, .. } if holder == agent => {
-                self.last_activity = now;
-                if let Some(session) = &mut self.session {
-                    session.sla.first_response.get_or_insert(now);
-                    session.sla.awaiting_reply_since = None;
-                }
-                Ok(())
+        self.state.agent_may_write(agent)?;
+        self.last_activity = now;
+        if matches!(self.state, State::Active { .. }) {
+            if let Some(session) = &mut self.session {
+                session.sla.first_response.get_or_insert(now);
+                session.sla.awaiting_reply_since = None;
             }
-            State::Active { .. } | State::Offered { .. } => Err(Refusal::NotYours),
-            State::Parked { agent: holder, .. } if holder == agent => Err(Refusal::Parked),
-            State::Parked { .. } => Err(Refusal::NotYours),
-            State::Queued { .. } => Err(Refusal::NotAssigned),
-            State::New | State::Ended { .. } => {
-                self.last_activity = now;
-                self.reactivated_by = Some(agent.clone());
-                self.emit(Event::Reactivated { by: agent.clone(), at: now });
-                Ok(())
-            }
+        } else {
+            // New or ended: a follow-up that reopens the conversation.
+            self.reactivated_by = Some(agent.clone());
+            self.emit(Event::Reactivated { by: agent.clone(), at: now });
         }
+        Ok(())
     }
 
     // ----- the desk's decisions -------------------------------------------------------------------------

@@ -90,6 +90,30 @@ impl WidgetSettings {
         Ok(())
     }
 
+    /// These settings as contacts get them: an empty title is the site's name.
+    pub fn for_site(&self, site_name: &str) -> WidgetSettings {
+        let mut settings = self.clone();
+        if settings.title.trim().is_empty() {
+            settings.title = site_name.chars().take(MAX_TITLE_CHARS).collect();
+        }
+        settings
+    }
+
+    /// The contact details a new chat starts with. The pre-chat form's rules apply unless the site's user is
+    /// identified (the page vouches for them) or the site asks nothing.
+    pub fn contact_details(
+        &self,
+        name: Option<&str>,
+        email: Option<&str>,
+        identified: bool,
+    ) -> Result<ContactDetails, PreChatProblem> {
+        if identified || !self.asks_before_chat() {
+            let given = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+            return Ok(ContactDetails { name: given(name), email: given(email) });
+        }
+        self.pre_chat.check(name.unwrap_or_default(), email.unwrap_or_default())
+    }
+
     /// Whether the widget shows the pre-chat form before a new contact's first message.
     pub fn asks_before_chat(&self) -> bool {
         self.pre_chat.name != Field::Hidden || self.pre_chat.email != Field::Hidden
@@ -242,6 +266,29 @@ mod tests {
         let named = PreChatForm { name: Field::Required, email: Field::Hidden };
         assert_eq!(named.check(" ", ""), Err(PreChatProblem::NameMissing));
         assert_eq!(named.check(&"n".repeat(MAX_NAME_CHARS + 1), ""), Err(PreChatProblem::NameTooLong));
+    }
+
+    #[test]
+    fn an_identified_user_or_a_site_that_asks_nothing_skips_the_form() {
+        let asks = WidgetSettings {
+            pre_chat: PreChatForm { name: Field::Required, email: Field::Hidden },
+            ..WidgetSettings::default()
+        };
+        assert_eq!(asks.contact_details(None, None, false), Err(PreChatProblem::NameMissing));
+        assert_eq!(asks.contact_details(None, None, true), Ok(ContactDetails::default()));
+        let name = asks.contact_details(Some(" Mia "), None, false).map(|d| d.name);
+        assert_eq!(name, Ok(Some("Mia".into())));
+        assert_eq!(
+            WidgetSettings::default().contact_details(Some(" "), None, false),
+            Ok(ContactDetails::default())
+        );
+    }
+
+    #[test]
+    fn an_empty_title_is_the_sites_name() {
+        assert_eq!(WidgetSettings::default().for_site("Demo Shop").title, "Demo Shop");
+        let titled = WidgetSettings { title: "Help".into(), ..WidgetSettings::default() };
+        assert_eq!(titled.for_site("Demo Shop").title, "Help");
     }
 
     #[test]

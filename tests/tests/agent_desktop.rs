@@ -9,10 +9,10 @@ mod support;
 use anyhow::Result;
 use confab_protocol::frames::ServerFrame;
 use confab_tests::browser::Chromedriver;
-use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, Paths, demo_site};
+use confab_tests::{DEMO_AGENTS, Paths, demo_site};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
-use support::web::{ENTER, browser, screenshot, wait_for_absence, wait_for_text};
+use support::web::{ENTER, browser, screenshot, sign_in_ready, wait_for_absence, wait_for_text};
 use support::{PATIENCE, Peer, edge_with_site, start_chat};
 
 /// The demo site with required wrap codes and standard responses.
@@ -26,29 +26,6 @@ fn site() -> serde_json::Value {
         {"title": "Opening hours", "text": "We're here Monday to Friday, 9:00 to 17:00."},
     ]);
     site
-}
-
-/// Signs in at the agent desktop and sets the agent Ready.
-async fn sign_in_ready(agent: &Client, edge: &confab_tests::Edge, email: &str) -> Result<()> {
-    agent.goto(&edge.url("/agent/")).await?;
-    agent
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("input[name=email]"))
-        .await?
-        .send_keys(email)
-        .await?;
-    agent.find(Locator::Css("input[name=password]")).await?.send_keys(DEMO_PASSWORD).await?;
-    agent.find(Locator::Css("button[type=submit]")).await?.click().await?;
-    let presence = agent.wait().at_most(PATIENCE).for_element(Locator::Css("select[name=presence]")).await?;
-    wait_for_text(agent, ".ad-presence", "Connected").await?;
-    presence.select_by_value("ready").await?;
-    agent
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css(".ad-presence-menu[data-presence=ready]"))
-        .await?;
-    Ok(())
 }
 
 async fn click(client: &Client, css: &str) -> Result<()> {
@@ -85,10 +62,7 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
     sign_in_ready(&ada, &edge, DEMO_AGENTS[0].0).await?;
 
     // A contact writes: Ada gets a card with Accept and Reject, and reads the chat before answering.
-    let chat = start_chat(&edge, confab_tests::DEMO_SITE)?;
-    let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
-    contact.hello(Some(&chat.contact_token), None).await?;
-    contact.say("I was charged twice for order 1142.").await?;
+    let mut contact = contact_writes(&edge, "I was charged twice for order 1142.").await?;
     wait_for_text(&ada, ".ad-offer .ad-preview", "charged twice").await?;
     ada.find(Locator::Css(".ad-offer .ad-reject")).await?;
     assert!(
@@ -203,10 +177,7 @@ async fn contact_history_search_and_a_follow_up_that_reaches_the_contact() -> Re
     let ada = browser(&driver, &paths, "ada").await?;
     ada.set_window_size(1366, 860).await?;
     sign_in_ready(&ada, &edge, DEMO_AGENTS[0].0).await?;
-    let chat = start_chat(&edge, confab_tests::DEMO_SITE)?;
-    let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
-    contact.hello(Some(&chat.contact_token), None).await?;
-    contact.say("Is the celadon glaze food safe?").await?;
+    let mut contact = contact_writes(&edge, "Is the celadon glaze food safe?").await?;
     click(&ada, ".ad-offer .ad-accept").await?;
     let reply = ada.wait().at_most(PATIENCE).for_element(Locator::Css(".ad-input")).await?;
     wait_enabled(&ada, ".ad-input", true).await?;

@@ -6,10 +6,10 @@
 mod support;
 
 use anyhow::Result;
-use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD};
+use confab_tests::DEMO_AGENTS;
 use fantoccini::Locator;
 use support::PATIENCE;
-use support::web::{ENTER, Shop, browser, screenshot, wait_for_text};
+use support::web::{ENTER, Shop, browser, screenshot, sign_in_ready, wait_for_text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Result<()> {
@@ -37,19 +37,8 @@ async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Resu
 
     // The agent signs in, finds the chat in the list and opens it.
     let agent = browser(driver, paths, "agent").await?;
-    agent.goto(&edge.url("/agent/")).await?;
-    agent
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("input[name=email]"))
-        .await?
-        .send_keys(DEMO_AGENTS[0].0)
-        .await?;
-    agent.find(Locator::Css("input[name=password]")).await?.send_keys(DEMO_PASSWORD).await?;
-    agent.find(Locator::Css("button[type=submit]")).await?.click().await?;
     // Ready: the waiting chat is offered as a card; Accept opens it.
-    let presence = agent.wait().at_most(PATIENCE).for_element(Locator::Css("select[name=presence]")).await?;
-    presence.select_by_value("ready").await?;
+    sign_in_ready(&agent, edge, DEMO_AGENTS[0].0).await?;
     wait_for_text(&agent, ".ad-offer .ad-preview", "Hello, do you ship to Norway?").await?;
     screenshot(&agent, paths, "skeleton-2a-agent-offered").await?;
     agent.find(Locator::Css(".ad-offer .ad-accept")).await?.click().await?;

@@ -10,29 +10,10 @@ use confab_tests::DEMO_AGENTS;
 use fantoccini::{Client, Locator};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use support::web::{ENTER, Shop, ShopOptions, browser, screenshot, wait_for_absence, wait_for_text};
+use support::web::{
+    ENTER, Shop, ShopOptions, browser, open_chat, screenshot, wait_for_absence, wait_for_text,
+};
 use support::{PATIENCE, Peer, ready_agent};
-
-/// Opens the shop page and the chat, and enters the chat's frame.
-async fn open_chat(customer: &Client, host_origin: &str) -> Result<()> {
-    customer.goto(host_origin).await?;
-    customer
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("[data-confab=launcher]"))
-        .await?
-        .click()
-        .await?;
-    customer
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("iframe[data-confab=frame]"))
-        .await?
-        .enter_frame()
-        .await?;
-    customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-head")).await?;
-    Ok(())
-}
 
 /// A computed style property of the first element at `css`.
 async fn style_of(client: &Client, css: &str, property: &str) -> Result<String> {

@@ -325,10 +325,6 @@ fn PreChat(chat: Chat, t: &'static Texts) -> impl IntoView {
     }
 }
 
-/// What the file picker offers: the attachment allow-list (the edge checks the content too).
-const ACCEPTED_FILES: &str =
-    ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
-
 #[component]
 fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
@@ -393,7 +389,7 @@ fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl I
                     <path d="M16.5 6.5l-8.1 8.1a2 2 0 0 0 2.8 2.8l8.5-8.5a4 4 0 0 0-5.7-5.7L5.5 11.7a6 6 0 0 0 8.5 8.5l6-6"
                         fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />
                 </svg>
-                <input type="file" class="cw-file" multiple accept=ACCEPTED_FILES aria-label=t.attach on:change=on_files />
+                <input type="file" class="cw-file" multiple accept=confab_protocol::attachments::FileKind::PICKER_ACCEPT aria-label=t.attach on:change=on_files />
             </label>
             <button
                 type="button"

@@ -58,8 +58,15 @@ pub async fn screenshot(client: &Client, paths: &Paths, name: &str) -> Result<()
     Ok(())
 }
 
-/// Opens the shop page, the chat, and enters the widget's frame.
+/// Opens the shop page, the chat, and enters the widget's frame, ready to write.
 pub async fn open_widget(customer: &Client, host_origin: &str) -> Result<()> {
+    open_chat(customer, host_origin).await?;
+    customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-input")).await?;
+    Ok(())
+}
+
+/// Opens the shop page and the chat, and enters the widget's frame (a pre-chat form may come first).
+pub async fn open_chat(customer: &Client, host_origin: &str) -> Result<()> {
     customer.goto(host_origin).await?;
     customer
         .wait()
@@ -71,7 +78,30 @@ pub async fn open_widget(customer: &Client, host_origin: &str) -> Result<()> {
     let frame =
         customer.wait().at_most(PATIENCE).for_element(Locator::Css("iframe[data-confab=frame]")).await?;
     frame.enter_frame().await?;
-    customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-input")).await?;
+    customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-head")).await?;
+    Ok(())
+}
+
+/// Signs in at the agent desktop and sets the agent Ready.
+pub async fn sign_in_ready(agent: &Client, edge: &confab_tests::Edge, email: &str) -> Result<()> {
+    agent.goto(&edge.url("/agent/")).await?;
+    agent
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("input[name=email]"))
+        .await?
+        .send_keys(email)
+        .await?;
+    agent.find(Locator::Css("input[name=password]")).await?.send_keys(confab_tests::DEMO_PASSWORD).await?;
+    agent.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    let presence = agent.wait().at_most(PATIENCE).for_element(Locator::Css("select[name=presence]")).await?;
+    wait_for_text(agent, ".ad-presence", "Connected").await?;
+    presence.select_by_value("ready").await?;
+    agent
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(".ad-presence-menu[data-presence=ready]"))
+        .await?;
     Ok(())
 }
 
