@@ -5,11 +5,13 @@ use crate::alerts;
 use confab_client::socket::Handlers;
 use confab_client::{Socket, SocketStatus, now_ms, socket_url};
 use confab_protocol::PROTOCOL_VERSION;
+use confab_protocol::admin::Role;
 use confab_protocol::api::{AgentProfile, SiteView};
 use confab_protocol::frames::{ConversationSummary, DeskClientFrame, DeskFrame, RosterEntry};
 use confab_protocol::ids::{AgentId, ContactId, InteractionId, QueueId};
 use confab_protocol::lifecycle::Phase;
 use confab_protocol::routing::{AssignKind, OfferKind, Presence, TransferOutcome};
+use confab_protocol::supervision::Overview;
 use leptos::prelude::*;
 
 /// An offer card waiting for Accept or Reject.
@@ -28,6 +30,12 @@ pub(crate) enum Screen {
     Nothing,
     Conversation(InteractionId),
     Contacts,
+    /// Supervisors: queues, agents and breaches, live.
+    LiveView,
+    /// Supervisors: completed interactions, search and export.
+    Records,
+    /// Admins: the site's configuration and accounts.
+    Settings,
 }
 
 /// A message for the agent that stays until dismissed (transfer outcomes, a contact's answer...).
@@ -55,6 +63,8 @@ pub(crate) struct Desk {
     /// The contact the contacts screen shows (set from a conversation's "Contact history").
     pub(crate) open_contact: RwSignal<Option<ContactId>>,
     pub(crate) notices: RwSignal<Vec<Notice>>,
+    /// Supervisors only: the site's live view, as the desk last sent it.
+    pub(crate) overview: RwSignal<Option<Overview>>,
     next_notice: StoredValue<u32>,
     /// Now, once a second: every countdown and timer on the desktop follows it.
     pub(crate) now: RwSignal<i64>,
@@ -76,6 +86,7 @@ impl Desk {
             screen: RwSignal::new(Screen::Nothing),
             open_contact: RwSignal::new(None),
             notices: RwSignal::new(Vec::new()),
+            overview: RwSignal::new(None),
             next_notice: StoredValue::new(0),
             now: RwSignal::new(now_ms()),
             socket: StoredValue::new_local(None),
@@ -97,14 +108,24 @@ impl Desk {
         );
         desk.socket.set_value(Some(socket));
         confab_client::view::set_interval(move || desk.now.set(now_ms()), 1000);
+        desk.reload_site();
+        desk
+    }
+
+    pub(crate) fn role(&self) -> Role {
+        self.me.with_value(|m| m.role)
+    }
+
+    /// Reloads the site's rules (after an admin changed them: codes, responses, queues).
+    pub(crate) fn reload_site(&self) {
+        let site = self.site;
         leptos::task::spawn_local(async move {
-            if let Ok(site) =
+            if let Ok(view) =
                 confab_client::api::request::<SiteView>("GET", "/api/v1/site", None::<&()>).await
             {
-                desk.site.set(Some(site));
+                site.set(Some(view));
             }
         });
-        desk
     }
 
     pub(crate) fn me(&self) -> AgentId {
@@ -237,6 +258,8 @@ impl Desk {
                 alerts::alert(&text);
                 self.notify(text, Some(interaction));
             }
+            DeskFrame::Overview { overview } => self.overview.set(Some(overview)),
+            DeskFrame::SiteChanged => self.reload_site(),
             DeskFrame::Error { message, .. } => self.notify(message, None),
             DeskFrame::Unknown => {}
         }

@@ -5,7 +5,10 @@
 //! - keeps the desk socket open ([`desk`]): presence, offers, this agent's log of chats, the roster;
 //! - opens the selected conversation on its own socket ([`conversation`]): transcript, composer, timers,
 //!   transfer ([`transfer`]), park, end and wrap-up ([`wrap`]);
-//! - browses contacts and their history, and writes follow-ups that reactivate a conversation ([`contacts`]).
+//! - browses contacts and their history, and writes follow-ups that reactivate a conversation ([`contacts`]);
+//! - for supervisors: the live view of queues, agents and SLA breaches ([`supervise`]) and the interaction
+//!   records with export ([`records`]); for admins: the site's settings and accounts ([`settings`]);
+//! - the first-run setup: a new site and its first admin, with the deployment's setup token.
 
 // Leptos' #[component] gives a pub(crate) component a public props builder, which this lint flags.
 #![allow(unreachable_pub)]
@@ -14,14 +17,19 @@ mod alerts;
 mod contacts;
 mod conversation;
 mod desk;
+mod records;
+mod settings;
+mod supervise;
 mod transfer;
 mod wrap;
 
 use confab_client::api::{self, Failure};
 use confab_client::clock_time;
+use confab_protocol::admin::FirstRun;
 use confab_protocol::api::{AgentProfile, SignIn};
 use confab_protocol::format::clock_duration;
 use confab_protocol::frames::{ConversationSummary, DeskClientFrame};
+use confab_protocol::ids::SiteId;
 use confab_protocol::lifecycle::{Phase, countdown};
 use confab_protocol::routing::Presence;
 use desk::{Desk, Screen};
@@ -55,6 +63,77 @@ pub fn AgentDesktop() -> impl IntoView {
 
 #[component]
 fn SignInForm(auth: RwSignal<Auth>) -> impl IntoView {
+    let first_run = RwSignal::new(false);
+    move || {
+        if first_run.get() {
+            view! { <FirstRunForm auth first_run /> }.into_any()
+        } else {
+            view! { <SignInCard auth first_run /> }.into_any()
+        }
+    }
+}
+
+/// The first-run flow: whoever deployed Confab (and so has its setup token) creates a site and its admin.
+#[component]
+fn FirstRunForm(auth: RwSignal<Auth>, first_run: RwSignal<bool>) -> impl IntoView {
+    let token = RwSignal::new(String::new());
+    let site = RwSignal::new(String::new());
+    let site_name = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let body = FirstRun {
+            setup_token: token.get_untracked().trim().to_owned(),
+            site: SiteId(site.get_untracked().trim().to_owned()),
+            site_name: site_name.get_untracked(),
+            name: name.get_untracked(),
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
+        spawn_local(async move {
+            let result: Result<AgentProfile, Failure> =
+                api::request("POST", "/api/v1/setup", Some(&body)).await;
+            busy.set(false);
+            match result {
+                Ok(profile) => auth.set(Auth::SignedIn(profile)),
+                Err(failure) => error.set(Some(failure.message)),
+            }
+        });
+    };
+    let input = |signal: RwSignal<String>| move |ev| signal.set(event_target_value(&ev));
+    view! {
+        <main class="ad-signin">
+            <form class="ad-card ad-setup" on:submit=submit>
+                <h1>"Set up a site"</h1>
+                <p class="ad-sub">"Create a site and its first admin account."</p>
+                <label>"Setup token"
+                    <input type="password" name="setup-token" required autocomplete="off" prop:value=move || token.get() on:input=input(token) />
+                    <span class="ad-help">"The CONFAB_ADMIN_TOKEN this deployment was given (cargo xtask dev prints it)."</span>
+                </label>
+                <label>"Site id" <input name="site" required placeholder="my-shop" pattern="[a-z0-9-]{1,40}" prop:value=move || site.get() on:input=input(site) />
+                    <span class="ad-help">"Lower-case letters, digits and '-': it goes into the script tag."</span></label>
+                <label>"Site name" <input name="site-name" required placeholder="My Shop" prop:value=move || site_name.get() on:input=input(site_name) /></label>
+                <label>"Your name" <input name="name" required autocomplete="name" prop:value=move || name.get() on:input=input(name) /></label>
+                <label>"Your email" <input type="email" name="email" required autocomplete="username" prop:value=move || email.get() on:input=input(email) /></label>
+                <label>"Password" <input type="password" name="password" required minlength="8" autocomplete="new-password" prop:value=move || password.get() on:input=input(password) /></label>
+                {move || error.get().map(|e| view! { <p class="ad-error" role="alert">{e}</p> })}
+                <button type="submit" class="ad-primary" disabled=move || busy.get()>
+                    {move || if busy.get() { "Creating…" } else { "Create site" }}
+                </button>
+                <button type="button" class="ad-link" on:click=move |_| first_run.set(false)>"Back to sign in"</button>
+            </form>
+        </main>
+    }
+}
+
+#[component]
+fn SignInCard(auth: RwSignal<Auth>, first_run: RwSignal<bool>) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -94,6 +173,7 @@ fn SignInForm(auth: RwSignal<Auth>) -> impl IntoView {
                 <button type="submit" class="ad-primary" disabled=move || busy.get()>
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>
+                <button type="button" class="ad-link ad-first-run" on:click=move |_| first_run.set(true)>"Set up a new site"</button>
             </form>
         </main>
     }
@@ -103,6 +183,7 @@ fn SignInForm(auth: RwSignal<Auth>) -> impl IntoView {
 fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
     let name = profile.name.clone();
     let site = profile.site.to_string();
+    let role = profile.role;
     let desk = Desk::new(profile, move || auth.set(Auth::SignedOut));
     on_cleanup(move || desk.close());
     let sign_out = move |_| {
@@ -148,7 +229,15 @@ fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
                 <span class="ad-load" title="Chats you are handling, of your capacity">
                     {move || format!("{} / {} chats", desk.mine(&[Phase::Active]).len(), desk.capacity.get())}
                 </span>
-                <span class="ad-me">{name} " · " {site}</span>
+                <nav class="ad-nav" aria-label="Screens">
+                    <NavButton desk screen=Screen::Nothing label="Chats" />
+                    {role.may_supervise().then(|| view! {
+                        <NavButton desk screen=Screen::LiveView label="Live view" />
+                        <NavButton desk screen=Screen::Records label="Records" />
+                    })}
+                    {role.may_administer().then(|| view! { <NavButton desk screen=Screen::Settings label="Settings" /> })}
+                </nav>
+                <span class="ad-me">{name} " · " {site} " · " {role.label()}</span>
                 <button class="ad-link" on:click=sign_out>"Sign out"</button>
             </header>
             <Log desk />
@@ -157,12 +246,28 @@ fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
                 {move || match desk.screen.get() {
                     Screen::Conversation(id) => view! { <conversation::ConversationView desk interaction=id /> }.into_any(),
                     Screen::Contacts => view! { <contacts::Contacts desk /> }.into_any(),
+                    Screen::LiveView => view! { <supervise::LiveView desk /> }.into_any(),
+                    Screen::Records => view! { <records::Records desk /> }.into_any(),
+                    Screen::Settings => view! { <settings::Settings desk /> }.into_any(),
                     Screen::Nothing => view! {
                         <p class="ad-placeholder">"Set yourself Ready to receive chats, or open one from the left."</p>
                     }.into_any(),
                 }}
             </main>
         </div>
+    }
+}
+
+/// A header button that switches the main area ("Chats" stands for the conversation screens).
+#[component]
+fn NavButton(desk: Desk, screen: Screen, label: &'static str) -> impl IntoView {
+    let current = move || {
+        let shown = desk.screen.get();
+        let chats = |s: Screen| matches!(s, Screen::Nothing | Screen::Conversation(_) | Screen::Contacts);
+        (shown == screen || (screen == Screen::Nothing && chats(shown))).then_some("page")
+    };
+    view! {
+        <button class="ad-nav-item" aria-current=current on:click=move |_| desk.screen.set(screen)>{label}</button>
     }
 }
 

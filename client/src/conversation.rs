@@ -38,6 +38,9 @@ pub struct Events {
     pub on_news: Box<dyn Fn(ServerFrame)>,
 }
 
+/// How long the outbox waits before resending after a `too_many_requests` refusal.
+const RATE_LIMITED_RETRY_MS: i64 = 1_500;
+
 /// A cheap handle; clones share the link.
 #[derive(Clone)]
 pub struct ConversationLink(Rc<State>);
@@ -47,6 +50,9 @@ struct State {
     /// Sent in `hello` by contacts; agents are known by their session cookie.
     token: Option<String>,
     welcomed: Cell<bool>,
+    /// The edge refused a message for coming too fast: until the outbox is empty, messages go one at a
+    /// time, each after the previous one's acknowledgement, so they are stored in the order written.
+    throttled: Cell<bool>,
     socket: RefCell<Option<Socket>>,
     events: Events,
     decode: Decode,
@@ -70,6 +76,7 @@ impl ConversationLink {
             log: RefCell::new(log),
             token,
             welcomed: Cell::new(false),
+            throttled: Cell::new(false),
             socket: RefCell::new(None),
             events,
             decode,
@@ -141,7 +148,13 @@ impl ConversationLink {
         if !self.0.welcomed.get() {
             return;
         }
-        let frames: Vec<ClientFrame> = self.0.log.borrow().resend_frames().collect();
+        let mut frames: Vec<ClientFrame> = self.0.log.borrow().resend_frames().collect();
+        if frames.is_empty() {
+            self.0.throttled.set(false);
+        }
+        if self.0.throttled.get() {
+            frames.truncate(1);
+        }
         for frame in frames {
             if !self.transmit(&frame) {
                 break;
@@ -175,8 +188,20 @@ impl ConversationLink {
             ServerFrame::Ack { client_id, .. } => {
                 self.0.log.borrow_mut().acknowledge(client_id);
                 self.changed();
+                if self.0.throttled.get() {
+                    self.flush();
+                }
             }
-            ServerFrame::Error { code, message } => (self.0.events.on_error)(code, message),
+            ServerFrame::Error { code, message } => {
+                // Refused for sending too fast: the refused messages are still in the outbox; offer them
+                // again once the edge allows more.
+                if code == ErrorCode::TooManyRequests {
+                    self.0.throttled.set(true);
+                    let link = self.clone();
+                    crate::view::set_timeout(move || link.flush(), RATE_LIMITED_RETRY_MS);
+                }
+                (self.0.events.on_error)(code, message)
+            }
             ServerFrame::Unknown => {}
             news => (self.0.events.on_news)(news),
         }

@@ -7,6 +7,7 @@
 
 use crate::auth::{self, Purpose};
 use crate::http::{api_error, error, now_ms, query};
+use crate::limiter::Guarded;
 use crate::routes::session;
 use confab_protocol::api::ApiError;
 use confab_protocol::attachments::{self as rules, FileKind, SIGNATURE_BYTES};
@@ -65,6 +66,12 @@ pub(crate) async fn upload(mut req: Request, env: &Env, interaction: &str) -> Re
         Ok(allowed) => allowed,
         Err(refusal) => return Ok(refusal),
     };
+    if session(&req, env)?.is_none() {
+        let limited = Guarded::ContactUploads;
+        if let Err(wait) = crate::limiter::ask(env, limited, &interaction.to_string(), true).await? {
+            return crate::limiter::too_many(wait, "too many files at once");
+        }
+    }
     // Keep the base name only, and a length a person can read.
     let name: String = query(&req, "name")?
         .unwrap_or_default()
@@ -118,6 +125,27 @@ pub(crate) async fn upload(mut req: Request, env: &Env, interaction: &str) -> Re
         );
     }
     Ok(Response::from_json(&Attachment { id, name, size, kind })?.with_status(201))
+}
+
+/// Deletes every file of a conversation from R2 (a contact's data deleted on request).
+pub(crate) async fn erase(env: &Env, site: &str, interaction: InteractionId) -> Result<usize> {
+    let bucket = bucket(env)?;
+    let prefix = format!("{site}/{interaction}/");
+    let mut erased = 0;
+    // Bounded: a conversation holds far fewer than 100 pages of 1,000 files.
+    for _ in 0..100 {
+        let page = bucket.list().prefix(prefix.clone()).execute().await?;
+        let keys: Vec<String> = page.objects().iter().map(worker::Object::key).collect();
+        if keys.is_empty() {
+            break;
+        }
+        erased += keys.len();
+        bucket.delete_multiple(keys).await?;
+        if !page.truncated() {
+            break;
+        }
+    }
+    Ok(erased)
 }
 
 /// The attachment `id` of a conversation as stored in R2, or `None` if there is no such file.

@@ -13,14 +13,17 @@ use crate::auth;
 use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox};
 use confab_protocol::PROTOCOL_VERSION;
-use confab_protocol::api::ConversationTranscript;
+use confab_protocol::api::{ConversationTranscript, RecordSummary};
 use confab_protocol::delivery::{self, SendOutcome, Submission};
 use confab_protocol::frames::{
     Attachment, Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant,
     ServerFrame,
 };
 use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
-use confab_protocol::lifecycle::{EndedBy, Event, Interaction, LifecycleRules, Output, Refusal};
+use confab_protocol::lifecycle::{
+    EndedBy, Event, Interaction, InteractionRecord, LifecycleRules, Output, Refusal,
+};
+use confab_protocol::limits;
 use confab_protocol::routing::{DeskEffect, default_queue};
 use confab_protocol::validate;
 use serde::{Deserialize, Serialize};
@@ -81,6 +84,15 @@ pub(crate) async fn transcript(env: &Env, interaction: InteractionId) -> Result<
     Ok(call(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok())
 }
 
+/// Deletes everything the conversation stores (not its attachments: see `attachments::erase`).
+pub(crate) async fn erase(env: &Env, interaction: InteractionId) -> Result<()> {
+    let req = internal_request(Method::Post, "/erase", None::<&()>)?;
+    match call::<serde_json::Value>(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await? {
+        Ok(_) => Ok(()),
+        Err(mut resp) => Err(worker::Error::RustError(format!("erasing failed: {}", resp.text().await?))),
+    }
+}
+
 /// Creates the conversation (idempotent) and lists it on its site's desk.
 pub(crate) async fn init(env: &Env, meta: &Meta) -> Result<()> {
     let req = internal_request(Method::Post, "/init", Some(meta))?;
@@ -135,6 +147,8 @@ pub struct Conversation {
     outbox: Outbox,
     /// Loaded from SQLite in `new`; `None` until `init`.
     lifecycle: RefCell<Option<Interaction>>,
+    /// The contact's message rate (`limits::MessageGate`); in memory, as a flood keeps the object up.
+    contact_gate: std::cell::Cell<limits::MessageGate>,
 }
 
 #[derive(Deserialize)]
@@ -327,6 +341,9 @@ impl Conversation {
                             matches!(p, Peer::Contact)
                         });
                     }
+                    if let Event::Completed { record } = &event {
+                        self.file_record(meta, record)?;
+                    }
                     self.keep_event(&event)?;
                     self.send_where(&ServerFrame::Event { event }, |p| matches!(p, Peer::Agent { .. }));
                 }
@@ -348,6 +365,38 @@ impl Conversation {
     }
 
     /// Tells the desk how the conversation looks in the agents' logs: its latest message and where it stands.
+    /// Sends a completed session to the site's records (searched by supervisors), with its messages' text.
+    fn file_record(&self, meta: &Meta, record: &InteractionRecord) -> Result<()> {
+        /// The search needs the words, not every byte of a very long chat.
+        const MAX_TEXT: usize = 64 * 1024;
+        let session: Vec<Message> =
+            self.messages_from(1)?.into_iter().filter(|m| m.at >= record.started).collect();
+        let mut text = String::new();
+        for m in &session {
+            if text.len() + m.text.len() > MAX_TEXT {
+                break;
+            }
+            text.push_str(&m.text);
+            text.push('\n');
+        }
+        let preview = session
+            .iter()
+            .find(|m| matches!(m.author, Author::Contact))
+            .map(|m| delivery::preview(&m.text))
+            .unwrap_or_default();
+        let entry = crate::desk::RecordEntry {
+            summary: RecordSummary {
+                record: record.clone(),
+                contact: Some(meta.contact.clone()),
+                contact_label: meta.contact_label.clone(),
+                agent_name: None,
+                preview,
+            },
+            text,
+        };
+        self.outbox.push(&crate::desk::target(&meta.site, "/record"), &entry)
+    }
+
     fn list_on_desk(&self, meta: &Meta) -> Result<()> {
         let last_seq = self.last_seq()?;
         let last = if last_seq > 0 { self.messages_from(last_seq)?.pop() } else { None };
@@ -578,10 +627,26 @@ impl Conversation {
             }
             Ok(SendOutcome::Store(message)) => message,
         };
+        // A contact's new messages are rate-limited (a resend of a stored one above costs nothing). The
+        // refused message stays in the client's outbox, which sends it again shortly.
+        if matches!(peer, Peer::Contact) {
+            let mut gate = self.contact_gate.get();
+            let admitted = gate.admit(client_id, now);
+            self.contact_gate.set(gate);
+            if let Err(wait) = admitted {
+                let secs = limits::retry_after_secs(wait);
+                Self::send_error(ws, ErrorCode::TooManyRequests, format!("too many messages: wait {secs} s"));
+                return Ok(());
+            }
+        }
         // The lifecycle decides whether this author may write now, before anything is stored.
         let allowed = match peer {
-            Peer::Contact => self.step(meta, |l, now| l.contact_wrote(now)).map(|_| Ok(()))?,
-            Peer::Agent { id, .. } => self.step(meta, |l, now| l.agent_wrote(id, now))?.unwrap_or(Ok(())),
+            // At the message's own time, so a session starts exactly with its first message (the records'
+            // preview and the SLA timers count from it).
+            Peer::Contact => self.step(meta, |l, _| l.contact_wrote(message.at)).map(|_| Ok(()))?,
+            Peer::Agent { id, .. } => {
+                self.step(meta, |l, _| l.agent_wrote(id, message.at))?.unwrap_or(Ok(()))
+            }
         };
         if let Err(refusal) = allowed {
             Self::refuse(ws, &refusal);
@@ -605,7 +670,14 @@ impl DurableObject for Conversation {
         }
         let lifecycle = read_meta(&sql, "lifecycle").and_then(|v| serde_json::from_str(&v).ok());
         let outbox = Outbox::new(sql.clone());
-        Conversation { state, env, sql, outbox, lifecycle: RefCell::new(lifecycle) }
+        Conversation {
+            state,
+            env,
+            sql,
+            outbox,
+            lifecycle: RefCell::new(lifecycle),
+            contact_gate: Default::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -638,6 +710,20 @@ impl DurableObject for Conversation {
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/socket") => self.accept_socket(&req),
+            // A contact's data is deleted on request: every message, event and setting of this conversation.
+            // Its attachments are deleted from R2 by the Worker.
+            (Method::Post, "/erase") => {
+                for ws in self.state.get_websockets() {
+                    Self::send_error(&ws, ErrorCode::NotFound, "this conversation was deleted");
+                    let _ = ws.close(Some(4004), Some("deleted"));
+                }
+                self.state.storage().delete_alarm().await?;
+                self.state.storage().delete_all().await?;
+                *self.lifecycle.borrow_mut() = None;
+                // The object lives on empty; its tables are needed if anything still addresses it.
+                crate::schema::migrate(&self.sql, "conversation", MIGRATIONS);
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
             // Agent messages the contact has not read (for the launcher's badge).
             (Method::Get, "/unread") => {
                 let read = self.read_by(false).map(|(_, seq)| seq);

@@ -7,11 +7,13 @@
 
 use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox, Target};
-use confab_protocol::api::ContactSummary;
+use confab_protocol::api::{ContactSummary, RecordQuery, RecordSummary};
 use confab_protocol::frames::{ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry};
 use confab_protocol::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
 use confab_protocol::lifecycle::DeskRequest;
+use confab_protocol::lifecycle::Phase;
 use confab_protocol::routing::{self, DeskEffect, DeskRefusal, Presence, RoutingProfile};
+use confab_protocol::supervision::{Overview, SlaTargets};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use worker::{
@@ -27,7 +29,11 @@ const LIST_LIMIT: i32 = 200;
 pub(crate) struct DeskConfig {
     pub(crate) offer_timeout_ms: i64,
     pub(crate) queues: Vec<QueueId>,
+    /// The site's active accounts. Agents the desk knows but this list lacks were deactivated: they are
+    /// signed out and forgotten.
     pub(crate) agents: Vec<ConfiguredAgent>,
+    #[serde(default)]
+    pub(crate) sla: SlaTargets,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +54,25 @@ pub(crate) struct RoutingRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct DeskPeer {
     agent: AgentId,
+}
+
+/// Tag of the desk sockets that get the live [`Overview`].
+const SUPERVISOR_TAG: &str = "supervisor";
+
+/// A completed interaction for the site's records, from its conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RecordEntry {
+    pub(crate) summary: RecordSummary,
+    /// The session's messages, for the text search.
+    pub(crate) text: String,
+}
+
+/// What erasing a contact's data involves, or why not now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ContactErasure {
+    pub(crate) interactions: Vec<InteractionId>,
+    /// Conversations still queued, offered, active or parked: they must end first.
+    pub(crate) open: u32,
 }
 
 /// From a conversation: the contact answered `agent`'s follow-up.
@@ -77,10 +102,14 @@ pub(crate) async fn forward_socket(
     env: &Env,
     site: &SiteId,
     agent: &AgentId,
+    supervises: bool,
     req: &Request,
 ) -> Result<Response> {
     let mut url = Url::parse("https://do.internal/socket")?;
     url.query_pairs_mut().append_pair("agent", agent.as_str());
+    if supervises {
+        url.query_pairs_mut().append_pair("supervisor", "1");
+    }
     let inner = crate::routes::forward(req, &format!("{}?{}", url.path(), url.query().unwrap_or_default()))?;
     stub(env, "DESK", site.as_str())?.fetch_with_request(inner).await
 }
@@ -182,6 +211,101 @@ impl Desk {
         DeskFrame::Roster { agents, queues: routing.queues.iter().cloned().collect() }
     }
 
+    fn sla(&self) -> SlaTargets {
+        let rows: Vec<Body> = self
+            .sql
+            .exec("SELECT value AS body FROM settings WHERE key = 'sla'", None)
+            .and_then(|c| c.to_array())
+            .unwrap_or_default();
+        rows.first().and_then(|r| serde_json::from_str(&r.body).ok()).unwrap_or_default()
+    }
+
+    fn overview(&self) -> Result<DeskFrame> {
+        let summaries = self.list()?;
+        let overview =
+            Overview::build(&self.routing.borrow(), &summaries, |agent| self.agent_name(agent), self.sla());
+        Ok(DeskFrame::Overview { overview })
+    }
+
+    /// Tells the supervisors' desktops, if any is open, how the site stands now.
+    fn send_overview(&self) {
+        let sockets = self.state.get_websockets_with_tag(SUPERVISOR_TAG);
+        if sockets.is_empty() {
+            return;
+        }
+        match self.overview() {
+            Ok(frame) => {
+                let text = frame.encode();
+                for ws in sockets {
+                    let _ = ws.send_with_str(&text);
+                }
+            }
+            Err(e) => worker::console_error!("desk overview: {e}"),
+        }
+    }
+
+    /// Completed interactions matching `query`, newest first.
+    fn records(&self, query: &RecordQuery) -> Result<Vec<RecordSummary>> {
+        let mut sql = String::from("SELECT body FROM records WHERE 1 = 1");
+        let mut args: Vec<worker::SqlStorageValue> = Vec::new();
+        if let Some(from) = query.from {
+            sql.push_str(" AND completed_at >= ?");
+            args.push(from.into());
+        }
+        if let Some(to) = query.to {
+            sql.push_str(" AND completed_at < ?");
+            args.push(to.into());
+        }
+        if let Some(agent) = &query.agent {
+            sql.push_str(" AND agent = ?");
+            args.push(agent.0.clone().into());
+        }
+        if let Some(code) = &query.code {
+            // Codes are stored as a JSON array of slugs, so a quoted code matches one whole element.
+            sql.push_str(" AND codes LIKE ?");
+            args.push(format!("%\"{}\"%", code.replace(['%', '_', '"'], "")).into());
+        }
+        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            sql.push_str(" AND (text LIKE ? ESCAPE '\\' OR label LIKE ? ESCAPE '\\')");
+            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            args.push(pattern.clone().into());
+            args.push(pattern.into());
+        }
+        sql.push_str(" ORDER BY completed_at DESC LIMIT ?");
+        args.push(i64::from(query.limit()).into());
+        let rows: Vec<Body> = self.sql.exec(&sql, args)?.to_array()?;
+        Ok(rows.iter().filter_map(|r| serde_json::from_str(&r.body).ok()).collect())
+    }
+
+    fn erasure(&self, contact: &str) -> Result<ContactErasure> {
+        #[derive(Deserialize)]
+        struct Row {
+            interaction: String,
+            body: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT c.interaction AS interaction, v.body AS body FROM contact_conversations c
+                 LEFT JOIN conversations v ON v.interaction = c.interaction WHERE c.contact = ?",
+                vec![contact.into()],
+            )?
+            .to_array()?;
+        let mut erasure = ContactErasure { interactions: Vec::new(), open: 0 };
+        for row in rows {
+            let Ok(id) = row.interaction.parse() else { continue };
+            let summary: Option<ConversationSummary> = row.body.and_then(|b| serde_json::from_str(&b).ok());
+            let phase = summary.and_then(|s| s.status).map(|s| s.phase);
+            if matches!(phase, Some(Phase::Queued | Phase::Offered | Phase::Active | Phase::Parked))
+                || self.routing.borrow().tickets.contains_key(&id)
+            {
+                erasure.open += 1;
+            }
+            erasure.interactions.push(id);
+        }
+        Ok(erasure)
+    }
+
     fn send_to(&self, agent: &AgentId, frame: &DeskFrame) {
         let text = frame.encode();
         for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
@@ -221,6 +345,7 @@ impl Desk {
         if roster_changed {
             self.broadcast(&self.roster());
         }
+        self.send_overview();
         Ok(result)
     }
 
@@ -309,6 +434,9 @@ impl Desk {
                     DeskFrame::Conversations { items: self.list()? },
                     self.roster(),
                 ];
+                if self.state.get_tags(ws).iter().any(|t| t == SUPERVISOR_TAG) {
+                    frames.push(self.overview()?);
+                }
                 // After a reload the desktop shows the cards still waiting for it.
                 for (interaction, kind, expires) in offers {
                     frames.push(DeskFrame::Offer {
@@ -356,7 +484,13 @@ impl DurableObject for Desk {
              CREATE TABLE IF NOT EXISTS contact_conversations (
                  interaction TEXT PRIMARY KEY, contact TEXT NOT NULL, label TEXT NOT NULL,
                  started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);
-             CREATE INDEX IF NOT EXISTS contact_conversations_by_contact ON contact_conversations (contact, started_at);";
+             CREATE INDEX IF NOT EXISTS contact_conversations_by_contact ON contact_conversations (contact, started_at);
+             CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS records (
+                 interaction TEXT NOT NULL, session INTEGER NOT NULL, contact TEXT NOT NULL, agent TEXT NOT NULL,
+                 codes TEXT NOT NULL, label TEXT NOT NULL, completed_at INTEGER NOT NULL, text TEXT NOT NULL,
+                 body TEXT NOT NULL, PRIMARY KEY (interaction, session));
+             CREATE INDEX IF NOT EXISTS records_by_time ON records (completed_at);";
         if let Err(e) = sql.exec(schema, None) {
             worker::console_error!("desk schema: {e}");
         }
@@ -386,13 +520,43 @@ impl DurableObject for Desk {
                         vec![agent.id.0.clone().into(), agent.name.clone().into()],
                     )?;
                 }
+                self.sql.exec(
+                    "INSERT INTO settings (key, value) VALUES ('sla', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    vec![serde_json::to_string(&config.sla)?.into()],
+                )?;
+                let removed: Vec<AgentId> = self
+                    .routing
+                    .borrow()
+                    .agents
+                    .keys()
+                    .filter(|known| !config.agents.iter().any(|a| a.id == **known))
+                    .cloned()
+                    .collect();
                 self.apply(|d| {
                     d.offer_timeout_ms = config.offer_timeout_ms;
+                    // Queues only grow: a chat may still wait in one the admin just removed.
                     d.queues.extend(config.queues.iter().cloned());
                     for agent in config.agents {
                         d.upsert_agent(agent.id, agent.profile, now);
                     }
+                    for agent in &removed {
+                        d.remove_agent(agent, now);
+                    }
                 })?;
+                self.broadcast(&DeskFrame::SiteChanged);
+                // A deactivated account's open desktops are told why and disconnected.
+                for agent in &removed {
+                    for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
+                        let _ = ws.send_with_str(
+                            DeskFrame::Error {
+                                code: ErrorCode::Unauthorized,
+                                message: "your account was deactivated".into(),
+                            }
+                            .encode(),
+                        );
+                        let _ = ws.close(Some(4001), Some("account deactivated"));
+                    }
+                }
                 self.broadcast(&self.roster());
                 self.settle().await?;
                 Response::from_json(&serde_json::json!({"ok": true}))
@@ -448,7 +612,54 @@ impl DurableObject for Desk {
                     )?;
                 }
                 self.broadcast(&DeskFrame::ConversationChanged { item: summary });
+                self.send_overview();
                 Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            (Method::Post, "/record") => {
+                let mut entry: RecordEntry = req.json().await?;
+                entry.summary.agent_name = entry.summary.record.agent.as_ref().map(|a| self.agent_name(a));
+                let record = &entry.summary.record;
+                self.sql.exec(
+                    "INSERT INTO records (interaction, session, contact, agent, codes, label, completed_at, text, body)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT(interaction, session) DO UPDATE SET body = excluded.body, text = excluded.text",
+                    vec![
+                        record.interaction.to_string().into(),
+                        i64::from(record.session).into(),
+                        entry.summary.contact.as_ref().map(|c| c.0.clone()).unwrap_or_default().into(),
+                        record.agent.as_ref().map(|a| a.0.clone()).unwrap_or_default().into(),
+                        serde_json::to_string(&record.codes)?.into(),
+                        entry.summary.contact_label.clone().into(),
+                        record.completed_at.into(),
+                        entry.text.into(),
+                        serde_json::to_string(&entry.summary)?.into(),
+                    ],
+                )?;
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            (Method::Post, "/records") => {
+                let query: RecordQuery = req.json().await?;
+                Response::from_json(&self.records(&query)?)
+            }
+            (Method::Get, "/contact-erasure") => {
+                let contact = http::query(&req, "contact")?.unwrap_or_default();
+                Response::from_json(&self.erasure(&contact)?)
+            }
+            (Method::Post, "/forget-contact") => {
+                let contact = http::query(&req, "contact")?.unwrap_or_default();
+                let erasure = self.erasure(&contact)?;
+                for id in &erasure.interactions {
+                    for table in ["conversations", "records"] {
+                        self.sql.exec(
+                            &format!("DELETE FROM {table} WHERE interaction = ?"),
+                            vec![id.to_string().into()],
+                        )?;
+                    }
+                }
+                self.sql.exec("DELETE FROM contact_conversations WHERE contact = ?", vec![contact.into()])?;
+                // Open desktops drop the erased conversations from their lists.
+                self.broadcast(&DeskFrame::Conversations { items: self.list()? });
+                Response::from_json(&serde_json::json!({"erased": erasure.interactions.len()}))
             }
             (Method::Get, "/contacts") => {
                 let filter = http::query(&req, "q")?.unwrap_or_default();
@@ -476,8 +687,18 @@ impl DurableObject for Desk {
                 let Some(agent) = agent else {
                     return http::error(ErrorCode::BadRequest, "missing agent");
                 };
+                if !self.routing.borrow().agents.contains_key(&agent) {
+                    return http::error(ErrorCode::Unauthorized, "this account is not active on this site");
+                }
+                let supervises = http::query(&req, "supervisor")?.is_some_and(|v| v == "1");
                 let pair = WebSocketPair::new()?;
-                self.state.accept_websocket_with_tags(&pair.server, &[format!("agent:{agent}").as_str()]);
+                let agent_tag = format!("agent:{agent}");
+                let tags: Vec<&str> = if supervises {
+                    vec![agent_tag.as_str(), SUPERVISOR_TAG]
+                } else {
+                    vec![agent_tag.as_str()]
+                };
+                self.state.accept_websocket_with_tags(&pair.server, &tags);
                 pair.server.serialize_attachment(DeskPeer { agent })?;
                 Response::from_websocket(pair.client)
             }

@@ -4,7 +4,9 @@
 //! only by the admin API, so a single object is plenty; its data is small.
 
 use crate::auth::PasswordHash;
+use crate::desk::{ConfiguredAgent, DeskConfig};
 use crate::http::{call, internal_request, stub};
+use confab_protocol::admin::{AgentAccount, Role, SiteAdminView, SiteSettings};
 use confab_protocol::api::StandardResponse;
 use confab_protocol::api::{IdentityRules, SiteRules};
 use confab_protocol::ids::{AgentId, SiteId};
@@ -36,6 +38,62 @@ impl StoredSite {
     pub(crate) fn widget_settings(&self) -> WidgetSettings {
         self.widget.for_site(&self.name)
     }
+
+    /// What the admin's settings form edits.
+    pub(crate) fn settings(&self) -> SiteSettings {
+        SiteSettings {
+            name: self.name.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            rules: self.rules.clone(),
+            widget: self.widget.clone(),
+            standard_responses: self.standard_responses.clone(),
+            identity_required: self.identity.as_ref().is_some_and(|i| i.required),
+        }
+    }
+
+    /// Takes the admin's settings (already checked).
+    pub(crate) fn apply_settings(&mut self, settings: SiteSettings) {
+        self.name = settings.name.trim().to_owned();
+        self.allowed_origins = settings.allowed_origins;
+        self.rules = settings.rules;
+        self.widget = settings.widget;
+        self.standard_responses = settings.standard_responses;
+        if let Some(identity) = &mut self.identity {
+            identity.required = settings.identity_required;
+        }
+    }
+
+    pub(crate) fn admin_view(&self) -> SiteAdminView {
+        SiteAdminView {
+            site: self.id.clone(),
+            settings: self.settings(),
+            identity_secret_set: self.identity.is_some(),
+            agents: self.agents.iter().map(StoredAgent::account).collect(),
+        }
+    }
+
+    /// What the site's desk routes with: its timers, queues and active accounts.
+    pub(crate) fn desk_config(&self) -> DeskConfig {
+        DeskConfig {
+            offer_timeout_ms: self.rules.offer_timeout_ms,
+            queues: self.rules.queues.clone(),
+            agents: self
+                .agents
+                .iter()
+                .filter(|a| a.active)
+                .map(|a| ConfiguredAgent {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    profile: a.profile.clone(),
+                })
+                .collect(),
+            sla: self.rules.sla,
+        }
+    }
+
+    pub(crate) fn agent(&self, id: &str) -> Option<&StoredAgent> {
+        self.agents.iter().find(|a| a.id.as_str() == id)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +105,41 @@ pub(crate) struct StoredAgent {
     pub(crate) password: PasswordHash,
     #[serde(default)]
     pub(crate) profile: RoutingProfile,
+    #[serde(default)]
+    pub(crate) role: Role,
+    /// A deactivated account keeps its history and name but cannot sign in.
+    #[serde(default = "active_by_default")]
+    pub(crate) active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+impl StoredAgent {
+    pub(crate) fn account(&self) -> AgentAccount {
+        AgentAccount {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            active: self.active,
+            capacity: self.profile.capacity,
+            auto_accept: self.profile.auto_accept,
+            queues: self.profile.queues.iter().cloned().collect(),
+        }
+    }
+
+    /// Takes an admin's edit of the account (already checked); the password is handled apart.
+    pub(crate) fn apply_account(&mut self, account: &AgentAccount) {
+        self.name = account.name.clone();
+        self.email = account.email.clone();
+        self.role = account.role;
+        self.active = account.active;
+        self.profile.capacity = account.capacity;
+        self.profile.auto_accept = account.auto_accept;
+        self.profile.queues = account.queues.iter().cloned().collect();
+    }
 }
 
 /// An agent found by email, with the site it belongs to.

@@ -2,8 +2,9 @@
 //! transcripts, keyword search across them, and transcript export. Every route needs an agent session and
 //! only ever reads the agent's own site.
 
+use crate::admin::staff_or_answer;
 use crate::http::{call, error, internal_request, query, stub};
-use crate::routes::session;
+use confab_protocol::admin::Role;
 use confab_protocol::api::{ContactHistory, ContactSession, ContactSummary};
 use confab_protocol::frames::{Author, ErrorCode};
 use confab_protocol::history;
@@ -15,7 +16,7 @@ const SEARCH_LIMIT: usize = 200;
 
 /// `GET /api/v1/contacts?q=`: the agent's site's contacts, most recent first, filtered by name.
 pub(crate) async fn contacts(req: &Request, env: &Env) -> Result<Response> {
-    let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
+    let agent = staff_or_answer!(req, env, Role::Agent).agent_session();
     let mut path = String::from("/contacts");
     if let Some(q) = query(req, "q")? {
         let mut url = worker::Url::parse("https://do.internal/contacts")?;
@@ -32,7 +33,7 @@ pub(crate) async fn contacts(req: &Request, env: &Env) -> Result<Response> {
 /// `GET /api/v1/contacts/{contact}/history?q=`: every conversation with the contact, oldest first, each with
 /// its transcript; with `q`, also the matching messages with highlight ranges.
 pub(crate) async fn contact_history(req: &Request, env: &Env, contact: &str) -> Result<Response> {
-    let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
+    let agent = staff_or_answer!(req, env, Role::Agent).agent_session();
     let Some(ids) = contact_conversations(env, &agent.site, contact).await? else {
         return error(ErrorCode::Internal, "the contact's conversations could not be listed");
     };
@@ -87,7 +88,7 @@ async fn contact_conversations(env: &Env, site: &str, contact: &str) -> Result<O
 
 /// `GET /api/v1/chats/{interaction}/transcript?format=json|text`: one conversation, for an agent of its site.
 pub(crate) async fn transcript(req: &Request, env: &Env, interaction: &str) -> Result<Response> {
-    let Some(agent) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
+    let agent = staff_or_answer!(req, env, Role::Agent).agent_session();
     let Ok(id) = interaction.parse::<InteractionId>() else {
         return error(ErrorCode::NotFound, "there is no such conversation");
     };

@@ -12,6 +12,7 @@
 //!   [`directory::Directory`] (one: sites and agent accounts). They are thin adapters: the rules they carry
 //!   out live in `confab-protocol`. Messages between them go through an [`outbox`] committed with the state.
 
+mod admin;
 mod attachments;
 mod auth;
 mod conversation;
@@ -19,6 +20,7 @@ mod desk;
 mod directory;
 mod history;
 mod http;
+mod limiter;
 mod outbox;
 mod routes;
 mod schema;

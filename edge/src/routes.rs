@@ -1,36 +1,52 @@
 //! The HTTP API (`/api/v1/...`) and the widget frame page. See `docs/api.md` for the contract.
 
+use crate::admin::{self, staff_or_answer};
 use crate::auth::{self, AgentSession, PasswordHash};
-use crate::desk::{ConfiguredAgent, DeskConfig};
 use crate::directory::{self, StoredAgent, StoredSite};
 use crate::http::{api_error, error, json_body, now_ms};
+use crate::limiter::{self, Guarded};
+use confab_protocol::admin::{Role, is_plain_origin, normalize_email};
 use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, SiteView, StartChat};
 use confab_protocol::frames::ErrorCode;
-use confab_protocol::ids::{AgentId, ContactId, InteractionId, SiteId};
+use confab_protocol::ids::{ContactId, InteractionId, SiteId};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::validate;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Url};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
 pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (req.method(), segments.as_slice()) {
         (Method::Put, ["api", "v1", "admin", "sites", site]) => put_site(req, &env, site).await,
+        (Method::Post, ["api", "v1", "setup"]) => admin::first_run(req, &env).await,
+        (Method::Get, ["api", "v1", "admin", "site"]) => admin::get_site(&req, &env).await,
+        (Method::Put, ["api", "v1", "admin", "site"]) => admin::put_settings(req, &env).await,
+        (Method::Post, ["api", "v1", "admin", "site", "identity-secret"]) => {
+            admin::rotate_identity_secret(&req, &env).await
+        }
+        (Method::Delete, ["api", "v1", "admin", "site", "identity-secret"]) => {
+            admin::remove_identity_secret(&req, &env).await
+        }
+        (Method::Post, ["api", "v1", "admin", "agents"]) => admin::create_agent(req, &env).await,
+        (Method::Patch, ["api", "v1", "admin", "agents", agent]) => {
+            admin::update_agent(req, &env, agent).await
+        }
+        (Method::Get, ["api", "v1", "records"]) => admin::records(&req, &env).await,
+        (Method::Delete, ["api", "v1", "contacts", contact]) => {
+            admin::erase_contact(&req, &env, contact).await
+        }
         // The loader reads these on the host page (CORS); the frame gets them inlined.
         (Method::Options, ["api", "v1", "sites", site, "widget"]) => {
             with_site_cors(&req, &env, site, Response::empty()?.with_status(204)).await
         }
-        (Method::Get, ["api", "v1", "sites", site, "widget"]) => {
-            let resp = widget_config(&env, site).await?;
-            with_site_cors(&req, &env, site, resp).await
-        }
+        (Method::Get, ["api", "v1", "sites", site, "widget"]) => widget_config(&req, &env, site).await,
         (Method::Post, ["api", "v1", "sites", site, "chats"]) => start_chat(req, &env, site).await,
         (Method::Get, ["api", "v1", "chats", interaction, "socket"]) => {
             chat_socket(req, &env, interaction).await
         }
         (Method::Post, ["api", "v1", "agent", "session"]) => sign_in(req, &env).await,
         (Method::Delete, ["api", "v1", "agent", "session"]) => sign_out(),
-        (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env),
+        (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env).await,
         (Method::Get, ["api", "v1", "site"]) => site_view(&req, &env).await,
         // The loader asks from the host page: CORS for the site's allowed origins only.
         (Method::Options, ["api", "v1", "sites", site, "contact"]) => {
@@ -67,17 +83,9 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
 
 /// `PUT /api/v1/admin/sites/{site}`: create or replace a site and its agents. Needs the admin token.
 async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
-    let expected = env
-        .secret("CONFAB_ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("CONFAB_ADMIN_TOKEN").map(|v| v.to_string()));
     let given = req.headers().get("authorization")?.unwrap_or_default();
-    let authorized = match expected {
-        Ok(token) if !token.is_empty() => {
-            constant_time_eq(given.as_bytes(), format!("Bearer {token}").as_bytes())
-        }
-        _ => false,
-    };
+    let authorized = admin::setup_token(env)
+        .is_some_and(|token| constant_time_eq(given.as_bytes(), format!("Bearer {token}").as_bytes()));
     if !authorized {
         return error(ErrorCode::Unauthorized, "this needs the admin token (Authorization: Bearer ...)");
     }
@@ -109,7 +117,7 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         let profile = RoutingProfile {
             capacity: agent.capacity.max(1),
             auto_accept: agent.auto_accept,
-            ..RoutingProfile::default()
+            queues: agent.queues.into_iter().collect(),
         };
         agents.push(StoredAgent {
             id: agent.id,
@@ -117,6 +125,8 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
             email: normalize_email(&agent.email),
             password,
             profile,
+            role: agent.role,
+            active: true,
         });
     }
     let stored = StoredSite {
@@ -129,31 +139,34 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         widget: setup.widget,
         standard_responses: setup.standard_responses,
     };
-    directory::put_site(env, &stored).await?;
-    let config = DeskConfig {
-        offer_timeout_ms: stored.rules.offer_timeout_ms,
-        queues: stored.rules.queues.clone(),
-        agents: stored
-            .agents
-            .iter()
-            .map(|a| ConfiguredAgent { id: a.id.clone(), name: a.name.clone(), profile: a.profile.clone() })
-            .collect(),
-    };
-    crate::desk::configure(env, &stored.id, &config).await?;
+    admin::publish(env, &stored).await?;
     Response::from_json(&serde_json::json!({"site": site, "agents": stored.agents.len()}))
 }
 
-/// `GET /api/v1/sites/{site}/widget`: what the widget needs to draw itself.
-async fn widget_config(env: &Env, site: &str) -> Result<Response> {
-    match directory::site(env, site).await? {
-        Some(site) => {
-            let resp = Response::from_json(&site.widget_settings())?;
-            // Every page view of every embedding site asks: a short cache keeps a settings change quick.
-            resp.headers().set("cache-control", "public, max-age=60")?;
-            Ok(resp)
-        }
-        None => error(ErrorCode::NotFound, format!("there is no site {site:?}")),
+/// `GET /api/v1/sites/{site}/widget`: what the widget needs to draw itself. A page whose origin the site does
+/// not allow gets a readable refusal instead (CORS for it alone), so the loader draws nothing and tells the
+/// site owner why in the console, rather than a chat button that opens a blocked frame.
+async fn widget_config(req: &Request, env: &Env, site_id: &str) -> Result<Response> {
+    let Some(site) = directory::site(env, site_id).await? else {
+        return error(ErrorCode::NotFound, format!("there is no site {site_id:?}"));
+    };
+    let origin = req.headers().get("origin")?;
+    if let Some(origin) = origin.as_deref().filter(|o| !site.allowed_origins.iter().any(|a| a == o)) {
+        let resp = error(
+            ErrorCode::OriginNotAllowed,
+            format!(
+                "{origin} may not show the chat of site {site_id:?}: an admin adds it to the site's allowed origins \
+                 (agent desktop, Settings)"
+            ),
+        )?;
+        resp.headers().set("access-control-allow-origin", origin)?;
+        resp.headers().set("vary", "origin")?;
+        return Ok(resp);
     }
+    let resp = Response::from_json(&site.widget_settings())?;
+    // Every page view of every embedding site asks: a short cache keeps a settings change quick.
+    resp.headers().set("cache-control", "public, max-age=60")?;
+    with_site_cors(req, env, site_id, resp).await
 }
 
 /// `POST /api/v1/sites/{site}/chats`: a contact starts a conversation; answers its id and contact token.
@@ -163,6 +176,9 @@ async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response>
     };
     if !origin_allowed(&req, &site)? {
         return error(ErrorCode::OriginNotAllowed, "this page's origin may not start chats for this site");
+    }
+    if let Err(wait) = limiter::ask(env, Guarded::ChatStartsPerIp, &limiter::client_ip(&req), true).await? {
+        return limiter::too_many(wait, "too many new chats from this address");
     }
     let body = req.text().await.unwrap_or_default();
     let start: StartChat = if body.trim().is_empty() {
@@ -266,8 +282,16 @@ async fn chat_socket(req: Request, env: &Env, interaction: &str) -> Result<Respo
             "conversation sockets are only opened from Confab's own pages",
         );
     }
+    // An agent's cookie opens the conversation as that agent, if the account is still active.
     let peer = match session(&req, env)? {
-        Some(s) => crate::conversation::Peer::Agent { site: SiteId(s.site), id: AgentId(s.id), name: s.name },
+        Some(_) => {
+            let staff = staff_or_answer!(&req, env, Role::Agent);
+            crate::conversation::Peer::Agent {
+                site: staff.site.id,
+                id: staff.agent.id,
+                name: staff.agent.name,
+            }
+        }
         None => crate::conversation::Peer::Contact,
     };
     crate::conversation::forward_socket(env, interaction, &peer, &req).await
@@ -279,7 +303,16 @@ async fn sign_in(mut req: Request, env: &Env) -> Result<Response> {
         Ok(s) => s,
         Err(e) => return api_error(e),
     };
-    let agent = directory::agent_by_email(env, &normalize_email(&sign_in.email)).await?;
+    // Wrong passwords are limited per email and per address: a refusal comes before the password is even
+    // looked at, so guessing gains nothing, not even timing.
+    let email = normalize_email(&sign_in.email);
+    let ip = limiter::client_ip(&req);
+    for (guarded, key) in [(Guarded::SignInFailuresPerEmail, &email), (Guarded::SignInFailuresPerIp, &ip)] {
+        if let Err(wait) = limiter::ask(env, guarded, key, false).await? {
+            return limiter::too_many(wait, "too many wrong passwords");
+        }
+    }
+    let agent = directory::agent_by_email(env, &email).await?;
     // Hash even when the email is unknown, so the answer's timing does not tell which emails exist.
     let verified = match &agent {
         Some(found) => found.agent.password.matches(&sign_in.password).await?,
@@ -289,18 +322,15 @@ async fn sign_in(mut req: Request, env: &Env) -> Result<Response> {
         }
     };
     let Some(found) = agent.filter(|_| verified) else {
+        // Counts the failure; this answer is `bad_credentials` whatever the buckets say, the next one may not be.
+        let _ = limiter::ask(env, Guarded::SignInFailuresPerEmail, &email, true).await?;
+        let _ = limiter::ask(env, Guarded::SignInFailuresPerIp, &ip, true).await?;
         return error(ErrorCode::BadCredentials, "wrong email or password");
     };
-    let session = AgentSession {
-        site: found.site.0.clone(),
-        id: found.agent.id.0.clone(),
-        name: found.agent.name.clone(),
-        exp: now_ms() + auth::SESSION_MS,
-    };
-    let profile = AgentProfile { id: found.agent.id, name: found.agent.name, site: found.site };
-    let resp = Response::from_json(&profile)?;
-    resp.headers().set("set-cookie", &session.cookie(&auth::signing_secret(env)?))?;
-    Ok(resp)
+    if !found.agent.active {
+        return error(ErrorCode::Unauthorized, "this account is deactivated: ask your site's admin");
+    }
+    admin::signed_in(env, &found.site, &found.agent)
 }
 
 fn sign_out() -> Result<Response> {
@@ -309,28 +339,26 @@ fn sign_out() -> Result<Response> {
     Ok(resp)
 }
 
-/// `GET /api/v1/agent/me`: the signed-in agent, or `unauthorized`.
-fn me(req: &Request, env: &Env) -> Result<Response> {
-    match session(req, env)? {
-        Some(s) => {
-            Response::from_json(&AgentProfile { id: AgentId(s.id), name: s.name, site: SiteId(s.site) })
-        }
-        None => error(ErrorCode::Unauthorized, "not signed in"),
-    }
+/// `GET /api/v1/agent/me`: the signed-in agent with its current role, or `unauthorized`.
+async fn me(req: &Request, env: &Env) -> Result<Response> {
+    let staff = staff_or_answer!(req, env, Role::Agent);
+    Response::from_json(&AgentProfile {
+        id: staff.agent.id,
+        name: staff.agent.name,
+        site: staff.site.id,
+        role: staff.agent.role,
+    })
 }
 
 /// `GET /api/v1/site`: the signed-in agent's site and its rules (disposition codes, queues, timers).
 async fn site_view(req: &Request, env: &Env) -> Result<Response> {
-    let Some(session) = session(req, env)? else { return error(ErrorCode::Unauthorized, "sign in first") };
-    match directory::site(env, &session.site).await? {
-        Some(site) => Response::from_json(&SiteView {
-            site: site.id,
-            name: site.name,
-            rules: site.rules,
-            standard_responses: site.standard_responses,
-        }),
-        None => error(ErrorCode::NotFound, "the site is gone"),
-    }
+    let site = staff_or_answer!(req, env, Role::Agent).site;
+    Response::from_json(&SiteView {
+        site: site.id,
+        name: site.name,
+        rules: site.rules,
+        standard_responses: site.standard_responses,
+    })
 }
 
 /// `GET /api/v1/desk/socket`: the signed-in agent's live view of its site.
@@ -341,10 +369,9 @@ async fn desk_socket(req: Request, env: &Env) -> Result<Response> {
     if !same_origin_or_absent(&req)? {
         return error(ErrorCode::OriginNotAllowed, "the desk socket is only opened from the agent desktop");
     }
-    let Some(session) = session(&req, env)? else {
-        return error(ErrorCode::Unauthorized, "sign in first");
-    };
-    crate::desk::forward_socket(env, &SiteId(session.site), &AgentId(session.id), &req).await
+    let staff = staff_or_answer!(&req, env, Role::Agent);
+    let supervises = staff.agent.role.may_supervise();
+    crate::desk::forward_socket(env, &staff.site.id, &staff.agent.id, supervises, &req).await
 }
 
 /// `GET /widget/frame?site=...`: the page inside the widget's iframe. Its `frame-ancestors` lists the site's
@@ -420,16 +447,7 @@ fn origin_allowed(req: &Request, site: &StoredSite) -> Result<bool> {
     })
 }
 
-/// An origin fit for a CSP source list: scheme, host and optional port, nothing that could end the directive.
-fn is_plain_origin(origin: &str) -> bool {
-    Url::parse(origin).is_ok_and(|u| u.origin().ascii_serialization() == origin)
-}
-
-fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 

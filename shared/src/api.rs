@@ -97,11 +97,18 @@ pub struct SiteRules {
     /// Queues besides `default`.
     pub queues: Vec<QueueId>,
     pub lifecycle: LifecycleRules,
+    /// Service levels the supervisor's live view flags breaches of.
+    pub sla: crate::supervision::SlaTargets,
 }
 
 impl Default for SiteRules {
     fn default() -> Self {
-        SiteRules { offer_timeout_ms: 30_000, queues: Vec::new(), lifecycle: LifecycleRules::default() }
+        SiteRules {
+            offer_timeout_ms: 30_000,
+            queues: Vec::new(),
+            lifecycle: LifecycleRules::default(),
+            sla: crate::supervision::SlaTargets::default(),
+        }
     }
 }
 
@@ -116,6 +123,11 @@ pub struct AgentSetup {
     pub capacity: u32,
     #[serde(default)]
     pub auto_accept: bool,
+    #[serde(default)]
+    pub role: crate::admin::Role,
+    /// The queues this agent takes chats from (empty: all).
+    #[serde(default)]
+    pub queues: Vec<QueueId>,
 }
 
 fn default_capacity() -> u32 {
@@ -160,6 +172,8 @@ pub struct AgentProfile {
     pub id: AgentId,
     pub name: String,
     pub site: SiteId,
+    #[serde(default)]
+    pub role: crate::admin::Role,
 }
 
 /// A contact of a site, as the contacts list shows it (`GET /api/v1/contacts`).
@@ -190,6 +204,49 @@ pub struct ConversationTranscript {
     pub messages: Vec<crate::frames::Message>,
 }
 
+/// A completed interaction, as the records search lists it (`GET /api/v1/records`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordSummary {
+    pub record: crate::lifecycle::InteractionRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactId>,
+    pub contact_label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+    /// The contact's first message of the session, shortened.
+    #[serde(default)]
+    pub preview: String,
+}
+
+/// The filters of `GET /api/v1/records` (query parameters of the same names; times in milliseconds since
+/// the Unix epoch, `to` exclusive). Every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentId>,
+    /// A disposition code the interaction was wrapped up with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Words in the transcript or the contact's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl RecordQuery {
+    /// Most records one search answers.
+    pub const MAX_LIMIT: u32 = 500;
+
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(100).clamp(1, Self::MAX_LIMIT)
+    }
+}
+
 /// Every non-2xx answer of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
@@ -216,11 +273,12 @@ impl ApiError {
             | ErrorCode::MessageTooLong
             | ErrorCode::HelloRequired => 400,
             ErrorCode::Unauthorized | ErrorCode::BadCredentials => 401,
-            ErrorCode::OriginNotAllowed => 403,
+            ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::FrameTooLarge | ErrorCode::AttachmentTooLarge => 413,
             ErrorCode::AttachmentType => 415,
-            ErrorCode::NotAllowedNow | ErrorCode::TransferRefused => 409,
+            ErrorCode::NotAllowedNow | ErrorCode::TransferRefused | ErrorCode::Conflict => 409,
+            ErrorCode::TooManyRequests => 429,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
         }
     }

@@ -282,6 +282,12 @@ pub enum DeskFrame {
         interaction: InteractionId,
         contact_label: String,
     },
+    /// An admin changed the site's settings (codes, responses, queues, timers): read `GET /api/v1/site` again.
+    SiteChanged,
+    /// Supervisors and admins only: the site's live view, sent on connect and whenever it changes.
+    Overview {
+        overview: crate::supervision::Overview,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -352,6 +358,12 @@ pub enum ErrorCode {
     Unauthorized,
     /// The request's origin is not allowed for this site.
     OriginNotAllowed,
+    /// Signed in, but the account's role does not allow this (an agent on an admin endpoint).
+    Forbidden,
+    /// It already exists (a site id, an agent id or email taken).
+    Conflict,
+    /// Too many attempts; wait and retry.
+    TooManyRequests,
     /// The site, conversation or resource does not exist.
     NotFound,
     /// A frame other than `hello` arrived before `hello`.
@@ -551,6 +563,7 @@ mod golden {
                 phase: Phase::Parked,
                 agent: Some(AgentId("ada".into())),
                 until: Some(99),
+                awaiting_reply_since: None,
             }),
             ..item
         };
@@ -754,6 +767,38 @@ mod golden {
         check(
             DeskFrame::Error { code: ErrorCode::TransferRefused, message: "m".into() },
             json!({"type": "error", "code": "transfer_refused", "message": "m"}),
+        );
+        check(DeskFrame::SiteChanged, json!({"type": "site_changed"}));
+        let overview = crate::supervision::Overview {
+            targets: crate::supervision::SlaTargets::default(),
+            queues: vec![crate::supervision::QueueLoad {
+                queue: QueueId("default".into()),
+                waiting: 1,
+                oldest_since: Some(7),
+            }],
+            agents: vec![crate::supervision::AgentLoad {
+                agent: AgentId("ada".into()),
+                name: "Ada".into(),
+                presence: Presence::NotReady,
+                load: 1,
+                capacity: 3,
+            }],
+            waiting: vec![crate::supervision::WaitingContact {
+                interaction: iid(),
+                queue: QueueId("default".into()),
+                contact_label: "Visitor 0123".into(),
+                since: 7,
+            }],
+            unanswered: Vec::new(),
+        };
+        check(
+            DeskFrame::Overview { overview },
+            json!({"type": "overview", "overview": {
+                "targets": {"queue_wait_ms": 60000, "reply_ms": 120000},
+                "queues": [{"queue": "default", "waiting": 1, "oldest_since": 7}],
+                "agents": [{"agent": "ada", "name": "Ada", "presence": "not_ready", "load": 1, "capacity": 3}],
+                "waiting": [{"interaction": id, "queue": "default", "contact_label": "Visitor 0123", "since": 7}],
+                "unanswered": []}}),
         );
     }
 

@@ -11,8 +11,11 @@
 //! | [`routing`] | one site's desk: presence, capacity, queues, offers, reject/timeout, auto-accept, transfers, post-parking |
 //! | [`delivery`] | message numbering, de-duplication, resume, the client's outbox, unread counts, typing timing |
 //! | [`validate`], [`attachments`] | input limits; the attachment allow-list checked by name and content, ≤ 100 MB |
+//! | [`limits`] | rate limits: wrong passwords, chat starts, a contact's messages and uploads |
 //! | [`history`] | keyword search over a contact's transcripts with highlight ranges |
 //! | [`format`] | `*bold*` / `_italic_` message formatting, as spans rendered as text |
+//! | [`admin`] | roles, the site settings an admin edits and their checks, accounts, first-run setup, the embed snippet |
+//! | [`supervision`] | the supervisor's live view: queue lengths, longest wait, agents' load, SLA breaches |
 //!
 //! ## How the two state machines talk
 //!
@@ -34,6 +37,7 @@
 //! - tests: unit and golden-JSON tests beside the code; named scenario tests for every lifecycle rule and
 //!   property tests over random event sequences in `tests/`, on a deterministic simulation (`tests/sim`).
 
+pub mod admin;
 pub mod api;
 pub mod attachments;
 pub mod delivery;
@@ -42,7 +46,9 @@ pub mod frames;
 pub mod history;
 pub mod ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod routing;
+pub mod supervision;
 pub mod validate;
 pub mod widget;
 

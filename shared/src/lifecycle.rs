@@ -164,6 +164,9 @@ pub struct LogStatus {
     pub agent: Option<AgentId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Millis>,
+    /// While active or parked: the contact's oldest message not answered yet (the supervisor's reply SLA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_reply_since: Option<Millis>,
 }
 
 /// Service-level timers of a session (shown to agents above the transcript).
@@ -473,7 +476,13 @@ impl Interaction {
             (State::Ended { .. }, Some(wrap)) => wrap.deadline,
             _ => None,
         };
-        LogStatus { phase, agent, until }
+        let awaiting_reply_since = match self.state {
+            State::Active { .. } | State::Parked { .. } => {
+                self.session.as_ref().and_then(|s| s.sla.awaiting_reply_since)
+            }
+            _ => None,
+        };
+        LogStatus { phase, agent, until, awaiting_reply_since }
     }
 
     pub fn phase(&self) -> Phase {

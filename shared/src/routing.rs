@@ -330,6 +330,16 @@ impl Desk {
         self.route(now);
     }
 
+    /// An account was deactivated or deleted: it goes Offline (its offers are withdrawn and its chats go back
+    /// to their queues, as when it signs out), then the desk forgets it.
+    pub fn remove_agent(&mut self, agent: &AgentId, now: Millis) {
+        self.withdraw_queue_offers(agent, now);
+        if self.set_presence(agent, Presence::Offline, now).is_ok() {
+            self.agents.remove(agent);
+            self.route(now);
+        }
+    }
+
     /// The agent's presence menu.
     pub fn set_presence(
         &mut self,

@@ -29,6 +29,23 @@ fn a_new_chat_is_offered_to_a_ready_agent_who_accepts_it() {
 }
 
 #[test]
+fn a_deactivated_agents_chats_and_offers_go_to_the_others() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let active = w.new_chat("first");
+    w.accept(&ada, active).expect("offered to ada");
+    w.presence(&ada, Presence::NotReady);
+    let grace = w.ready_agent("grace", 1);
+    // The admin deactivates Ada: her active chat goes to Grace, and Ada is gone from the desk.
+    w.desk.remove_agent(&ada, w.now);
+    w.pump();
+    assert!(!w.desk.agents.contains_key(&ada));
+    assert_eq!(w.offers_to(&grace), vec![active]);
+    w.accept(&grace, active).expect("offered to grace");
+    assert!(is_active_with(&w, active, "grace"));
+}
+
+#[test]
 fn agents_who_are_not_ready_receive_no_offers_until_ready() {
     let mut w = World::new();
     let ada = w.ready_agent("ada", 2);

@@ -196,10 +196,24 @@ pub fn demo_site(host_origin: &str) -> serde_json::Value {
     })
 }
 
+/// The demo site with a supervisor and an admin besides its two agents.
+pub fn demo_site_with_staff(host_origin: &str) -> serde_json::Value {
+    let mut site = demo_site(host_origin);
+    let staff = [("margaret", DEMO_SUPERVISOR, "supervisor"), ("sam", DEMO_ADMIN, "admin")];
+    for (id, (email, name), role) in staff {
+        if let Some(agents) = site["agents"].as_array_mut() {
+            agents.push(serde_json::json!({
+                "id": id, "name": name, "email": email, "password": DEMO_PASSWORD, "role": role
+            }));
+        }
+    }
+    site
+}
+
 /// The demo site as `cargo xtask dev` shows it to people: the plain demo site plus what makes every feature
 /// worth trying (a greeting, disposition codes, a second queue, standard responses, a pre-chat name).
 pub fn demo_site_showcase(host_origin: &str) -> serde_json::Value {
-    let mut site = demo_site(host_origin);
+    let mut site = demo_site_with_staff(host_origin);
     site["rules"] = serde_json::json!({
         "queues": ["billing"],
         "lifecycle": {"wrap": {
@@ -231,3 +245,6 @@ pub const DEMO_SITE: &str = "demo";
 pub const DEMO_AGENTS: [(&str, &str); 2] =
     [("ada@demo.confab.test", "Ada Lovelace"), ("grace@demo.confab.test", "Grace Hopper")];
 pub const DEMO_PASSWORD: &str = "confab-demo-password";
+/// The demo site's supervisor and admin (email, name).
+pub const DEMO_SUPERVISOR: (&str, &str) = ("margaret@demo.confab.test", "Margaret Hamilton");
+pub const DEMO_ADMIN: (&str, &str) = ("sam@demo.confab.test", "Sam Owner");

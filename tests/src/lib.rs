@@ -16,7 +16,8 @@ mod host_page;
 mod paths;
 
 pub use edge::{
-    DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, admin_seed_site, demo_site, demo_site_showcase,
+    DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, DEMO_SUPERVISOR, Edge, EdgeOptions, admin_seed_site,
+    demo_site, demo_site_showcase, demo_site_with_staff,
 };
 pub use host_page::HostPage;
 pub use paths::Paths;

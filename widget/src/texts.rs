@@ -36,6 +36,7 @@ pub(crate) struct Texts {
     pub(crate) conversation_gone: &'static str,
     pub(crate) too_long: &'static str,
     pub(crate) not_sent: &'static str,
+    pub(crate) too_fast: &'static str,
     pub(crate) unreachable: &'static str,
     pub(crate) file_type: &'static str,
     pub(crate) file_too_large: &'static str,
@@ -80,6 +81,7 @@ pub(crate) const EN: Texts = Texts {
     conversation_gone: "This conversation is no longer available. Write to start a new one.",
     too_long: "This message is too long: at most {name} characters.",
     not_sent: "This could not be sent. Please try again.",
+    too_fast: "You're writing very fast: your messages go out in a moment.",
     unreachable: "Can't reach the chat service. Check your connection and try again.",
     file_type: "{name} can't be sent: images, audio, video, PDF and office documents can.",
     file_too_large: "{name} is too large: files can be up to 100 MB.",
@@ -124,6 +126,7 @@ pub(crate) const DE: Texts = Texts {
     conversation_gone: "Dieses Gespräch ist nicht mehr verfügbar. Schreiben Sie, um ein neues zu beginnen.",
     too_long: "Diese Nachricht ist zu lang: höchstens {name} Zeichen.",
     not_sent: "Das konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
+    too_fast: "Sie schreiben sehr schnell: Ihre Nachrichten werden gleich gesendet.",
     unreachable: "Der Chat ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
     file_type: "{name} kann nicht gesendet werden: möglich sind Bilder, Audio, Video, PDF und Office-Dokumente.",
     file_too_large: "{name} ist zu groß: Dateien dürfen bis zu 100 MB groß sein.",
@@ -170,6 +173,7 @@ impl Texts {
         match code {
             ErrorCode::EmptyMessage => None,
             ErrorCode::MessageTooLong => Some(Self::with(self.too_long, &MAX_MESSAGE_CHARS.to_string())),
+            ErrorCode::TooManyRequests => Some(self.too_fast.to_owned()),
             _ => Some(self.not_sent.to_owned()),
         }
     }

@@ -148,13 +148,15 @@
     reset: function () { identity = null; store(null); flag(true); tell(); }
   };
   // The site's colour and corner first (so the launcher never changes its look once shown); the defaults if
-  // the settings can't be read.
+  // the settings can't be read (offline, an old edge).
   function start(s) {
     if (s) settings = s;
     if (d.body) mount(); else d.addEventListener("DOMContentLoaded", mount);
   }
-  fetch(api + "/widget")
-    .then(function (r) { return r.ok ? r.json() : null; })
-    .then(start, function () { start(null); });
+  fetch(api + "/widget").then(function (r) {
+    // A page the site does not allow shows no chat; the console says why.
+    return r.status == 403 ? r.json().then(function (e) { console.error("Confab: " + e.error.message); })
+      : r.ok ? r.json().then(start) : start();
+  }, function () { start(); });
   w.dispatchEvent(new Event("confab:ready"));
 })(window, document);

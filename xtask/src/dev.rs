@@ -7,7 +7,8 @@
 use crate::{build, setup, step};
 use anyhow::{Context, Result, bail};
 use confab_tests::{
-    DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, HostPage, Paths, demo_site_showcase,
+    DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, DEMO_SUPERVISOR, Edge, EdgeOptions, HostPage, Paths,
+    demo_site_showcase,
 };
 use std::io::Read;
 use std::sync::mpsc;
@@ -50,14 +51,17 @@ pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
     .context("installing the Ctrl-C handler")?;
 
     println!(
-        "\nConfab is running.\n\n  Demo shop (the customer's view):  {host}/\n  Agent desktop:                    {edge}/agent/\n  \
-         Sign in as:                       {a} / {pw}\n                                    {b} / {pw}\n  \
-         Admin API token:                  {token}\n  Edge log:                         {log}\n\nOpen the demo shop, \
-         click the chat button and write; answer from the agent desktop.\nPress Ctrl-C to stop.",
+        "\nConfab is running.\n\n  Demo shop (the customer's view):  {host}/\n  Agent desktop:                    {edge}/agent/\n\n  \
+         Sign in as (password {pw}):\n    agents      {a}, {b}\n    supervisor  {sup} (also: Live view, Records)\n    \
+         admin       {adm} (also: Settings)\n\n  Setup token (a new site: \"Set up a new site\" on the sign-in page): {token}\n  \
+         Edge log: {log}\n\nOpen the demo shop, click the chat button and write; answer from the agent desktop.\n\
+         Press Ctrl-C to stop.",
         host = host.origin(),
         edge = edge.origin(),
         a = DEMO_AGENTS[0].0,
         b = DEMO_AGENTS[1].0,
+        sup = DEMO_SUPERVISOR.0,
+        adm = DEMO_ADMIN.0,
         pw = DEMO_PASSWORD,
         token = edge.options.admin_token,
         log = edge.options.log_file.display(),

@@ -1,0 +1,552 @@
+//! Site administration: roles, the settings a site's admin edits, agent accounts, the first-run setup and the
+//! embed snippet. The edge's admin API (`/api/v1/admin/...`) and the desktop's Settings screen both use these,
+//! so a rule (what a valid origin is, who may do what) is written once.
+
+use crate::api::{SiteRules, StandardResponse};
+use crate::ids::{AgentId, QueueId, SiteId};
+use crate::validate;
+use crate::widget::WidgetSettings;
+use serde::{Deserialize, Serialize};
+
+/// What an account may do on its site. Each role includes the ones before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Handles chats.
+    #[default]
+    Agent,
+    /// Also sees the live view of queues and agents, and searches and exports interaction records.
+    Supervisor,
+    /// Also configures the site and its accounts, and deletes a contact's data.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
+
+    pub fn may_supervise(self) -> bool {
+        self >= Role::Supervisor
+    }
+
+    pub fn may_administer(self) -> bool {
+        self == Role::Admin
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Agent => "Agent",
+            Role::Supervisor => "Supervisor",
+            Role::Admin => "Admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// Everything about a site its admin edits in one form (`GET`/`PUT /api/v1/admin/site`). Accounts and the
+/// identity secret have their own endpoints: the secret is never shown again after it is made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteSettings {
+    pub name: String,
+    /// Origins (`https://shop.example`) whose pages may embed the widget and start chats.
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub rules: SiteRules,
+    #[serde(default)]
+    pub widget: WidgetSettings,
+    #[serde(default)]
+    pub standard_responses: Vec<StandardResponse>,
+    /// Refuse chats without a verified identity (needs an identity secret).
+    #[serde(default)]
+    pub identity_required: bool,
+}
+
+/// Longest site name.
+pub const MAX_SITE_NAME_CHARS: usize = 80;
+/// Most standard responses a site keeps (each is sent to every desktop).
+pub const MAX_STANDARD_RESPONSES: usize = 500;
+/// Most disposition codes.
+pub const MAX_CODES: usize = 100;
+
+impl SiteSettings {
+    /// Checks what an admin submits; the error names the field and says what to fix.
+    pub fn check(&self, identity_secret_set: bool) -> Result<(), String> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_SITE_NAME_CHARS {
+            return Err(format!("name: 1 to {MAX_SITE_NAME_CHARS} characters"));
+        }
+        for origin in &self.allowed_origins {
+            if !is_plain_origin(origin) {
+                return Err(format!(
+                    "allowed_origins: {origin:?} is not an origin like https://shop.example (scheme, host and \
+                     port only, no path or trailing slash)"
+                ));
+            }
+        }
+        self.widget.check()?;
+        let rules = &self.rules;
+        check_range("rules.offer_timeout_ms", rules.offer_timeout_ms, 5_000, 10 * 60_000)?;
+        let life = &rules.lifecycle;
+        check_range("rules.lifecycle.park_limit_ms", life.park_limit_ms, 60_000, 30 * 24 * 3_600_000)?;
+        if let Some(after) = life.auto_park_after_ms {
+            check_range("rules.lifecycle.auto_park_after_ms", after, 60_000, 24 * 3_600_000)?;
+        }
+        check_range("rules.lifecycle.wrap.timeout_ms", life.wrap.timeout_ms, 5_000, 3_600_000)?;
+        check_range("rules.sla.queue_wait_ms", rules.sla.queue_wait_ms, 5_000, 24 * 3_600_000)?;
+        check_range("rules.sla.reply_ms", rules.sla.reply_ms, 5_000, 24 * 3_600_000)?;
+        for (i, queue) in rules.queues.iter().enumerate() {
+            if validate::slug(queue.as_str()).is_err() {
+                return Err(format!(
+                    "rules.queues: {:?} must be 1-40 characters of a-z, 0-9 and '-'",
+                    queue.0
+                ));
+            }
+            if queue.as_str() == "default" || rules.queues[..i].contains(queue) {
+                return Err(format!(
+                    "rules.queues: {:?} is listed twice (\"default\" always exists)",
+                    queue.0
+                ));
+            }
+        }
+        let codes = &life.wrap.codes;
+        if codes.len() > MAX_CODES {
+            return Err(format!("rules.lifecycle.wrap.codes: at most {MAX_CODES}"));
+        }
+        for (i, code) in codes.iter().enumerate() {
+            if validate::slug(&code.code).is_err() {
+                return Err(format!(
+                    "rules.lifecycle.wrap.codes: code {:?} must be 1-40 characters of a-z, 0-9 and '-'",
+                    code.code
+                ));
+            }
+            if code.label.trim().is_empty() || code.label.chars().count() > 80 {
+                return Err(format!(
+                    "rules.lifecycle.wrap.codes: {:?} needs a label of 1-80 characters",
+                    code.code
+                ));
+            }
+            if codes[..i].iter().any(|c| c.code == code.code) {
+                return Err(format!("rules.lifecycle.wrap.codes: {:?} is listed twice", code.code));
+            }
+        }
+        if life.wrap.required && codes.is_empty() {
+            return Err("rules.lifecycle.wrap.required: add a disposition code first".into());
+        }
+        if self.standard_responses.len() > MAX_STANDARD_RESPONSES {
+            return Err(format!("standard_responses: at most {MAX_STANDARD_RESPONSES}"));
+        }
+        for response in &self.standard_responses {
+            if response.title.trim().is_empty() || response.text.trim().is_empty() {
+                return Err("standard_responses: each needs a title and a text".into());
+            }
+            if validate::message_text(&response.text).is_err() {
+                return Err(format!("standard_responses: {:?} is too long for a message", response.title));
+            }
+        }
+        if self.identity_required && !identity_secret_set {
+            return Err("identity_required: generate an identity secret first".into());
+        }
+        Ok(())
+    }
+}
+
+fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<(), String> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{field}: between {} and {}", human_ms(min), human_ms(max)))
+    }
+}
+
+fn human_ms(ms: i64) -> String {
+    match ms {
+        ms if ms % 86_400_000 == 0 => format!("{} days", ms / 86_400_000),
+        ms if ms % 3_600_000 == 0 => format!("{} h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{} min", ms / 60_000),
+        ms => format!("{} s", ms / 1000),
+    }
+}
+
+/// An origin fit for `frame-ancestors` and CORS: scheme, host and optional port, nothing more. Browsers send
+/// origins in exactly this form, so anything else could never match.
+pub fn is_plain_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else { return false };
+    if !matches!(scheme, "https" | "http") || rest.is_empty() {
+        return false;
+    }
+    let (host, port) = match rest.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'))
+        && !host.starts_with(['.', '-'])
+        && !host.ends_with(['.', '-']);
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()));
+    host_ok && port_ok
+}
+
+/// An account as admins see it (never its password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentAccount {
+    pub id: AgentId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// A deactivated account cannot sign in, and its open desktop is disconnected.
+    pub active: bool,
+    pub capacity: u32,
+    pub auto_accept: bool,
+    /// Empty: all of the site's queues.
+    pub queues: Vec<QueueId>,
+}
+
+/// `POST /api/v1/admin/agents`: a new account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAgent {
+    pub id: AgentId,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub role: Role,
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+    #[serde(default)]
+    pub auto_accept: bool,
+    #[serde(default)]
+    pub queues: Vec<QueueId>,
+}
+
+/// `PATCH /api/v1/admin/agents/{agent}`: only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_accept: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queues: Option<Vec<QueueId>>,
+    /// A new password (the admin tells it to the agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+fn default_capacity() -> u32 {
+    3
+}
+
+/// Most chats an agent can be given at once.
+pub const MAX_CAPACITY: u32 = 20;
+/// Shortest password.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+impl AgentAccount {
+    /// Applies `changes`, refusing what would leave the account invalid. `acting` is the admin making them:
+    /// an admin cannot lock themselves out (deactivate or demote their own account).
+    pub fn apply(&mut self, changes: &AgentChanges, acting: &AgentId) -> Result<(), String> {
+        let mut next = self.clone();
+        if let Some(name) = &changes.name {
+            next.name = name.trim().to_owned();
+        }
+        if let Some(email) = &changes.email {
+            next.email = normalize_email(email);
+        }
+        next.role = changes.role.unwrap_or(next.role);
+        next.active = changes.active.unwrap_or(next.active);
+        next.capacity = changes.capacity.unwrap_or(next.capacity);
+        next.auto_accept = changes.auto_accept.unwrap_or(next.auto_accept);
+        if let Some(queues) = &changes.queues {
+            next.queues = queues.clone();
+        }
+        if let Some(password) = &changes.password {
+            check_password(password)?;
+        }
+        if next.id == *acting && (!next.active || next.role != Role::Admin) {
+            return Err("you cannot deactivate or demote your own account: ask another admin".into());
+        }
+        next.check()?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Checks the account's own fields (not whether its email is free).
+    pub fn check(&self) -> Result<(), String> {
+        if validate::slug(self.id.as_str()).is_err() {
+            return Err("id: 1-40 characters of a-z, 0-9 and '-'".into());
+        }
+        if self.name.trim().is_empty() || self.name.chars().count() > 80 {
+            return Err("name: 1 to 80 characters".into());
+        }
+        if !crate::widget::is_plausible_email(&self.email) {
+            return Err(format!("email: {:?} is not an email address", self.email));
+        }
+        if !(1..=MAX_CAPACITY).contains(&self.capacity) {
+            return Err(format!("capacity: 1 to {MAX_CAPACITY} chats"));
+        }
+        Ok(())
+    }
+}
+
+impl NewAgent {
+    /// The account this makes (checked), active.
+    pub fn account(&self) -> Result<AgentAccount, String> {
+        check_password(&self.password)?;
+        let account = AgentAccount {
+            id: self.id.clone(),
+            name: self.name.trim().to_owned(),
+            email: normalize_email(&self.email),
+            role: self.role,
+            active: true,
+            capacity: self.capacity,
+            auto_accept: self.auto_accept,
+            queues: self.queues.clone(),
+        };
+        account.check()?;
+        Ok(account)
+    }
+}
+
+pub fn check_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("password: at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    Ok(())
+}
+
+/// Emails are compared as typed but trimmed and lower-cased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// `GET /api/v1/admin/site`: the admin's site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteAdminView {
+    pub site: SiteId,
+    pub settings: SiteSettings,
+    /// Whether an identity secret exists (the secret itself is shown once, when made).
+    pub identity_secret_set: bool,
+    pub agents: Vec<AgentAccount>,
+}
+
+/// `POST /api/v1/admin/site/identity-secret`: a new secret, shown this once. The previous one stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySecret {
+    pub secret: String,
+}
+
+/// `POST /api/v1/setup`: the first-run flow. Creates a site with its first admin; it needs the deployment's
+/// setup token (`CONFAB_ADMIN_TOKEN`), so only whoever deployed Confab can do it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstRun {
+    pub setup_token: String,
+    pub site: SiteId,
+    pub site_name: String,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl FirstRun {
+    /// The admin account it creates (checked).
+    pub fn admin(&self) -> Result<AgentAccount, String> {
+        if validate::slug(self.site.as_str()).is_err() {
+            return Err("site: 1-40 characters of a-z, 0-9 and '-' (it goes into the script tag)".into());
+        }
+        if self.site_name.trim().is_empty() {
+            return Err("site_name: say what the site is called".into());
+        }
+        NewAgent {
+            id: AgentId("admin".into()),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            password: self.password.clone(),
+            role: Role::Admin,
+            capacity: default_capacity(),
+            auto_accept: false,
+            queues: Vec::new(),
+        }
+        .account()
+    }
+}
+
+/// The script tag a site's pages embed, for an edge served at `edge_origin` (`https://chat.example`).
+pub fn embed_snippet(edge_origin: &str, site: &SiteId) -> String {
+    format!(r#"<script src="{edge_origin}/widget.js" data-site="{site}" async></script>"#)
+}
+
+/// What a host page's `Content-Security-Policy` needs for the widget, if it sends one.
+pub fn embed_csp(edge_origin: &str) -> String {
+    format!("script-src {edge_origin}; connect-src {edge_origin}; frame-src {edge_origin}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::DispositionCode;
+
+    fn settings() -> SiteSettings {
+        SiteSettings {
+            name: "Ceramics".into(),
+            allowed_origins: vec!["https://shop.example".into(), "http://127.0.0.1:8080".into()],
+            rules: SiteRules::default(),
+            widget: WidgetSettings::default(),
+            standard_responses: Vec::new(),
+            identity_required: false,
+        }
+    }
+
+    #[test]
+    fn roles_include_the_ones_before() {
+        assert!(!Role::Agent.may_supervise());
+        assert!(Role::Supervisor.may_supervise() && !Role::Supervisor.may_administer());
+        assert!(Role::Admin.may_supervise() && Role::Admin.may_administer());
+        assert_eq!(Role::parse("supervisor"), Some(Role::Supervisor));
+        assert_eq!(serde_json::to_string(&Role::Admin).expect("encodes"), "\"admin\"");
+    }
+
+    #[test]
+    fn origins_must_be_bare_origins() {
+        for good in ["https://shop.example", "http://127.0.0.1:8080", "https://a-b.example.co.uk:8443"] {
+            assert!(is_plain_origin(good), "{good}");
+        }
+        for bad in [
+            "shop.example",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "https://Shop.example",
+            "ftp://shop.example",
+            "https://shop.example:",
+            "https://shop.example; script-src *",
+            "https://",
+            "*",
+        ] {
+            assert!(!is_plain_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settings_errors_name_the_field() {
+        assert_eq!(settings().check(false), Ok(()));
+        let mut s = settings();
+        s.allowed_origins.push("https://shop.example/".into());
+        assert!(s.check(false).expect_err("trailing slash").starts_with("allowed_origins"));
+        let mut s = settings();
+        s.rules.offer_timeout_ms = 1_000;
+        assert!(s.check(false).expect_err("too short").starts_with("rules.offer_timeout_ms: between 5 s"));
+        let mut s = settings();
+        s.rules.lifecycle.wrap.codes = vec![
+            DispositionCode { code: "sale".into(), label: "Sale".into() },
+            DispositionCode { code: "sale".into(), label: "Again".into() },
+        ];
+        assert!(s.check(false).expect_err("twice").contains("listed twice"));
+        let mut s = settings();
+        s.rules.lifecycle.wrap.required = true;
+        assert!(s.check(false).expect_err("no codes").contains("add a disposition code"));
+        let mut s = settings();
+        s.identity_required = true;
+        assert!(s.check(false).is_err());
+        assert_eq!(s.check(true), Ok(()));
+        let mut s = settings();
+        s.rules.queues = vec![QueueId("Billing".into())];
+        assert!(s.check(false).expect_err("slug").starts_with("rules.queues"));
+    }
+
+    fn account(id: &str, role: Role) -> AgentAccount {
+        AgentAccount {
+            id: AgentId(id.into()),
+            name: "Ada".into(),
+            email: "ada@shop.example".into(),
+            role,
+            active: true,
+            capacity: 3,
+            auto_accept: false,
+            queues: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn admins_cannot_lock_themselves_out() {
+        let me = AgentId("boss".into());
+        let mut own = account("boss", Role::Admin);
+        let demote = AgentChanges { role: Some(Role::Agent), ..AgentChanges::default() };
+        assert!(own.apply(&demote, &me).is_err());
+        let deactivate = AgentChanges { active: Some(false), ..AgentChanges::default() };
+        assert!(own.apply(&deactivate, &me).is_err());
+        assert_eq!(own, account("boss", Role::Admin), "a refused change changes nothing");
+        let mut other = account("ada", Role::Admin);
+        assert_eq!(other.apply(&deactivate, &me), Ok(()));
+        assert!(!other.active);
+    }
+
+    #[test]
+    fn account_changes_are_checked() {
+        let me = AgentId("boss".into());
+        let mut ada = account("ada", Role::Agent);
+        let bad = [
+            AgentChanges { capacity: Some(0), ..AgentChanges::default() },
+            AgentChanges { email: Some("not an email".into()), ..AgentChanges::default() },
+            AgentChanges { password: Some("short".into()), ..AgentChanges::default() },
+            AgentChanges { name: Some("  ".into()), ..AgentChanges::default() },
+        ];
+        for changes in bad {
+            assert!(ada.apply(&changes, &me).is_err(), "{changes:?}");
+        }
+        let promote = AgentChanges {
+            role: Some(Role::Supervisor),
+            email: Some(" Ada@Shop.Example ".into()),
+            ..AgentChanges::default()
+        };
+        assert_eq!(ada.apply(&promote, &me), Ok(()));
+        assert_eq!((ada.role, ada.email.as_str()), (Role::Supervisor, "ada@shop.example"));
+    }
+
+    #[test]
+    fn first_run_makes_an_admin() {
+        let run = FirstRun {
+            setup_token: "t".into(),
+            site: SiteId("pottery".into()),
+            site_name: "Pottery".into(),
+            name: "Owner".into(),
+            email: "owner@pottery.example".into(),
+            password: "long enough".into(),
+        };
+        let admin = run.admin().expect("valid");
+        assert_eq!((admin.role, admin.active), (Role::Admin, true));
+        let bad_site = FirstRun { site: SiteId("My Shop".into()), ..run.clone() };
+        assert!(bad_site.admin().is_err());
+        let short = FirstRun { password: "1234".into(), ..run };
+        assert!(short.admin().is_err());
+    }
+
+    #[test]
+    fn snippet_and_csp() {
+        let site = SiteId("pottery".into());
+        assert_eq!(
+            embed_snippet("https://chat.example", &site),
+            r#"<script src="https://chat.example/widget.js" data-site="pottery" async></script>"#
+        );
+        assert_eq!(
+            embed_csp("https://chat.example"),
+            "script-src https://chat.example; connect-src https://chat.example; frame-src https://chat.example"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Rate limits: how often anonymous and semi-anonymous callers may act, so that one script cannot guess
+//! passwords, flood a conversation or start chats by the thousand. Agents signed in are not limited here.
+//!
+//! Each limit is a token bucket kept as a single timestamp (the generic cell rate algorithm): `burst`
+//! actions at once, then one every `every_ms`. The state is one [`Millis`], so it is cheap to keep in a
+//! Durable Object's memory or storage; [`Limit::take`] is pure and says how long to wait when refused.
+
+use crate::ids::{ClientMessageId, Millis};
+
+/// `burst` actions at once, then one every `every_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub burst: u32,
+    pub every_ms: i64,
+}
+
+/// Wrong passwords for one email: five tries, then one a minute.
+pub const SIGN_IN_FAILURES_PER_EMAIL: Limit = Limit { burst: 5, every_ms: 60_000 };
+/// Wrong passwords from one address (many emails tried): twenty, then one every 30 s.
+pub const SIGN_IN_FAILURES_PER_IP: Limit = Limit { burst: 20, every_ms: 30_000 };
+/// New chats from one address (a shop's visitors behind one office NAT included): thirty, then one every 2 s.
+pub const CHAT_STARTS_PER_IP: Limit = Limit { burst: 30, every_ms: 2_000 };
+/// Messages from a conversation's contact: far above anyone's typing, far below a flood.
+pub const CONTACT_MESSAGES: Limit = Limit { burst: 30, every_ms: 200 };
+/// Attachments a conversation's contact uploads.
+pub const CONTACT_UPLOADS: Limit = Limit { burst: 10, every_ms: 6_000 };
+
+impl Limit {
+    /// Takes one action at `now` from the bucket whose state is `state` (0 for a fresh one). Refused: how many
+    /// milliseconds until the next action is allowed; the state is then unchanged, so refused attempts do not
+    /// push the wait further out.
+    pub fn take(&self, state: &mut Millis, now: Millis) -> Result<(), i64> {
+        let due = (*state).max(now);
+        let allowed_from = due - self.every_ms * (i64::from(self.burst.max(1)) - 1);
+        if now < allowed_from {
+            return Err(allowed_from - now);
+        }
+        *state = due + self.every_ms;
+        Ok(())
+    }
+
+    /// Whether an action at `now` would be allowed, without taking it (to refuse before costly work).
+    pub fn allows(&self, state: Millis, now: Millis) -> Result<(), i64> {
+        let mut copy = state;
+        self.take(&mut copy, now)
+    }
+}
+
+/// A contact's messages under [`CONTACT_MESSAGES`], kept in the order the client sent them: once a message
+/// is refused, the ones after it are refused too until it comes back (or [`ORDER_HOLD_MS`] passes, for a
+/// client that gave it up). Otherwise a token freed in the middle of a burst would let a later message in
+/// before an earlier refused one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageGate {
+    due: Millis,
+    /// The first refused message, and when.
+    blocked_by: Option<(ClientMessageId, Millis)>,
+}
+
+/// How long a refused message holds back the ones after it.
+pub const ORDER_HOLD_MS: i64 = 10_000;
+
+impl MessageGate {
+    /// Whether the new message `client_id` may be stored at `now`; refused: the wait in milliseconds.
+    pub fn admit(&mut self, client_id: ClientMessageId, now: Millis) -> Result<(), i64> {
+        if let Some((first, since)) = self.blocked_by
+            && first != client_id
+            && now - since < ORDER_HOLD_MS
+        {
+            return Err(CONTACT_MESSAGES.allows(self.due, now).err().unwrap_or(CONTACT_MESSAGES.every_ms));
+        }
+        match CONTACT_MESSAGES.take(&mut self.due, now) {
+            Ok(()) => {
+                self.blocked_by = None;
+                Ok(())
+            }
+            Err(wait) => {
+                let holding = self.blocked_by.is_some_and(|(_, since)| now - since < ORDER_HOLD_MS);
+                if !holding {
+                    self.blocked_by = Some((client_id, now));
+                }
+                Err(wait)
+            }
+        }
+    }
+}
+
+/// Seconds for a `Retry-After` header: the wait, rounded up, at least 1.
+pub fn retry_after_secs(wait_ms: i64) -> i64 {
+    ((wait_ms + 999) / 1000).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_one_per_period() {
+        let limit = Limit { burst: 3, every_ms: 10_000 };
+        let mut state = 0;
+        let now = 1_000_000;
+        for _ in 0..3 {
+            assert_eq!(limit.take(&mut state, now), Ok(()));
+        }
+        assert_eq!(limit.take(&mut state, now), Err(10_000));
+        assert_eq!(limit.take(&mut state, now + 4_000), Err(6_000), "refusals do not extend the wait");
+        assert_eq!(limit.take(&mut state, now + 10_000), Ok(()));
+        assert_eq!(limit.take(&mut state, now + 10_000), Err(10_000));
+        // After a long pause the whole burst is back, and no more.
+        let later = now + 3_600_000;
+        for _ in 0..3 {
+            assert_eq!(limit.take(&mut state, later), Ok(()));
+        }
+        assert!(limit.take(&mut state, later).is_err());
+    }
+
+    #[test]
+    fn checking_does_not_take() {
+        let limit = Limit { burst: 1, every_ms: 1_000 };
+        let mut state = 0;
+        assert_eq!(limit.allows(state, 5_000), Ok(()));
+        assert_eq!(limit.allows(state, 5_000), Ok(()));
+        assert_eq!(limit.take(&mut state, 5_000), Ok(()));
+        assert_eq!(limit.allows(state, 5_500), Err(500));
+    }
+
+    #[test]
+    fn a_refused_message_holds_back_the_ones_after_it() {
+        let id = |n: u128| ClientMessageId(uuid::Uuid::from_u128(n));
+        let mut gate = MessageGate::default();
+        let now = 1_000_000;
+        for n in 0..u128::from(CONTACT_MESSAGES.burst) {
+            assert_eq!(gate.admit(id(n), now), Ok(()));
+        }
+        let first_refused = u128::from(CONTACT_MESSAGES.burst);
+        assert!(gate.admit(id(first_refused), now).is_err());
+        // A token is free again, but a later message may not overtake the refused one...
+        let later = now + CONTACT_MESSAGES.every_ms;
+        assert!(gate.admit(id(first_refused + 1), later).is_err());
+        // ...which goes first, then the next.
+        assert_eq!(gate.admit(id(first_refused), later), Ok(()));
+        assert!(gate.admit(id(first_refused + 1), later).is_err(), "no token left");
+        assert_eq!(gate.admit(id(first_refused + 1), later + CONTACT_MESSAGES.every_ms), Ok(()));
+        // A refused message the client gave up holds the others back only for a while.
+        let t = later + 10 * CONTACT_MESSAGES.every_ms;
+        for n in 100..100 + u128::from(CONTACT_MESSAGES.burst) {
+            let _ = gate.admit(id(n), t);
+        }
+        assert!(gate.admit(id(500), t).is_err());
+        assert!(gate.admit(id(501), t + 1_000).is_err());
+        assert_eq!(gate.admit(id(501), t + ORDER_HOLD_MS), Ok(()));
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(1), 1);
+        assert_eq!(retry_after_secs(1_000), 1);
+        assert_eq!(retry_after_secs(1_001), 2);
+        assert_eq!(retry_after_secs(0), 1);
+    }
+
+    #[test]
+    fn five_wrong_passwords_then_a_minute_each() {
+        let mut state = 0;
+        let now = 50_000;
+        for attempt in 1..=5 {
+            assert!(SIGN_IN_FAILURES_PER_EMAIL.take(&mut state, now).is_ok(), "attempt {attempt}");
+        }
+        assert_eq!(SIGN_IN_FAILURES_PER_EMAIL.allows(state, now), Err(60_000));
+    }
+}

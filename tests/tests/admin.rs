@@ -1,0 +1,431 @@
+//! Site administration and supervision on a real workerd: who may reach which endpoint by role, the first-run
+//! setup, settings and accounts that apply at once, the supervisor's live overview, interaction records, and
+//! erasing a contact's data (attachments included).
+
+mod support;
+
+use anyhow::{Context, Result, bail};
+use confab_protocol::admin::{AgentAccount, IdentitySecret, SiteAdminView};
+use confab_protocol::api::{ChatStarted, RecordSummary};
+use confab_protocol::frames::{ClientFrame, DeskFrame, ServerFrame};
+use confab_protocol::ids::InteractionId;
+use confab_tests::{
+    DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, DEMO_SUPERVISOR, Edge, demo_site_with_staff,
+};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::{DeskPeer, Peer, edge_with_site, ready_agent, sign_in, start_chat};
+
+/// Calls the API and returns the status and the JSON answer (`null` when there is none), errors included.
+fn api(
+    edge: &Edge,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> Result<(u16, Value)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let url = edge.url(path);
+    let mut resp = match (method, body) {
+        ("GET", _) => with_cookie(agent.get(&url), cookie).call()?,
+        ("DELETE", _) => with_cookie(agent.delete(&url), cookie).call()?,
+        ("POST", body) => with_cookie(agent.post(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
+        ("PUT", body) => with_cookie(agent.put(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
+        ("PATCH", body) => with_cookie(agent.patch(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
+        (other, _) => bail!("no such method {other}"),
+    };
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string()?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+fn with_cookie<B>(request: ureq::RequestBuilder<B>, cookie: Option<&str>) -> ureq::RequestBuilder<B> {
+    match cookie {
+        Some(cookie) => request.header("cookie", cookie),
+        None => request,
+    }
+}
+
+fn code(answer: &Value) -> &str {
+    answer["error"]["code"].as_str().unwrap_or("")
+}
+
+fn staff_edge(name: &str) -> Result<Edge> {
+    edge_with_site(name, demo_site_with_staff("http://127.0.0.1:9"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_reaches_only_its_endpoints() -> Result<()> {
+    let edge = staff_edge("admin-roles")?;
+    let agent = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let supervisor = sign_in(&edge, DEMO_SUPERVISOR.0)?;
+    let admin = sign_in(&edge, DEMO_ADMIN.0)?;
+    // Another site with its own admin: it sees and changes only its own site.
+    let mut other = demo_site_with_staff("http://127.0.0.1:9");
+    for (i, agent) in other["agents"].as_array_mut().context("agents")?.iter_mut().enumerate() {
+        agent["email"] = json!(format!("other{i}@elsewhere.test"));
+    }
+    edge.seed_site("elsewhere", &other)?;
+    let other_admin = sign_in(&edge, "other3@elsewhere.test")?;
+
+    let admin_only: [(&str, &str, Option<Value>); 6] = [
+        ("GET", "/api/v1/admin/site", None),
+        ("PUT", "/api/v1/admin/site", Some(json!({"name": "X", "allowed_origins": []}))),
+        ("POST", "/api/v1/admin/site/identity-secret", None),
+        (
+            "POST",
+            "/api/v1/admin/agents",
+            Some(json!({"id": "x", "name": "X", "email": "x@x.test", "password": "12345678"})),
+        ),
+        ("PATCH", "/api/v1/admin/agents/ada", Some(json!({"capacity": 2}))),
+        ("DELETE", "/api/v1/contacts/v-nobody", None),
+    ];
+    for (method, path, body) in &admin_only {
+        let (status, answer) = api(&edge, method, path, None, body.clone())?;
+        assert_eq!((status, code(&answer)), (401, "unauthorized"), "anonymous {method} {path}");
+        for (who, cookie) in [("agent", &agent), ("supervisor", &supervisor)] {
+            let (status, answer) = api(&edge, method, path, Some(cookie), body.clone())?;
+            assert_eq!((status, code(&answer)), (403, "forbidden"), "{who} {method} {path}: {answer}");
+        }
+    }
+    // Records: supervisors and admins, not agents.
+    assert_eq!(api(&edge, "GET", "/api/v1/records", Some(&agent), None)?.0, 403);
+    assert_eq!(api(&edge, "GET", "/api/v1/records", Some(&supervisor), None)?.0, 200);
+    assert_eq!(api(&edge, "GET", "/api/v1/records", Some(&admin), None)?.0, 200);
+    assert_eq!(api(&edge, "GET", "/api/v1/records", None, None)?.0, 401);
+    // The admin reaches the admin endpoints, for its own site only.
+    let (status, view) = api(&edge, "GET", "/api/v1/admin/site", Some(&admin), None)?;
+    assert_eq!(status, 200);
+    let view: SiteAdminView = serde_json::from_value(view)?;
+    assert_eq!(view.site.as_str(), DEMO_SITE);
+    assert_eq!(view.agents.len(), 4);
+    let (_, other_view) = api(&edge, "GET", "/api/v1/admin/site", Some(&other_admin), None)?;
+    assert_eq!(other_view["site"], "elsewhere");
+    // An agent id of another site is simply not there for this admin.
+    let (status, _) =
+        api(&edge, "PATCH", "/api/v1/admin/agents/ada", Some(&other_admin), Some(json!({"capacity": 9})))?;
+    assert_eq!(status, 200, "elsewhere has its own ada");
+    let (_, mine) = api(&edge, "GET", "/api/v1/admin/site", Some(&admin), None)?;
+    assert_eq!(mine["agents"][0]["capacity"], 3, "this site's ada is untouched");
+    // The profile says the role.
+    let (_, me) = api(&edge, "GET", "/api/v1/agent/me", Some(&supervisor), None)?;
+    assert_eq!(me["role"], "supervisor");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_creates_a_site_and_its_admin_with_the_setup_token() -> Result<()> {
+    let edge = staff_edge("admin-first-run")?;
+    let run = |token: &str, site: &str, email: &str| {
+        json!({"setup_token": token, "site": site, "site_name": "Pottery", "name": "Pat Potter",
+               "email": email, "password": "a long password"})
+    };
+    let wrong = api(&edge, "POST", "/api/v1/setup", None, Some(run("guess", "pottery", "pat@pottery.test")))?;
+    assert_eq!((wrong.0, code(&wrong.1)), (401, "unauthorized"));
+    let token = edge.options.admin_token.clone();
+    let taken = api(&edge, "POST", "/api/v1/setup", None, Some(run(&token, DEMO_SITE, "pat@pottery.test")))?;
+    assert_eq!((taken.0, code(&taken.1)), (409, "conflict"), "an existing site is not taken over");
+    let bad = api(&edge, "POST", "/api/v1/setup", None, Some(run(&token, "My Shop", "pat@pottery.test")))?;
+    assert_eq!((bad.0, code(&bad.1)), (400, "bad_request"));
+    let stolen = api(&edge, "POST", "/api/v1/setup", None, Some(run(&token, "pottery", DEMO_AGENTS[0].0)))?;
+    assert_eq!((stolen.0, code(&stolen.1)), (409, "conflict"), "an email in use elsewhere is refused");
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let resp =
+        agent.post(&edge.url("/api/v1/setup")).send_json(run(&token, "pottery", "pat@pottery.test"))?;
+    assert_eq!(resp.status().as_u16(), 201);
+    let cookie = resp.headers().get("set-cookie").context("signed in")?.to_str()?;
+    let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+    let (_, view) = api(&edge, "GET", "/api/v1/admin/site", Some(&cookie), None)?;
+    assert_eq!(
+        (view["site"].as_str(), view["settings"]["name"].as_str()),
+        (Some("pottery"), Some("Pottery"))
+    );
+    assert_eq!(view["agents"][0]["role"], "admin");
+    // The admin can sign in again with the password chosen.
+    let again = api(
+        &edge,
+        "POST",
+        "/api/v1/agent/session",
+        None,
+        Some(json!({"email": "pat@pottery.test", "password": "a long password"})),
+    )?;
+    assert_eq!((again.0, again.1["role"].as_str()), (200, Some("admin")));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_and_accounts_apply_at_once_and_are_checked() -> Result<()> {
+    let edge = staff_edge("admin-settings")?;
+    let admin = sign_in(&edge, DEMO_ADMIN.0)?;
+    let (_, view) = api(&edge, "GET", "/api/v1/admin/site", Some(&admin), None)?;
+    let mut settings = view["settings"].clone();
+
+    // A wrong origin is refused, naming the field; nothing changes.
+    settings["allowed_origins"] = json!(["https://shop.example/"]);
+    let (status, answer) = api(&edge, "PUT", "/api/v1/admin/site", Some(&admin), Some(settings.clone()))?;
+    assert_eq!(status, 400);
+    assert!(answer["error"]["message"].as_str().unwrap_or("").starts_with("allowed_origins"), "{answer}");
+    // A valid change is live for the next widget load and for the agents' desks.
+    let (_, ada_desk_cookie) = ((), sign_in(&edge, DEMO_AGENTS[0].0)?);
+    let mut ada_desk = DeskPeer::connect(&edge, &ada_desk_cookie).await?;
+    settings["allowed_origins"] = json!(["https://shop.example"]);
+    settings["widget"]["title"] = json!("Pottery help");
+    settings["rules"]["lifecycle"]["wrap"]["codes"] = json!([{"code": "glaze", "label": "Glaze question"}]);
+    let (status, answer) = api(&edge, "PUT", "/api/v1/admin/site", Some(&admin), Some(settings.clone()))?;
+    assert_eq!(status, 200, "{answer}");
+    let (_, widget) = api(&edge, "GET", &format!("/api/v1/sites/{DEMO_SITE}/widget"), None, None)?;
+    assert_eq!(widget["title"], "Pottery help");
+    ada_desk.expect(|f| matches!(f, DeskFrame::SiteChanged)).await?;
+    let (_, site) = api(&edge, "GET", "/api/v1/site", Some(&ada_desk_cookie), None)?;
+    assert_eq!(site["rules"]["lifecycle"]["wrap"]["codes"][0]["label"], "Glaze question");
+    // Requiring verified users needs a secret first; the secret is shown once, then only "set".
+    settings["identity_required"] = json!(true);
+    let (status, _) = api(&edge, "PUT", "/api/v1/admin/site", Some(&admin), Some(settings.clone()))?;
+    assert_eq!(status, 400);
+    let (_, secret) = api(&edge, "POST", "/api/v1/admin/site/identity-secret", Some(&admin), None)?;
+    let secret: IdentitySecret = serde_json::from_value(secret)?;
+    assert_eq!(secret.secret.len(), 64);
+    let (_, view) = api(&edge, "GET", "/api/v1/admin/site", Some(&admin), None)?;
+    assert_eq!(view["identity_secret_set"], true);
+    assert!(!view.to_string().contains(&secret.secret), "the secret is never shown again");
+    assert_eq!(api(&edge, "PUT", "/api/v1/admin/site", Some(&admin), Some(settings))?.0, 200);
+    let (status, answer) =
+        api(&edge, "POST", &format!("/api/v1/sites/{DEMO_SITE}/chats"), None, Some(json!({})))?;
+    assert_eq!((status, code(&answer)), (401, "unauthorized"), "anonymous chats are refused now");
+
+    // A new account signs in at once; an email in use is refused; an admin cannot demote itself.
+    let new = json!({"id": "linus", "name": "Linus", "email": "linus@demo.confab.test", "password": DEMO_PASSWORD,
+                     "role": "agent", "capacity": 2, "queues": []});
+    let (status, created) = api(&edge, "POST", "/api/v1/admin/agents", Some(&admin), Some(new.clone()))?;
+    assert_eq!(status, 201, "{created}");
+    let created: AgentAccount = serde_json::from_value(created)?;
+    assert!(created.active);
+    let linus = sign_in(&edge, "linus@demo.confab.test")?;
+    let again = api(
+        &edge,
+        "POST",
+        "/api/v1/admin/agents",
+        Some(&admin),
+        Some(json!({"id": "linus2", "name": "L",
+        "email": DEMO_AGENTS[1].0, "password": DEMO_PASSWORD})),
+    )?;
+    assert_eq!((again.0, code(&again.1)), (409, "conflict"));
+    let demote =
+        api(&edge, "PATCH", "/api/v1/admin/agents/sam", Some(&admin), Some(json!({"role": "agent"})))?;
+    assert_eq!(demote.0, 400);
+
+    // Deactivating an account signs it out everywhere: its desk socket is closed, its cookie stops working,
+    // and it cannot sign in again.
+    let mut linus_desk = DeskPeer::connect(&edge, &linus).await?;
+    let off =
+        api(&edge, "PATCH", "/api/v1/admin/agents/linus", Some(&admin), Some(json!({"active": false})))?;
+    assert_eq!((off.0, off.1["active"].as_bool()), (200, Some(false)));
+    linus_desk
+        .expect(|f| matches!(f, DeskFrame::Error { message, .. } if message.contains("deactivated")))
+        .await?;
+    assert_eq!(api(&edge, "GET", "/api/v1/agent/me", Some(&linus), None)?.0, 401);
+    assert_eq!(api(&edge, "GET", "/api/v1/contacts", Some(&linus), None)?.0, 401);
+    let refused = api(
+        &edge,
+        "POST",
+        "/api/v1/agent/session",
+        None,
+        Some(json!({"email": "linus@demo.confab.test", "password": DEMO_PASSWORD})),
+    )?;
+    assert_eq!(refused.0, 401);
+    // Reactivated with a new password, Linus is back.
+    let on = api(
+        &edge,
+        "PATCH",
+        "/api/v1/admin/agents/linus",
+        Some(&admin),
+        Some(json!({"active": true, "password": "a brand new one"})),
+    )?;
+    assert_eq!(on.0, 200);
+    let back = api(
+        &edge,
+        "POST",
+        "/api/v1/agent/session",
+        None,
+        Some(json!({"email": "linus@demo.confab.test", "password": "a brand new one"})),
+    )?;
+    assert_eq!(back.0, 200);
+    Ok(())
+}
+
+/// A chat from its first message to a completed wrap-up with `code`, answered by Ada. Returns it.
+async fn completed_chat(
+    edge: &Edge,
+    ada: &str,
+    desk: &mut DeskPeer,
+    text: &str,
+    code: &str,
+) -> Result<ChatStarted> {
+    let chat = start_chat(edge, DEMO_SITE)?;
+    let mut contact = Peer::connect(edge, &chat.interaction.to_string(), None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    contact.say(text).await?;
+    desk.offered(chat.interaction).await?;
+    desk.accept(chat.interaction).await?;
+    let mut agent = Peer::agent(edge, &chat.interaction.to_string(), ada).await?;
+    agent.say("Happy to help with that.").await?;
+    agent.send(&ClientFrame::End).await?;
+    agent.send(&ClientFrame::ChooseCode { code: code.into() }).await?;
+    agent.send(&ClientFrame::Complete).await?;
+    agent
+        .expect(|f| matches!(f, ServerFrame::Event { event } if matches!(event, confab_protocol::lifecycle::Event::Completed { .. })))
+        .await?;
+    Ok(chat)
+}
+
+/// Searches the records until `wanted` holds (records reach the desk through the conversation's outbox).
+fn records_until(
+    edge: &Edge,
+    cookie: &str,
+    query: &str,
+    wanted: impl Fn(&[RecordSummary]) -> bool,
+) -> Result<Vec<RecordSummary>> {
+    let started = Instant::now();
+    loop {
+        let (status, answer) = api(edge, "GET", &format!("/api/v1/records{query}"), Some(cookie), None)?;
+        assert_eq!(status, 200, "{answer}");
+        let list: Vec<RecordSummary> = serde_json::from_value(answer)?;
+        if wanted(&list) {
+            return Ok(list);
+        }
+        if started.elapsed() > support::PATIENCE {
+            bail!("records{query} never matched; last: {list:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_searched_and_a_contacts_data_is_erased_on_request() -> Result<()> {
+    let mut site = demo_site_with_staff("http://127.0.0.1:9");
+    site["rules"] = json!({"lifecycle": {"wrap": {"codes": [
+        {"code": "refund", "label": "Refund"}, {"code": "order", "label": "Order"}]}}});
+    let edge = edge_with_site("admin-records", site)?;
+    let (ada, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    let supervisor = sign_in(&edge, DEMO_SUPERVISOR.0)?;
+    let admin = sign_in(&edge, DEMO_ADMIN.0)?;
+    let refund = completed_chat(&edge, &ada, &mut desk, "My teapot arrived cracked", "refund").await?;
+    let order = completed_chat(&edge, &ada, &mut desk, "Do you ship mugs to Norway?", "order").await?;
+
+    let all = records_until(&edge, &supervisor, "", |l| l.len() == 2)?;
+    assert_eq!(all[0].record.interaction, order.interaction, "newest first");
+    assert_eq!(all[1].agent_name.as_deref(), Some(DEMO_AGENTS[0].1));
+    assert_eq!(all[1].preview, "My teapot arrived cracked");
+    let by_code = records_until(&edge, &supervisor, "?code=refund", |l| !l.is_empty())?;
+    assert_eq!(by_code.iter().map(|r| r.record.interaction).collect::<Vec<_>>(), [refund.interaction]);
+    let by_text = records_until(&edge, &supervisor, "?q=NORWAY", |l| !l.is_empty())?;
+    assert_eq!(by_text.iter().map(|r| r.record.interaction).collect::<Vec<_>>(), [order.interaction]);
+    assert!(records_until(&edge, &supervisor, "?agent=grace", |_| true)?.is_empty());
+    let tomorrow = all[0].record.completed_at + 86_400_000;
+    assert!(records_until(&edge, &supervisor, &format!("?from={tomorrow}"), |_| true)?.is_empty());
+    let (status, answer) = api(&edge, "GET", "/api/v1/records?from=yesterday", Some(&supervisor), None)?;
+    assert_eq!((status, code(&answer)), (400, "bad_request"));
+    // Export as a supervisor: JSON and plain text.
+    let (status, json) = api(
+        &edge,
+        "GET",
+        &format!("/api/v1/chats/{}/transcript", refund.interaction),
+        Some(&supervisor),
+        None,
+    )?;
+    assert_eq!((status, json["messages"][0]["text"].as_str()), (200, Some("My teapot arrived cracked")));
+
+    // The refund contact asks to be forgotten. While a chat of theirs is open, it is refused.
+    let contact = all[1].contact.clone().context("the record names its contact")?;
+    let reopened = Peer::connect(&edge, &refund.interaction.to_string(), None).await;
+    let mut reopened = reopened?;
+    reopened.hello(Some(&refund.contact_token), None).await?;
+    let photo = upload_photo(&edge, &refund.interaction, &refund.contact_token)?;
+    reopened
+        .send(&ClientFrame::Send {
+            client_id: confab_protocol::ids::ClientMessageId(uuid::Uuid::new_v4()),
+            text: "Here is a photo".into(),
+            attachments: vec![photo.clone()],
+        })
+        .await?;
+    desk.offered(refund.interaction).await?;
+    let path = format!("/api/v1/contacts/{}", contact.0);
+    let (status, answer) = api(&edge, "DELETE", &path, Some(&admin), None)?;
+    assert_eq!((status, code(&answer)), (409, "not_allowed_now"), "{answer}");
+    // Once it is ended, everything goes: conversations, records, files.
+    desk.accept(refund.interaction).await?;
+    let mut agent = Peer::agent(&edge, &refund.interaction.to_string(), &ada).await?;
+    agent.send(&ClientFrame::End).await?;
+    agent.send(&ClientFrame::Complete).await?;
+    let link = format!("/api/v1/chats/{}/attachments/{}/link", refund.interaction, photo.id);
+    assert_eq!(api(&edge, "GET", &link, Some(&ada), None)?.0, 200, "the photo is there before");
+    let started = Instant::now();
+    let erased = loop {
+        let (status, answer) = api(&edge, "DELETE", &path, Some(&admin), None)?;
+        if status == 200 {
+            break answer;
+        }
+        assert!(started.elapsed() < support::PATIENCE, "still refused: {answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!((erased["conversations"].as_u64(), erased["files"].as_u64()), (Some(1), Some(1)));
+    let transcript = format!("/api/v1/chats/{}/transcript", refund.interaction);
+    assert_eq!(api(&edge, "GET", &transcript, Some(&admin), None)?.0, 404);
+    assert_eq!(api(&edge, "GET", &link, Some(&ada), None)?.0, 404, "the photo is gone");
+    let left = records_until(&edge, &supervisor, "", |l| l.len() == 1)?;
+    assert_eq!(left[0].record.interaction, order.interaction, "the other contact's record stays");
+    let (status, _) =
+        api(&edge, "GET", &format!("/api/v1/contacts/{}/history", contact.0), Some(&admin), None)?;
+    assert_eq!(status, 404);
+    // The contact's browser, coming back with its token, finds no conversation.
+    let mut resp = ureq::get(&edge.url(&format!("/api/v1/sites/{DEMO_SITE}/contact")))
+        .header("authorization", &format!("Bearer {}", refund.contact_token))
+        .call()?;
+    let session: Value = resp.body_mut().read_json()?;
+    assert_eq!(session["conversations"], json!([]));
+    Ok(())
+}
+
+fn upload_photo(
+    edge: &Edge,
+    interaction: &InteractionId,
+    token: &str,
+) -> Result<confab_protocol::frames::Attachment> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let url = edge.url(&format!("/api/v1/chats/{interaction}/attachments?name=crack.png"));
+    let mut resp = ureq::post(&url).header("authorization", &format!("Bearer {token}")).send(PNG)?;
+    Ok(resp.body_mut().read_json()?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_see_queues_agents_and_waits_live_and_agents_do_not() -> Result<()> {
+    let edge = staff_edge("admin-overview")?;
+    let supervisor = sign_in(&edge, DEMO_SUPERVISOR.0)?;
+    let mut watch = DeskPeer::connect(&edge, &supervisor).await?;
+    let first = watch.expect(|f| matches!(f, DeskFrame::Overview { .. })).await?;
+    let DeskFrame::Overview { overview } = first else { unreachable!() };
+    assert_eq!(overview.queues[0].waiting, 0);
+    assert_eq!(overview.agents.len(), 4);
+    // A contact writes while nobody is Ready: the queue grows, with its waiting time.
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    contact.say("Anyone there?").await?;
+    let queued = watch
+        .expect(|f| matches!(f, DeskFrame::Overview { overview } if overview.queues[0].waiting == 1))
+        .await?;
+    let DeskFrame::Overview { overview } = queued else { unreachable!() };
+    assert!(overview.queues[0].oldest_since.is_some());
+    assert_eq!(overview.waiting[0].interaction, chat.interaction);
+    // Ada gets Ready and takes it: the queue empties and her load shows.
+    let (_, mut ada) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    ada.accept(chat.interaction).await?;
+    watch
+        .expect(|f| matches!(f, DeskFrame::Overview { overview }
+            if overview.queues[0].waiting == 0 && overview.agents.iter().any(|a| a.agent.as_str() == "ada" && a.load == 1)))
+        .await?;
+    // Agents never receive the overview.
+    ada.expect_none(Duration::from_secs(1), |f| matches!(f, DeskFrame::Overview { .. })).await?;
+    Ok(())
+}
