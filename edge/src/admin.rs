@@ -4,12 +4,13 @@
 
 use crate::auth::{self, AgentSession, PasswordHash};
 use crate::directory::{self, StoredAgent, StoredSite};
-use crate::http::{api_error, call, error, internal_request, json_body, now_ms, query, stub};
+use crate::http::{
+    api_error, call, error, internal_request, json_body, json_body_up_to, now_ms, query, stub,
+};
 use confab_protocol::admin::{AgentChanges, FirstRun, IdentitySecret, NewAgent, Role, SiteSettings};
 use confab_protocol::api::{AgentProfile, IdentityRules, RecordQuery, RecordSummary, SiteRules};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, SiteId};
-use confab_protocol::routing::RoutingProfile;
 use confab_protocol::widget::WidgetSettings;
 use worker::{Env, Method, Request, Response, Result};
 
@@ -122,16 +123,7 @@ pub(crate) async fn first_run(mut req: Request, env: &Env) -> Result<Response> {
     if email_taken(env, &account.email, None).await? {
         return error(ErrorCode::Conflict, "this email already signs in to Confab: use another");
     }
-    let mut admin = StoredAgent {
-        id: account.id.clone(),
-        name: String::new(),
-        email: String::new(),
-        password: PasswordHash::new(&run.password).await?,
-        profile: RoutingProfile::default(),
-        role: Role::Admin,
-        active: true,
-    };
-    admin.apply_account(&account);
+    let admin = StoredAgent::new(&account, PasswordHash::new(&run.password).await?);
     let site = StoredSite {
         id: run.site.clone(),
         name: run.site_name.trim().to_owned(),
@@ -165,7 +157,7 @@ pub(crate) async fn get_site(req: &Request, env: &Env) -> Result<Response> {
 /// `PUT /api/v1/admin/site`: replaces the site's settings (checked as a whole; the error names the field).
 pub(crate) async fn put_settings(mut req: Request, env: &Env) -> Result<Response> {
     let mut site = staff_or_answer!(&req, env, Role::Admin).site;
-    let settings: SiteSettings = match json_body(&mut req).await {
+    let settings: SiteSettings = match json_body_up_to(&mut req, crate::http::MAX_SITE_BODY_BYTES).await {
         Ok(settings) => settings,
         Err(e) => return api_error(e),
     };
@@ -216,16 +208,7 @@ pub(crate) async fn create_agent(mut req: Request, env: &Env) -> Result<Response
     if email_taken(env, &account.email, None).await? {
         return error(ErrorCode::Conflict, "this email already signs in to Confab: use another");
     }
-    let mut agent = StoredAgent {
-        id: account.id.clone(),
-        name: String::new(),
-        email: String::new(),
-        password: PasswordHash::new(&new.password).await?,
-        profile: RoutingProfile::default(),
-        role: account.role,
-        active: true,
-    };
-    agent.apply_account(&account);
+    let agent = StoredAgent::new(&account, PasswordHash::new(&new.password).await?);
     site.agents.push(agent);
     publish(env, &site).await?;
     Ok(Response::from_json(&account)?.with_status(201))

@@ -117,6 +117,21 @@ fn active_by_default() -> bool {
 }
 
 impl StoredAgent {
+    /// A new account as an admin (or the first run) made it, with its password's hash.
+    pub(crate) fn new(account: &AgentAccount, password: PasswordHash) -> StoredAgent {
+        let mut agent = StoredAgent {
+            id: account.id.clone(),
+            name: String::new(),
+            email: String::new(),
+            password,
+            profile: RoutingProfile::default(),
+            role: account.role,
+            active: true,
+        };
+        agent.apply_account(account);
+        agent
+    }
+
     pub(crate) fn account(&self) -> AgentAccount {
         AgentAccount {
             id: self.id.clone(),

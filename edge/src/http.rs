@@ -19,13 +19,54 @@ pub(crate) fn api_error(body: ApiError) -> Result<Response> {
     Ok(Response::from_json(&body)?.with_status(status))
 }
 
-/// Parses a JSON body, or explains what is wrong with it.
+/// Largest JSON body of an ordinary request (a sign-in, a chat start, an account).
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest site configuration (hundreds of standard responses).
+pub(crate) const MAX_SITE_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Parses a JSON body of at most [`MAX_BODY_BYTES`], or explains what is wrong with it.
 pub(crate) async fn json_body<T: DeserializeOwned>(req: &mut Request) -> std::result::Result<T, ApiError> {
-    let text = req
-        .text()
+    json_body_up_to(req, MAX_BODY_BYTES).await
+}
+
+/// Parses a JSON body of at most `limit` bytes (see [`body_text`] for what is refused).
+pub(crate) async fn json_body_up_to<T: DeserializeOwned>(
+    req: &mut Request,
+    limit: usize,
+) -> std::result::Result<T, ApiError> {
+    parse(&body_text(req, limit).await?)
+}
+
+/// Like [`json_body`], where an empty body means the default value.
+pub(crate) async fn optional_json_body<T: DeserializeOwned + Default>(
+    req: &mut Request,
+) -> std::result::Result<T, ApiError> {
+    let text = body_text(req, MAX_BODY_BYTES).await?;
+    if text.trim().is_empty() { Ok(T::default()) } else { parse(&text) }
+}
+
+/// The body as text. Over `limit` bytes: `frame_too_large` (413), refused by its declared length before it is
+/// read when it has one; not UTF-8: `bad_request`.
+async fn body_text(req: &mut Request, limit: usize) -> std::result::Result<String, ApiError> {
+    let too_large =
+        || ApiError::new(ErrorCode::FrameTooLarge, format!("the request body is over {} KB", limit / 1024));
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let bytes = req
+        .bytes()
         .await
         .map_err(|_| ApiError::new(ErrorCode::BadRequest, "the request body could not be read"))?;
-    serde_json::from_str(&text)
+    if bytes.len() > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "the request body is not UTF-8 text"))
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> std::result::Result<T, ApiError> {
+    serde_json::from_str(text)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the request body is not valid: {e}")))
 }
 

@@ -3,7 +3,7 @@
 use crate::admin::{self, staff_or_answer};
 use crate::auth::{self, AgentSession, PasswordHash};
 use crate::directory::{self, StoredAgent, StoredSite};
-use crate::http::{api_error, error, json_body, now_ms};
+use crate::http::{api_error, error, json_body, json_body_up_to, now_ms, optional_json_body};
 use crate::limiter::{self, Guarded};
 use confab_protocol::admin::{Role, is_plain_origin, normalize_email};
 use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, SiteView, StartChat};
@@ -92,7 +92,7 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
     if validate::slug(site).is_err() {
         return error(ErrorCode::BadRequest, "site ids are 1-40 characters of a-z, 0-9 and '-'");
     }
-    let setup: SiteSetup = match json_body(&mut req).await {
+    let setup: SiteSetup = match json_body_up_to(&mut req, crate::http::MAX_SITE_BODY_BYTES).await {
         Ok(setup) => setup,
         Err(e) => return api_error(e),
     };
@@ -180,14 +180,10 @@ async fn start_chat(mut req: Request, env: &Env, site: &str) -> Result<Response>
     if let Err(wait) = limiter::ask(env, Guarded::ChatStartsPerIp, &limiter::client_ip(&req), true).await? {
         return limiter::too_many(wait, "too many new chats from this address");
     }
-    let body = req.text().await.unwrap_or_default();
-    let start: StartChat = if body.trim().is_empty() {
-        StartChat::default()
-    } else {
-        match serde_json::from_str(&body) {
-            Ok(start) => start,
-            Err(e) => return error(ErrorCode::BadRequest, format!("the request body is not valid: {e}")),
-        }
+    // An empty body is a chat with nothing asked first.
+    let start: StartChat = match optional_json_body(&mut req).await {
+        Ok(start) => start,
+        Err(e) => return api_error(e),
     };
     let secret = auth::signing_secret(env)?;
     let contact = match (&start.identity, &site.identity) {

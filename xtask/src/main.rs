@@ -35,6 +35,16 @@ fn run() -> Result<()> {
             build::all(&paths)
         }
         Some("dev") => dev::run(&paths, &args[1..]),
+        // The decoders and body parsers against a long run of hostile input (not part of `test`).
+        Some("fuzz") => {
+            let cases = args.get(1).cloned().unwrap_or_else(|| "200000".into());
+            exec(
+                Command::new("cargo")
+                    .args(["test", "--release", "-p", "confab-protocol", "--test", "hostile_input"])
+                    .env("PROPTEST_CASES", cases)
+                    .current_dir(&paths.root),
+            )
+        }
         Some("test") => test(&paths),
         Some("bench") => {
             setup::all(&paths)?;
@@ -57,7 +67,7 @@ fn run() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  setup    install the pinned tools (idempotent)\n  build    build widget, agent \
                  desktop and edge\n  dev      run Confab locally with a demo (--port 8787 --demo-port 8788)\n  test     \
-                 everything CI checks\n  bench    build, then measure against the budgets\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
+                 everything CI checks\n  fuzz [N]  the decoders against N random inputs per property (200000)\n  bench    build, then measure against the budgets\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
             );
             std::process::exit(2);
         }

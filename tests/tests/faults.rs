@@ -1,0 +1,162 @@
+//! Faults on a real workerd: the process is stopped and started again (same storage, new port) while a
+//! message is in flight, a chat is parked with its timer running, and a transfer waits for its receiver.
+//! Afterwards nothing acknowledged is lost, nothing is stored twice, the park timer still fires, the transfer
+//! can still be accepted, and duplicated or reordered frames change nothing.
+
+mod support;
+
+use anyhow::Result;
+use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, ServerFrame};
+use confab_protocol::ids::{AgentId, ClientMessageId};
+use confab_protocol::lifecycle::{Event, State};
+use confab_protocol::routing::{TransferOutcome, TransferTarget};
+use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths, demo_site};
+use serde_json::json;
+use std::time::Duration;
+use support::{DeskPeer, Peer, edge_with_site, ready_agent, sign_in, start_chat};
+
+/// A contact who started a chat and wrote; returns its socket and ids.
+async fn contact_writes(edge: &Edge, text: &str) -> Result<(confab_protocol::api::ChatStarted, Peer)> {
+    let chat = start_chat(edge, DEMO_SITE)?;
+    let mut contact = Peer::connect(edge, &chat.interaction.to_string(), None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    contact.say(text).await?;
+    contact.expect(|f| matches!(f, ServerFrame::Ack { .. })).await?;
+    Ok((chat, contact))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_messages_in_flight_park_timers_and_pending_transfers() -> Result<()> {
+    let paths = Paths::new();
+    let mut site = demo_site("http://127.0.0.1:9");
+    site["rules"] = json!({"offer_timeout_ms": 120000, "lifecycle": {"park_limit_ms": 12000, "auto_park_after_ms": null}});
+    let mut edge = edge_with_site("faults-restart", site)?;
+    let (ada, mut ada_desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+
+    // Chat 1: Ada parks it; its park limit runs out while the edge is down or just after.
+    let (parked, _) = contact_writes(&edge, "Back in a bit").await?;
+    ada_desk.offered(parked.interaction).await?;
+    ada_desk.accept(parked.interaction).await?;
+    let mut ada_chat = Peer::agent(&edge, &parked.interaction.to_string(), &ada).await?;
+    ada_chat.send(&ClientFrame::Park).await?;
+    ada_chat.expect(|f| matches!(f, ServerFrame::Event { event: Event::Parked { .. } })).await?;
+
+    // Chat 2: Ada transfers it to Grace, who has not answered when the edge goes down.
+    let (moving, _) = contact_writes(&edge, "I need billing").await?;
+    ada_desk.offered(moving.interaction).await?;
+    ada_desk.accept(moving.interaction).await?;
+    Peer::agent(&edge, &moving.interaction.to_string(), &ada).await?;
+    let (grace, mut grace_desk) = ready_agent(&edge, DEMO_AGENTS[1].0).await?;
+    let to_grace = TransferTarget::Agent(AgentId("grace".into()));
+    ada_desk.send(&DeskClientFrame::Transfer { interaction: moving.interaction, target: to_grace }).await?;
+    grace_desk.offered(moving.interaction).await?;
+
+    // Chat 3: a message leaves the contact and the edge stops before the contact hears back.
+    let (flying, mut contact) = contact_writes(&edge, "first").await?;
+    let in_flight = ClientMessageId(uuid::Uuid::new_v4());
+    let send = ClientFrame::Send { client_id: in_flight, text: "in flight".into(), attachments: Vec::new() };
+    contact.send(&send).await?;
+    let mut options = edge.options.clone();
+    edge.stop();
+    drop((contact, ada_chat, ada_desk, grace_desk));
+    options.port = confab_tests::free_port()?;
+    let edge = Edge::start(&paths, options)?;
+
+    // The contact comes back and resends what it has no acknowledgement for: stored once, whichever side of
+    // the stop it was stored on.
+    let mut contact = Peer::connect(&edge, &flying.interaction.to_string(), None).await?;
+    contact.hello(Some(&flying.contact_token), None).await?;
+    contact.send(&send).await?;
+    contact.send(&send).await?; // and once more, as a confused client would
+    let first = contact
+        .expect(|f| matches!(f, ServerFrame::Ack { client_id, .. } if *client_id == in_flight))
+        .await?;
+    let second = contact
+        .expect(|f| matches!(f, ServerFrame::Ack { client_id, .. } if *client_id == in_flight))
+        .await?;
+    let seq = |f: &ServerFrame| if let ServerFrame::Ack { seq, .. } = f { *seq } else { 0 };
+    assert_eq!((seq(&first), seq(&second)), (2, 2), "one message, one seq");
+    let mut agent_view =
+        Peer::connect(&edge, &flying.interaction.to_string(), Some(&sign_in(&edge, DEMO_AGENTS[0].0)?))
+            .await?;
+    agent_view.hello(None, None).await?;
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        if let ServerFrame::Message { message } = agent_view.next().await? {
+            texts.push(message.text);
+        }
+    }
+    assert_eq!(texts, ["first", "in flight"]);
+    agent_view.expect_none(Duration::from_millis(500), |f| matches!(f, ServerFrame::Message { .. })).await?;
+
+    // The transfer is still waiting for Grace after the restart; she accepts and Ada is told.
+    let mut ada_desk = DeskPeer::connect(&edge, &ada).await?;
+    let mut grace_desk = DeskPeer::connect(&edge, &grace).await?;
+    grace_desk.offered(moving.interaction).await?;
+    grace_desk.accept(moving.interaction).await?;
+    let ended = ada_desk.expect(|f| matches!(f, DeskFrame::TransferEnded { .. })).await?;
+    assert!(
+        matches!(ended, DeskFrame::TransferEnded { outcome: TransferOutcome::Accepted { .. }, .. }),
+        "{ended:?}"
+    );
+
+    // The parked chat's timer fired (or fires now) on the restarted edge: it ends by timeout.
+    let mut watcher = Peer::connect(&edge, &parked.interaction.to_string(), Some(&ada)).await?;
+    watcher.hello(None, None).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, watcher.next()).await??;
+        if let ServerFrame::State { view } = frame
+            && matches!(view.state, State::Ended { .. })
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_and_reordered_frames_change_nothing() -> Result<()> {
+    let edge = edge_with_site("faults-frames", demo_site("http://127.0.0.1:9"))?;
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    let ids: Vec<ClientMessageId> = (0..4).map(|_| ClientMessageId(uuid::Uuid::new_v4())).collect();
+    let send =
+        |i: usize| ClientFrame::Send { client_id: ids[i], text: format!("m{i}"), attachments: Vec::new() };
+    // Each message twice, the second copies out of order, plus reads for the future and the past.
+    for frame in [send(0), send(1), send(0), send(2), send(1), send(3), send(2), send(3)] {
+        contact.send(&frame).await?;
+    }
+    contact.send(&ClientFrame::Read { seq: 99 }).await?;
+    contact.send(&ClientFrame::Read { seq: 0 }).await?;
+    let mut acks = Vec::new();
+    while acks.len() < 8 {
+        if let ServerFrame::Ack { client_id, seq } = contact.next().await? {
+            acks.push((client_id, seq));
+        }
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let seqs: Vec<u64> = acks.iter().filter(|(c, _)| c == id).map(|(_, s)| *s).collect();
+        assert_eq!(seqs, [i as u64 + 1, i as u64 + 1], "m{i} is acknowledged twice with one seq");
+    }
+    // A second hello and a resume from the middle replay exactly what is missing.
+    let mut again = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
+    again.hello(Some(&chat.contact_token), Some(2)).await?;
+    let mut replayed = Vec::new();
+    while replayed.len() < 2 {
+        if let ServerFrame::Message { message } = again.next().await? {
+            replayed.push(message.text);
+        }
+    }
+    assert_eq!(replayed, ["m2", "m3"]);
+    again.expect_none(Duration::from_millis(500), |f| matches!(f, ServerFrame::Message { .. })).await?;
+    let (_, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    desk.offered(chat.interaction).await?;
+    // A duplicated accept is harmless: assigned once, the second refused or ignored, capacity counted once.
+    desk.send(&DeskClientFrame::Accept { interaction: chat.interaction }).await?;
+    desk.send(&DeskClientFrame::Accept { interaction: chat.interaction }).await?;
+    desk.expect(|f| matches!(f, DeskFrame::Assigned { .. })).await?;
+    desk.expect_none(Duration::from_millis(800), |f| matches!(f, DeskFrame::Assigned { .. })).await?;
+    Ok(())
+}
