@@ -35,6 +35,21 @@ fn run() -> Result<()> {
             build::all(&paths)
         }
         Some("dev") => dev::run(&paths, &args[1..]),
+        // Many contacts and agents at once through the real edge (the suite runs a small version).
+        Some("soak") => {
+            setup::all(&paths)?;
+            build::all(&paths)?;
+            let get = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_owned());
+            exec(
+                Command::new("cargo")
+                    .args(["test", "-p", "confab-tests", "--test", "soak", "--", "--nocapture"])
+                    .env("SOAK_CONTACTS", get(1, "120"))
+                    .env("SOAK_AGENTS", get(2, "10"))
+                    .env("SOAK_MESSAGES", get(3, "10"))
+                    .env("SOAK_CAPACITY", "3")
+                    .current_dir(&paths.root),
+            )
+        }
         // The decoders and body parsers against a long run of hostile input (not part of `test`).
         Some("fuzz") => {
             let cases = args.get(1).cloned().unwrap_or_else(|| "200000".into());
@@ -67,7 +82,7 @@ fn run() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  setup    install the pinned tools (idempotent)\n  build    build widget, agent \
                  desktop and edge\n  dev      run Confab locally with a demo (--port 8787 --demo-port 8788)\n  test     \
-                 everything CI checks\n  fuzz [N]  the decoders against N random inputs per property (200000)\n  bench    build, then measure against the budgets\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
+                 everything CI checks\n  fuzz [N]  the decoders against N random inputs per property (200000)\n  soak [C A M]  C contacts and A agents at once, M messages each (120 10 10)\n  bench    build, then measure against the budgets\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
             );
             std::process::exit(2);
         }

@@ -126,6 +126,23 @@ impl Peer {
         }
     }
 
+    /// The frames [`Peer::expect`] passed over so far, oldest first.
+    pub fn take_seen(&mut self) -> Vec<ServerFrame> {
+        std::mem::take(&mut self.seen)
+    }
+
+    /// The next frame arriving within `wait`, or `None` (for waits longer than [`PATIENCE`]).
+    pub async fn next_within(&mut self, wait: Duration) -> Result<Option<ServerFrame>> {
+        loop {
+            let Ok(msg) = tokio::time::timeout(wait, self.ws.next()).await else { return Ok(None) };
+            match msg.context("the socket closed")?? {
+                WsMessage::Text(text) => return Ok(Some(ServerFrame::decode(&text)?)),
+                WsMessage::Close(frame) => bail!("the socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
     /// The first frame (already passed over, or arriving within [`PATIENCE`]) for which `wanted` is true.
     pub async fn expect(&mut self, wanted: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame> {
         if let Some(at) = self.seen.iter().position(&wanted) {
@@ -205,6 +222,22 @@ impl DeskPeer {
         desk.send(&DeskClientFrame::Hello { version: PROTOCOL_VERSION }).await?;
         desk.expect(|f| matches!(f, DeskFrame::Welcome { .. })).await?;
         Ok(desk)
+    }
+
+    /// The next frame (or one passed over by [`DeskPeer::expect`]), within [`PATIENCE`].
+    pub async fn next(&mut self) -> Result<DeskFrame> {
+        if !self.seen.is_empty() {
+            return Ok(self.seen.remove(0));
+        }
+        loop {
+            let msg = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .context("no desk frame arrived in time")?
+                .context("the desk socket closed")??;
+            if let WsMessage::Text(text) = msg {
+                return Ok(DeskFrame::decode(&text)?);
+            }
+        }
     }
 
     pub async fn send(&mut self, frame: &DeskClientFrame) -> Result<()> {
