@@ -2,7 +2,8 @@
 //!
 //! When the connection drops (network change, laptop sleep, edge restart) it reconnects after 0.5 s, 1 s,
 //! 2 s, ... up to 30 s, with jitter so that a restarted edge is not hit by every client at once, and at once
-//! when the browser says it is back online. The owner
+//! when the browser says it is back online. When the browser says it went offline, the connection is taken as
+//! lost at once (the owner shows it) and nothing is tried until it is back. The owner
 //! learns about each (re)connection through `on_open`, where it says `hello` again with the last `seq` it saw:
 //! resuming is the protocol's job, the socket only keeps the pipe up.
 
@@ -52,8 +53,9 @@ struct Inner {
     /// Counts connection attempts: a retry scheduled for an earlier attempt does nothing once a newer one
     /// started (for example when the browser said it is back online).
     attempt: Cell<u32>,
-    /// Reconnects at once when the browser goes back online, instead of waiting out the backoff.
-    on_online: RefCell<Option<Listener>>,
+    /// The browser's `online` (reconnect at once, instead of waiting out the backoff) and `offline` (the
+    /// connection is gone: say so now, and wait for `online` instead of retrying into the void) listeners.
+    network: RefCell<Vec<(&'static str, Listener)>>,
 }
 
 struct Connection {
@@ -77,7 +79,7 @@ impl Socket {
             failures: Cell::new(0),
             stopped: Cell::new(false),
             attempt: Cell::new(0),
-            on_online: RefCell::new(None),
+            network: RefCell::new(Vec::new()),
         }));
         let weak = Rc::downgrade(&socket.0);
         let on_online = Closure::<dyn FnMut(Event)>::new(move |_| {
@@ -89,10 +91,26 @@ impl Socket {
                 connect(&inner);
             }
         });
+        let weak = Rc::downgrade(&socket.0);
+        let on_offline = Closure::<dyn FnMut(Event)>::new(move |_| {
+            let Some(inner) = weak.upgrade() else { return };
+            if inner.stopped.get() {
+                return;
+            }
+            // Whatever was scheduled is moot; `online` starts the next attempt.
+            inner.attempt.set(inner.attempt.get().wrapping_add(1));
+            if let Some(old) = inner.current.borrow_mut().take() {
+                old.ws.set_onclose(None);
+                let _ = old.ws.close();
+            }
+            (inner.handlers.on_status)(SocketStatus::Reconnecting { in_ms: 0 });
+        });
         if let Some(window) = web_sys::window() {
-            let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+            for (event, listener) in [("online", &on_online), ("offline", &on_offline)] {
+                let _ = window.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+            }
         }
-        *socket.0.on_online.borrow_mut() = Some(on_online);
+        *socket.0.network.borrow_mut() = vec![("online", on_online), ("offline", on_offline)];
         connect(&socket.0);
         socket
     }
@@ -113,8 +131,10 @@ impl Socket {
     /// Closes the connection and stops reconnecting.
     pub fn close(&self) {
         self.0.stopped.set(true);
-        if let (Some(window), Some(on_online)) = (web_sys::window(), self.0.on_online.borrow_mut().take()) {
-            let _ = window.remove_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        if let Some(window) = web_sys::window() {
+            for (event, listener) in self.0.network.borrow_mut().drain(..) {
+                let _ = window.remove_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+            }
         }
         if let Some(c) = self.0.current.borrow_mut().take() {
             let _ = c.ws.close();
@@ -128,6 +148,11 @@ fn connect(inner: &Rc<Inner>) {
         return;
     }
     inner.attempt.set(inner.attempt.get().wrapping_add(1));
+    // Offline, an attempt can only fail: the `online` event starts the next one.
+    if web_sys::window().is_some_and(|w| !w.navigator().on_line()) {
+        (inner.handlers.on_status)(SocketStatus::Reconnecting { in_ms: 0 });
+        return;
+    }
     (inner.handlers.on_status)(SocketStatus::Connecting);
     let ws = match WebSocket::new(&inner.url) {
         Ok(ws) => ws,
