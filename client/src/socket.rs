@@ -68,6 +68,8 @@ struct Connection {
 
 const FIRST_RETRY_MS: f64 = 500.0;
 const LONGEST_RETRY_MS: f64 = 30_000.0;
+/// Failures that make the backoff its longest: how a browser that says it is offline is retried.
+const OFFLINE_FAILURES: u32 = 16;
 
 impl Socket {
     /// Opens `url` (a `ws:`/`wss:` URL) and keeps it open until [`Socket::close`].
@@ -103,7 +105,8 @@ impl Socket {
                 old.ws.set_onclose(None);
                 let _ = old.ws.close();
             }
-            (inner.handlers.on_status)(SocketStatus::Reconnecting { in_ms: 0 });
+            inner.failures.set(inner.failures.get().max(OFFLINE_FAILURES));
+            retry_later(&inner);
         });
         if let Some(window) = web_sys::window() {
             for (event, listener) in [("online", &on_online), ("offline", &on_offline)] {
@@ -148,10 +151,11 @@ fn connect(inner: &Rc<Inner>) {
         return;
     }
     inner.attempt.set(inner.attempt.get().wrapping_add(1));
-    // Offline, an attempt can only fail: the `online` event starts the next one.
+    // Offline, an attempt can only fail: the `online` event starts the next one. A slow retry stays, for
+    // browsers that wrongly say they are offline (some VPNs and VMs).
     if web_sys::window().is_some_and(|w| !w.navigator().on_line()) {
-        (inner.handlers.on_status)(SocketStatus::Reconnecting { in_ms: 0 });
-        return;
+        inner.failures.set(inner.failures.get().max(OFFLINE_FAILURES));
+        return retry_later(inner);
     }
     (inner.handlers.on_status)(SocketStatus::Connecting);
     let ws = match WebSocket::new(&inner.url) {

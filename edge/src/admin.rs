@@ -300,8 +300,14 @@ pub(crate) async fn erase_contact(req: &Request, env: &Env, contact: &str) -> Re
     }
     let mut files = 0;
     for id in &erasure.interactions {
+        // The conversation refuses if the contact reopened it meanwhile: nothing of it is deleted then.
+        if !crate::conversation::erase(env, *id).await? {
+            return error(
+                ErrorCode::NotAllowedNow,
+                "one of this contact's chats was reopened: end it, then try again",
+            );
+        }
         files += crate::attachments::erase(env, site.id.as_str(), *id).await?;
-        crate::conversation::erase(env, *id).await?;
     }
     let forget = path_and_query.replace("/contact-erasure", "/forget-contact");
     if call::<serde_json::Value>(&desk, internal_request(Method::Post, &forget, None::<&()>)?).await?.is_err()

@@ -42,8 +42,13 @@ async fn authorize(
     let Some((site, contact)) = crate::conversation::whose(env, interaction).await? else {
         return Ok(Err(not_found()?));
     };
-    if let Some(agent) = session(req, env)? {
-        return Ok(if agent.site == site.0 { Ok((interaction, site)) } else { Err(not_found()?) });
+    if session(req, env)?.is_some() {
+        // An agent's cookie counts only while the account is active.
+        let staff = match crate::admin::staff(req, env, confab_protocol::admin::Role::Agent).await? {
+            Ok(staff) => staff,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        return Ok(if staff.site.id == site { Ok((interaction, site)) } else { Err(not_found()?) });
     }
     let bearer =
         req.headers().get("authorization")?.and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned));

@@ -20,6 +20,7 @@ use confab_protocol::frames::{
     ServerFrame,
 };
 use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
+use confab_protocol::lifecycle::State as LifecycleState;
 use confab_protocol::lifecycle::{
     EndedBy, Event, Interaction, InteractionRecord, LifecycleRules, Output, Refusal,
 };
@@ -84,11 +85,13 @@ pub(crate) async fn transcript(env: &Env, interaction: InteractionId) -> Result<
     Ok(call(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok())
 }
 
-/// Deletes everything the conversation stores (not its attachments: see `attachments::erase`).
-pub(crate) async fn erase(env: &Env, interaction: InteractionId) -> Result<()> {
+/// Deletes everything the conversation stores (not its attachments: see `attachments::erase`). `false` if it
+/// refused because it is open (queued, offered, active or parked).
+pub(crate) async fn erase(env: &Env, interaction: InteractionId) -> Result<bool> {
     let req = internal_request(Method::Post, "/erase", None::<&()>)?;
     match call::<serde_json::Value>(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await? {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(resp) if resp.status_code() == 409 => Ok(false),
         Err(mut resp) => Err(worker::Error::RustError(format!("erasing failed: {}", resp.text().await?))),
     }
 }
@@ -713,6 +716,17 @@ impl DurableObject for Conversation {
             // A contact's data is deleted on request: every message, event and setting of this conversation.
             // Its attachments are deleted from R2 by the Worker.
             (Method::Post, "/erase") => {
+                // Checked here, where the state lives: the contact may have reopened it since the Worker asked.
+                let open =
+                    self.lifecycle.borrow().as_ref().is_some_and(|l| {
+                        !matches!(l.state, LifecycleState::New | LifecycleState::Ended { .. })
+                    });
+                if open {
+                    return http::error(
+                        ErrorCode::NotAllowedNow,
+                        "this conversation is open again: end it first",
+                    );
+                }
                 for ws in self.state.get_websockets() {
                     Self::send_error(&ws, ErrorCode::NotFound, "this conversation was deleted");
                     let _ = ws.close(Some(4004), Some("deleted"));

@@ -1,5 +1,5 @@
-//! The `Limiter` Durable Object: one per rate-limited key (an email's wrong passwords, an address's sign-in
-//! failures or chat starts), holding that key's bucket (`confab_protocol::limits`). One object per key keeps
+//! The `Limiter` Durable Object: one per rate-limited key (an email's sign-in attempts, an address's sign-ins
+//! or chat starts), holding that key's bucket (`confab_protocol::limits`). One object per key keeps
 //! every check a single local read, with no shared hot spot.
 
 use crate::http::{call, internal_request, now_ms, stub};
@@ -12,8 +12,9 @@ use worker::{DurableObject, Env, Method, Request, Response, Result, State, durab
 /// What is limited, and by which rule.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Guarded {
-    SignInFailuresPerEmail,
-    SignInFailuresPerIp,
+    SignInPerEmailAndAddress,
+    SignInPerEmail,
+    SignInPerAddress,
     ChatStartsPerIp,
     /// Per conversation: its contact's uploads.
     ContactUploads,
@@ -22,8 +23,9 @@ pub(crate) enum Guarded {
 impl Guarded {
     fn name(self) -> &'static str {
         match self {
-            Guarded::SignInFailuresPerEmail => "sign-in-email",
-            Guarded::SignInFailuresPerIp => "sign-in-ip",
+            Guarded::SignInPerEmailAndAddress => "sign-in-email-ip",
+            Guarded::SignInPerEmail => "sign-in-email",
+            Guarded::SignInPerAddress => "sign-in-ip",
             Guarded::ChatStartsPerIp => "chat-ip",
             Guarded::ContactUploads => "contact-uploads",
         }
@@ -31,8 +33,9 @@ impl Guarded {
 
     fn limit(self) -> Limit {
         match self {
-            Guarded::SignInFailuresPerEmail => limits::SIGN_IN_FAILURES_PER_EMAIL,
-            Guarded::SignInFailuresPerIp => limits::SIGN_IN_FAILURES_PER_IP,
+            Guarded::SignInPerEmailAndAddress => limits::SIGN_IN_PER_EMAIL_AND_ADDRESS,
+            Guarded::SignInPerEmail => limits::SIGN_IN_PER_EMAIL,
+            Guarded::SignInPerAddress => limits::SIGN_IN_PER_ADDRESS,
             Guarded::ChatStartsPerIp => limits::CHAT_STARTS_PER_IP,
             Guarded::ContactUploads => limits::CONTACT_UPLOADS,
         }
@@ -40,8 +43,9 @@ impl Guarded {
 
     fn from_name(name: &str) -> Option<Guarded> {
         [
-            Guarded::SignInFailuresPerEmail,
-            Guarded::SignInFailuresPerIp,
+            Guarded::SignInPerEmailAndAddress,
+            Guarded::SignInPerEmail,
+            Guarded::SignInPerAddress,
             Guarded::ChatStartsPerIp,
             Guarded::ContactUploads,
         ]

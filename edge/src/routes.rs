@@ -33,7 +33,7 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
         }
         (Method::Get, ["api", "v1", "records"]) => admin::records(&req, &env).await,
         (Method::Delete, ["api", "v1", "contacts", contact]) => {
-            admin::erase_contact(&req, &env, contact).await
+            admin::erase_contact(&req, &env, &decoded(contact)).await
         }
         // The loader reads these on the host page (CORS); the frame gets them inlined.
         (Method::Options, ["api", "v1", "sites", site, "widget"]) => {
@@ -69,7 +69,7 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
         }
         (Method::Get, ["api", "v1", "contacts"]) => crate::history::contacts(&req, &env).await,
         (Method::Get, ["api", "v1", "contacts", contact, "history"]) => {
-            crate::history::contact_history(&req, &env, contact).await
+            crate::history::contact_history(&req, &env, &decoded(contact)).await
         }
         (Method::Get, ["api", "v1", "chats", interaction, "transcript"]) => {
             crate::history::transcript(&req, &env, interaction).await
@@ -299,13 +299,18 @@ async fn sign_in(mut req: Request, env: &Env) -> Result<Response> {
         Ok(s) => s,
         Err(e) => return api_error(e),
     };
-    // Wrong passwords are limited per email and per address: a refusal comes before the password is even
-    // looked at, so guessing gains nothing, not even timing.
+    // Attempts are limited per email and address, per email and per address, and counted before the password
+    // is looked at: parallel guesses cannot slip through, and a refusal tells nothing, not even by timing.
     let email = normalize_email(&sign_in.email);
     let ip = limiter::client_ip(&req);
-    for (guarded, key) in [(Guarded::SignInFailuresPerEmail, &email), (Guarded::SignInFailuresPerIp, &ip)] {
-        if let Err(wait) = limiter::ask(env, guarded, key, false).await? {
-            return limiter::too_many(wait, "too many wrong passwords");
+    let buckets = [
+        (Guarded::SignInPerEmailAndAddress, format!("{email} {ip}")),
+        (Guarded::SignInPerEmail, email.clone()),
+        (Guarded::SignInPerAddress, ip),
+    ];
+    for (guarded, key) in &buckets {
+        if let Err(wait) = limiter::ask(env, *guarded, key, true).await? {
+            return limiter::too_many(wait, "too many sign-in attempts");
         }
     }
     let agent = directory::agent_by_email(env, &email).await?;
@@ -318,9 +323,6 @@ async fn sign_in(mut req: Request, env: &Env) -> Result<Response> {
         }
     };
     let Some(found) = agent.filter(|_| verified) else {
-        // Counts the failure; this answer is `bad_credentials` whatever the buckets say, the next one may not be.
-        let _ = limiter::ask(env, Guarded::SignInFailuresPerEmail, &email, true).await?;
-        let _ = limiter::ask(env, Guarded::SignInFailuresPerIp, &ip, true).await?;
         return error(ErrorCode::BadCredentials, "wrong email or password");
     };
     if !found.agent.active {
@@ -441,6 +443,12 @@ fn origin_allowed(req: &Request, site: &StoredSite) -> Result<bool> {
         None => true,
         Some(origin) => origin == own_origin(req)? || site.allowed_origins.contains(&origin),
     })
+}
+
+/// A path segment percent-decoded (contact ids of verified users hold `@`, `+`, spaces...). Only for ids
+/// that are looked up, never for storage keys.
+fn decoded(segment: &str) -> String {
+    js_sys::decode_uri_component(segment).map(String::from).unwrap_or_else(|_| segment.to_owned())
 }
 
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -14,10 +14,15 @@ pub struct Limit {
     pub every_ms: i64,
 }
 
-/// Wrong passwords for one email: five tries, then one a minute.
-pub const SIGN_IN_FAILURES_PER_EMAIL: Limit = Limit { burst: 5, every_ms: 60_000 };
-/// Wrong passwords from one address (many emails tried): twenty, then one every 30 s.
-pub const SIGN_IN_FAILURES_PER_IP: Limit = Limit { burst: 20, every_ms: 30_000 };
+/// Sign-in attempts for one email from one address: ten, then one a minute. Every attempt counts, taken
+/// before the password is checked, so parallel guesses cannot slip through.
+pub const SIGN_IN_PER_EMAIL_AND_ADDRESS: Limit = Limit { burst: 10, every_ms: 60_000 };
+/// Sign-in attempts for one email from anywhere (guessing spread over many addresses): thirty, then one every
+/// 10 s. Looser than the one above, so a stranger cannot lock an agent out as easily as the agent's own address.
+pub const SIGN_IN_PER_EMAIL: Limit = Limit { burst: 30, every_ms: 10_000 };
+/// Sign-in attempts from one address (many emails tried; a whole team signing in behind one office NAT at the
+/// start of a shift is well inside it): fifty, then one every 5 s.
+pub const SIGN_IN_PER_ADDRESS: Limit = Limit { burst: 50, every_ms: 5_000 };
 /// New chats from one address (a shop's visitors behind one office NAT included): thirty, then one every 2 s.
 pub const CHAT_STARTS_PER_IP: Limit = Limit { burst: 30, every_ms: 2_000 };
 /// Messages from a conversation's contact: far above anyone's typing, far below a flood.
@@ -160,12 +165,12 @@ mod tests {
     }
 
     #[test]
-    fn five_wrong_passwords_then_a_minute_each() {
+    fn ten_sign_in_attempts_then_a_minute_each() {
         let mut state = 0;
         let now = 50_000;
-        for attempt in 1..=5 {
-            assert!(SIGN_IN_FAILURES_PER_EMAIL.take(&mut state, now).is_ok(), "attempt {attempt}");
+        for attempt in 1..=10 {
+            assert!(SIGN_IN_PER_EMAIL_AND_ADDRESS.take(&mut state, now).is_ok(), "attempt {attempt}");
         }
-        assert_eq!(SIGN_IN_FAILURES_PER_EMAIL.allows(state, now), Err(60_000));
+        assert_eq!(SIGN_IN_PER_EMAIL_AND_ADDRESS.allows(state, now), Err(60_000));
     }
 }

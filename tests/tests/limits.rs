@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use confab_protocol::frames::{ClientFrame, ErrorCode, ServerFrame};
 use confab_protocol::ids::ClientMessageId;
 use confab_protocol::limits::{
-    CHAT_STARTS_PER_IP, CONTACT_MESSAGES, CONTACT_UPLOADS, SIGN_IN_FAILURES_PER_EMAIL,
+    CHAT_STARTS_PER_IP, CONTACT_MESSAGES, CONTACT_UPLOADS, SIGN_IN_PER_EMAIL_AND_ADDRESS,
 };
 use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge};
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ async fn wrong_passwords_lock_the_email_for_a_while_but_not_the_others() -> Resu
     let sign_in = |email: &str, password: &str| {
         post(&edge, "/api/v1/agent/session", json!({"email": email, "password": password}))
     };
-    for attempt in 1..=SIGN_IN_FAILURES_PER_EMAIL.burst {
+    for attempt in 1..=SIGN_IN_PER_EMAIL_AND_ADDRESS.burst {
         let (status, _, answer) = sign_in(DEMO_AGENTS[0].0, "guess")?;
         assert_eq!(
             (status, answer["error"]["code"].as_str()),
