@@ -99,14 +99,18 @@ fn SettingsForm(desk: Desk, site: SiteAdminView) -> impl IntoView {
         busy.set(true);
         status.set(None);
         let body = draft.get_untracked();
+        let body_sent = body.clone();
         spawn_local(async move {
             let answer: Result<SiteAdminView, Failure> =
                 api::request("PUT", "/api/v1/admin/site", Some(&body)).await;
             busy.set(false);
             match answer {
                 Ok(view) => {
-                    saved.set(view.settings.clone());
-                    draft.set(view.settings);
+                    // What was typed while saving stays (and stays unsaved); otherwise show what was stored.
+                    if draft.with_untracked(|d| *d == body_sent) {
+                        draft.set(view.settings.clone());
+                    }
+                    saved.set(view.settings);
                     status.set(Some(Ok("Saved. The widget and the desk use the new settings now.".into())));
                     desk.reload_site();
                 }
@@ -119,7 +123,7 @@ fn SettingsForm(desk: Desk, site: SiteAdminView) -> impl IntoView {
         <div class="ad-settings-body">
             <SiteSection draft site_id />
             <WidgetSection draft />
-            <IdentitySection draft secret_set />
+            <IdentitySection draft saved secret_set />
             <TimersSection draft />
             <QueuesSection draft />
             <CodesSection draft />
@@ -235,7 +239,11 @@ fn WidgetSection(draft: RwSignal<SiteSettings>) -> impl IntoView {
 }
 
 #[component]
-fn IdentitySection(draft: RwSignal<SiteSettings>, secret_set: RwSignal<bool>) -> impl IntoView {
+fn IdentitySection(
+    draft: RwSignal<SiteSettings>,
+    saved: RwSignal<SiteSettings>,
+    secret_set: RwSignal<bool>,
+) -> impl IntoView {
     let shown = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -262,7 +270,9 @@ fn IdentitySection(draft: RwSignal<SiteSettings>, secret_set: RwSignal<bool>) ->
                 Ok(_) => {
                     secret_set.set(false);
                     shown.set(None);
+                    // The edge turned enforcement off with the secret: both the draft and the saved state say so.
                     draft.update(|d| d.identity_required = false);
+                    saved.update(|s| s.identity_required = false);
                 }
                 Err(failure) => error.set(Some(failure.message)),
             }
