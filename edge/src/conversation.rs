@@ -20,7 +20,6 @@ use confab_protocol::frames::{
     ServerFrame,
 };
 use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
-use confab_protocol::lifecycle::State as LifecycleState;
 use confab_protocol::lifecycle::{
     EndedBy, Event, Interaction, InteractionRecord, LifecycleRules, Output, Refusal,
 };
@@ -717,10 +716,7 @@ impl DurableObject for Conversation {
             // Its attachments are deleted from R2 by the Worker.
             (Method::Post, "/erase") => {
                 // Checked here, where the state lives: the contact may have reopened it since the Worker asked.
-                let open =
-                    self.lifecycle.borrow().as_ref().is_some_and(|l| {
-                        !matches!(l.state, LifecycleState::New | LifecycleState::Ended { .. })
-                    });
+                let open = self.lifecycle.borrow().as_ref().is_some_and(|l| l.state.is_open());
                 if open {
                     return http::error(
                         ErrorCode::NotAllowedNow,

@@ -296,9 +296,7 @@ impl Desk {
             let Ok(id) = row.interaction.parse() else { continue };
             let summary: Option<ConversationSummary> = row.body.and_then(|b| serde_json::from_str(&b).ok());
             let phase = summary.and_then(|s| s.status).map(|s| s.phase);
-            if matches!(phase, Some(Phase::Queued | Phase::Offered | Phase::Active | Phase::Parked))
-                || self.routing.borrow().tickets.contains_key(&id)
-            {
+            if phase.is_some_and(Phase::is_open) || self.routing.borrow().tickets.contains_key(&id) {
                 erasure.open += 1;
             }
             erasure.interactions.push(id);

@@ -166,7 +166,7 @@ async fn widget_config(req: &Request, env: &Env, site_id: &str) -> Result<Respon
     let resp = Response::from_json(&site.widget_settings())?;
     // Every page view of every embedding site asks: a short cache keeps a settings change quick.
     resp.headers().set("cache-control", "public, max-age=60")?;
-    with_site_cors(req, env, site_id, resp).await
+    cors_for(req, &site, resp)
 }
 
 /// `POST /api/v1/sites/{site}/chats`: a contact starts a conversation; answers its id and contact token.
@@ -403,9 +403,16 @@ async fn widget_frame(req: &Request, env: &Env) -> Result<Response> {
 /// Adds CORS headers for `req`'s origin if it is one of the site's allowed origins (the loader on the site's
 /// pages); any other origin gets none, so browsers refuse it the answer.
 async fn with_site_cors(req: &Request, env: &Env, site: &str, resp: Response) -> Result<Response> {
+    match directory::site(env, site).await? {
+        Some(site) => cors_for(req, &site, resp),
+        None => Ok(resp),
+    }
+}
+
+/// [`with_site_cors`] for a site already read (one Directory call per request, not two).
+fn cors_for(req: &Request, site: &StoredSite, resp: Response) -> Result<Response> {
     let Some(origin) = req.headers().get("origin")? else { return Ok(resp) };
-    let allowed = directory::site(env, site).await?.is_some_and(|s| s.allowed_origins.contains(&origin));
-    if allowed {
+    if site.allowed_origins.contains(&origin) {
         let headers = resp.headers();
         headers.set("access-control-allow-origin", &origin)?;
         headers.set("access-control-allow-headers", "authorization")?;

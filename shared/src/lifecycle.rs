@@ -128,6 +128,12 @@ pub enum State {
 }
 
 impl State {
+    /// Queued, offered, active or parked: someone is (or is about to be) handling it. A contact's data is not
+    /// erased while one of its conversations is open.
+    pub fn is_open(&self) -> bool {
+        !matches!(self, State::New | State::Ended { .. })
+    }
+
     /// Whether `agent` may write in the conversation now: the agent who has it active, or anyone of the site
     /// in a new or ended one (a follow-up that reopens it). The desktop asks this to enable its composer.
     pub fn agent_may_write(&self, agent: &AgentId) -> Result<(), Refusal> {
@@ -154,6 +160,13 @@ pub enum Phase {
     Ended,
     Wrap,
     Completed,
+}
+
+impl Phase {
+    /// The phases of an open interaction ([`State::is_open`]).
+    pub fn is_open(self) -> bool {
+        matches!(self, Phase::Queued | Phase::Offered | Phase::Active | Phase::Parked)
+    }
 }
 
 /// See [`Interaction::log_status`].

@@ -24,7 +24,7 @@ fn api(
     cookie: Option<&str>,
     body: Option<Value>,
 ) -> Result<(u16, Value)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let url = edge.url(path);
     let mut resp = match (method, body) {
         ("GET", _) => with_cookie(agent.get(&url), cookie).call()?,
@@ -130,7 +130,7 @@ async fn first_run_creates_a_site_and_its_admin_with_the_setup_token() -> Result
     let stolen = api(&edge, "POST", "/api/v1/setup", None, Some(run(&token, "pottery", DEMO_AGENTS[0].0)))?;
     assert_eq!((stolen.0, code(&stolen.1)), (409, "conflict"), "an email in use elsewhere is refused");
 
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let resp =
         agent.post(&edge.url("/api/v1/setup")).send_json(run(&token, "pottery", "pat@pottery.test"))?;
     assert_eq!(resp.status().as_u16(), 201);

@@ -192,7 +192,7 @@ async fn a_page_on_an_origin_the_site_does_not_allow_gets_no_chat() -> Result<()
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(customer.find_all(Locator::Css("[data-confab=launcher]")).await?.is_empty());
     // And the API refuses this origin too.
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let mut resp = agent
         .post(&shop.edge.url(&format!("/api/v1/sites/{}/chats", confab_tests::DEMO_SITE)))
         .header("origin", &shop.host_origin)

@@ -35,7 +35,7 @@ const ROLES: [&str; 8] = [
 ];
 
 fn call(edge: &Edge, caller: &Caller, method: &str, path: &str, body: Option<&[u8]>) -> Result<u16> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let url = edge.url(path);
     let mut headers: Vec<(&str, String)> = Vec::new();
     if let Some(cookie) = &caller.cookie {

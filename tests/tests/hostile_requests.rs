@@ -20,7 +20,7 @@ fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(u16, Value)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let url = edge.url(path);
     let mut resp = match method {
         "POST" => {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use support::{Peer, edge_with_demo, ready_agent, start_chat};
 
 fn post(edge: &Edge, path: &str, body: Value) -> Result<(u16, Option<String>, Value)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let mut resp = agent.post(&edge.url(path)).send_json(body)?;
     let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
@@ -67,7 +67,7 @@ async fn chat_starts_and_uploads_are_limited_with_a_clear_error() -> Result<()> 
     // Uploads: a contact's burst, then a refusal (an agent of the site is not limited).
     let chat = start_chat_after_wait(&edge)?;
     let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let url = edge.url(&format!("/api/v1/chats/{}/attachments?name=a.png", chat.interaction));
     let upload =
         || agent.post(&url).header("authorization", &format!("Bearer {}", chat.contact_token)).send(png);

@@ -113,7 +113,7 @@ async fn answer(edge: &Edge, interaction: InteractionId, cookie: &str, me: &str)
 /// A contact: starts a chat (waiting out the per-address limit if it must), writes, waits for every answer,
 /// ends the chat. Returns the conversation and the texts it had acknowledged, in order.
 async fn contact(edge: Arc<Edge>, n: usize, messages: usize) -> Result<(InteractionId, Vec<String>)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = support::http_client();
     let started = loop {
         let mut resp =
             agent.post(&edge.url(&format!("/api/v1/sites/{DEMO_SITE}/chats"))).send_json(json!({}))?;

@@ -35,6 +35,11 @@ pub fn edge_with_site(name: &str, site: serde_json::Value) -> Result<Edge> {
     Ok(edge)
 }
 
+/// An HTTP client that answers every status as a response (error codes and bodies are what tests check).
+pub fn http_client() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
 /// Starts a chat on `site` as a contact would (no Origin header: not a browser).
 pub fn start_chat(edge: &Edge, site: &str) -> Result<ChatStarted> {
     let mut resp = ureq::post(&edge.url(&format!("/api/v1/sites/{site}/chats")))
