@@ -7,7 +7,9 @@ use confab_client::{Socket, SocketStatus, now_ms, socket_url};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::admin::Role;
 use confab_protocol::api::{AgentProfile, SiteView};
-use confab_protocol::frames::{ConversationSummary, DeskClientFrame, DeskFrame, RosterEntry};
+use confab_protocol::frames::{
+    ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry, close_code,
+};
 use confab_protocol::ids::{AgentId, ContactId, InteractionId, QueueId};
 use confab_protocol::lifecycle::Phase;
 use confab_protocol::routing::{AssignKind, OfferKind, Presence, TransferOutcome};
@@ -66,13 +68,16 @@ pub(crate) struct Desk {
     /// Supervisors only: the site's live view, as the desk last sent it.
     pub(crate) overview: RwSignal<Option<Overview>>,
     next_notice: StoredValue<u32>,
+    /// Why the desk last refused this account (it says so just before it closes the socket for good).
+    refusal: StoredValue<Option<String>>,
     /// Now, once a second: every countdown and timer on the desktop follows it.
     pub(crate) now: RwSignal<i64>,
     socket: StoredValue<Option<Socket>, LocalStorage>,
 }
 
 impl Desk {
-    pub(crate) fn new(me: AgentProfile, signed_out: impl Fn() + 'static) -> Desk {
+    /// `signed_out` is called with the reason when the edge ends this session (deactivated, new password).
+    pub(crate) fn new(me: AgentProfile, signed_out: impl Fn(Option<String>) + 'static) -> Desk {
         let desk = Desk {
             me: StoredValue::new(me),
             site: RwSignal::new(None),
@@ -88,6 +93,7 @@ impl Desk {
             notices: RwSignal::new(Vec::new()),
             overview: RwSignal::new(None),
             next_notice: StoredValue::new(0),
+            refusal: StoredValue::new(None),
             now: RwSignal::new(now_ms()),
             socket: StoredValue::new_local(None),
         };
@@ -103,7 +109,14 @@ impl Desk {
                     }
                 }),
                 on_status: Box::new(move |s| desk.online.set(s == SocketStatus::Open)),
-                on_refused: Box::new(move |_| signed_out()),
+                on_refused: Box::new(move |code| {
+                    if code == close_code::ROLE_CHANGED {
+                        // The session is still good: a reload brings the desktop the new role may see.
+                        let _ = window().location().reload();
+                    } else {
+                        signed_out(desk.refusal.get_value());
+                    }
+                }),
             },
         );
         desk.socket.set_value(Some(socket));
@@ -260,6 +273,9 @@ impl Desk {
             }
             DeskFrame::Overview { overview } => self.overview.set(Some(overview)),
             DeskFrame::SiteChanged => self.reload_site(),
+            DeskFrame::Error { code: ErrorCode::Unauthorized, message } => {
+                self.refusal.set_value(Some(message))
+            }
             DeskFrame::Error { message, .. } => self.notify(message, None),
             DeskFrame::Unknown => {}
         }

@@ -40,7 +40,8 @@ use leptos::task::spawn_local;
 #[derive(Debug, Clone, PartialEq)]
 enum Auth {
     Checking,
-    SignedOut,
+    /// With the reason, when the edge ended the session.
+    SignedOut(Option<String>),
     SignedIn(AgentProfile),
 }
 
@@ -51,24 +52,24 @@ pub fn AgentDesktop() -> impl IntoView {
         let me: Result<AgentProfile, Failure> = api::request("GET", "/api/v1/agent/me", None::<&()>).await;
         auth.set(match me {
             Ok(profile) => Auth::SignedIn(profile),
-            Err(_) => Auth::SignedOut,
+            Err(_) => Auth::SignedOut(None),
         });
     });
     move || match auth.get() {
         Auth::Checking => view! { <p class="ad-loading">"Loading…"</p> }.into_any(),
-        Auth::SignedOut => view! { <SignInForm auth /> }.into_any(),
+        Auth::SignedOut(reason) => view! { <SignInForm auth reason /> }.into_any(),
         Auth::SignedIn(profile) => view! { <Workspace profile auth /> }.into_any(),
     }
 }
 
 #[component]
-fn SignInForm(auth: RwSignal<Auth>) -> impl IntoView {
+fn SignInForm(auth: RwSignal<Auth>, reason: Option<String>) -> impl IntoView {
     let first_run = RwSignal::new(false);
     move || {
         if first_run.get() {
             view! { <FirstRunForm auth first_run /> }.into_any()
         } else {
-            view! { <SignInCard auth first_run /> }.into_any()
+            view! { <SignInCard auth first_run reason=reason.clone() /> }.into_any()
         }
     }
 }
@@ -133,7 +134,7 @@ fn FirstRunForm(auth: RwSignal<Auth>, first_run: RwSignal<bool>) -> impl IntoVie
 }
 
 #[component]
-fn SignInCard(auth: RwSignal<Auth>, first_run: RwSignal<bool>) -> impl IntoView {
+fn SignInCard(auth: RwSignal<Auth>, first_run: RwSignal<bool>, reason: Option<String>) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -161,6 +162,7 @@ fn SignInCard(auth: RwSignal<Auth>, first_run: RwSignal<bool>) -> impl IntoView 
             <form class="ad-card" on:submit=submit>
                 <h1>"Confab"</h1>
                 <p class="ad-sub">"Sign in to the agent desktop"</p>
+                {reason.map(|r| view! { <p class="ad-signed-out" role="status">"You were signed out: " {r} "."</p> })}
                 <label>"Email"
                     <input type="email" name="email" autocomplete="username" required
                         prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
@@ -184,14 +186,14 @@ fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
     let name = profile.name.clone();
     let site = profile.site.to_string();
     let role = profile.role;
-    let desk = Desk::new(profile, move || auth.set(Auth::SignedOut));
+    let desk = Desk::new(profile, move |reason| auth.set(Auth::SignedOut(reason)));
     on_cleanup(move || desk.close());
     let sign_out = move |_| {
         desk.send(DeskClientFrame::SetPresence { presence: Presence::Offline });
         desk.close();
         spawn_local(async move {
             let _ = api::request::<()>("DELETE", "/api/v1/agent/session", None::<&()>).await;
-            auth.set(Auth::SignedOut);
+            auth.set(Auth::SignedOut(None));
         });
     };
     let on_presence = move |ev: leptos::ev::Event| {

@@ -37,6 +37,9 @@ pub(crate) async fn staff(
     let Some(agent) = site.agent(&session.id).filter(|a| a.active).cloned() else {
         return Ok(Err(error(ErrorCode::Unauthorized, "your account is not active: ask your site's admin")?));
     };
+    if agent.session_epoch != session.epoch {
+        return Ok(Err(error(ErrorCode::Unauthorized, "your password was changed: sign in again")?));
+    }
     if agent.role < need {
         return Ok(Err(error(
             ErrorCode::Forbidden,
@@ -44,6 +47,15 @@ pub(crate) async fn staff(
         )?));
     }
     Ok(Ok(Staff { site, agent }))
+}
+
+/// Whether `agent` of `site` is still active with the session epoch `epoch` (a socket opened by a session of
+/// that epoch may still act).
+pub(crate) async fn still_signed_in(env: &Env, site: &SiteId, agent: &AgentId, epoch: u32) -> Result<bool> {
+    Ok(directory::site(env, site.as_str())
+        .await?
+        .and_then(|site| site.agent(agent.as_str()).cloned())
+        .is_some_and(|a| a.active && a.session_epoch == epoch))
 }
 
 impl Staff {
@@ -54,6 +66,7 @@ impl Staff {
             id: self.agent.id.0.clone(),
             name: self.agent.name.clone(),
             exp: 0,
+            epoch: self.agent.session_epoch,
         }
     }
 }
@@ -79,6 +92,7 @@ pub(crate) fn signed_in(env: &Env, site: &SiteId, agent: &StoredAgent) -> Result
         id: agent.id.0.clone(),
         name: agent.name.clone(),
         exp: now_ms() + auth::SESSION_MS,
+        epoch: agent.session_epoch,
     };
     let profile =
         AgentProfile { id: agent.id.clone(), name: agent.name.clone(), site: site.clone(), role: agent.role };
@@ -237,7 +251,7 @@ pub(crate) async fn update_agent(mut req: Request, env: &Env, id: &str) -> Resul
     let agent = &mut site.agents[index];
     agent.apply_account(&account);
     if let Some(password) = &changes.password {
-        agent.password = PasswordHash::new(password).await?;
+        agent.set_password(PasswordHash::new(password).await?);
     }
     publish(env, &site).await?;
     Response::from_json(&account)

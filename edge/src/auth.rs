@@ -107,6 +107,10 @@ pub(crate) struct AgentSession {
     pub(crate) name: String,
     /// Expiry, milliseconds since the Unix epoch.
     pub(crate) exp: i64,
+    /// The account's session epoch when this session began: a password change moves the account's on, which
+    /// ends every session begun before it.
+    #[serde(default)]
+    pub(crate) epoch: u32,
 }
 
 impl AgentSession {

@@ -17,7 +17,7 @@ use confab_protocol::api::{ConversationTranscript, RecordSummary};
 use confab_protocol::delivery::{self, SendOutcome, Submission};
 use confab_protocol::frames::{
     Attachment, Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant,
-    ServerFrame,
+    ServerFrame, close_code,
 };
 use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
 use confab_protocol::lifecycle::{
@@ -38,7 +38,14 @@ use worker::{
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Peer {
     Contact,
-    Agent { site: SiteId, id: AgentId, name: String },
+    /// `epoch`: the account's session epoch when the socket opened (see `auth::AgentSession::epoch`).
+    Agent {
+        site: SiteId,
+        id: AgentId,
+        name: String,
+        #[serde(default)]
+        epoch: u32,
+    },
 }
 
 /// Kept in each socket's attachment, so it survives hibernation.
@@ -93,6 +100,19 @@ pub(crate) async fn erase(env: &Env, interaction: InteractionId) -> Result<bool>
         Err(resp) if resp.status_code() == 409 => Ok(false),
         Err(mut resp) => Err(worker::Error::RustError(format!("erasing failed: {}", resp.text().await?))),
     }
+}
+
+/// Closes `agent`'s sockets on the conversation, telling it why: its access ended (deactivated, or its
+/// password changed), so it must not go on reading the chat through a socket opened before.
+pub(crate) async fn sign_out_agent(
+    env: &Env,
+    interaction: InteractionId,
+    agent: &AgentId,
+    reason: &str,
+) -> Result<()> {
+    let req = internal_request(Method::Post, "/sign-out-agent", Some(&(agent, reason)))?;
+    call::<serde_json::Value>(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok();
+    Ok(())
 }
 
 /// Creates the conversation (idempotent) and lists it on its site's desk.
@@ -151,6 +171,8 @@ pub struct Conversation {
     lifecycle: RefCell<Option<Interaction>>,
     /// The contact's message rate (`limits::MessageGate`); in memory, as a flood keeps the object up.
     contact_gate: std::cell::Cell<limits::MessageGate>,
+    /// The limit the gate applies (`CONFAB_LIMIT_CONTACT_MESSAGES` or [`limits::CONTACT_MESSAGES`]).
+    contact_limit: limits::Limit,
 }
 
 #[derive(Deserialize)]
@@ -542,6 +564,22 @@ impl Conversation {
                         }
                     }
                 }
+                // Writing in a conversation that is not open starts a follow-up, which any agent of the site may:
+                // checked against the account as it is now, since the socket may have opened long before a
+                // deactivation or a password change. (An open conversation's writer is its assigned agent,
+                // whom a deactivation unassigns.)
+                let follow_up = self.lifecycle.borrow().as_ref().is_none_or(|l| !l.state.is_open());
+                if let (true, Peer::Agent { id, epoch, .. }) = (follow_up, &socket.peer)
+                    && !crate::admin::still_signed_in(&self.env, &meta.site, id, *epoch).await?
+                {
+                    Self::send_error(
+                        ws,
+                        ErrorCode::Unauthorized,
+                        "your account can no longer write here: sign in again",
+                    );
+                    let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
+                    return Ok(());
+                }
                 self.on_send(ws, &meta, &socket.peer, client_id, &text, stored)?;
                 None
             }
@@ -633,7 +671,7 @@ impl Conversation {
         // refused message stays in the client's outbox, which sends it again shortly.
         if matches!(peer, Peer::Contact) {
             let mut gate = self.contact_gate.get();
-            let admitted = gate.admit(client_id, now);
+            let admitted = gate.admit(self.contact_limit, client_id, now);
             self.contact_gate.set(gate);
             if let Err(wait) = admitted {
                 let secs = limits::retry_after_secs(wait);
@@ -672,6 +710,8 @@ impl DurableObject for Conversation {
         }
         let lifecycle = read_meta(&sql, "lifecycle").and_then(|v| serde_json::from_str(&v).ok());
         let outbox = Outbox::new(sql.clone());
+        let contact_limit =
+            crate::limiter::configured(&env, "CONFAB_LIMIT_CONTACT_MESSAGES", limits::CONTACT_MESSAGES);
         Conversation {
             state,
             env,
@@ -679,6 +719,7 @@ impl DurableObject for Conversation {
             outbox,
             lifecycle: RefCell::new(lifecycle),
             contact_gate: Default::default(),
+            contact_limit,
         }
     }
 
@@ -712,6 +753,14 @@ impl DurableObject for Conversation {
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/socket") => self.accept_socket(&req),
+            (Method::Post, "/sign-out-agent") => {
+                let (agent, reason): (AgentId, String) = req.json().await?;
+                for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
+                    Self::send_error(&ws, ErrorCode::Unauthorized, reason.as_str());
+                    let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
+                }
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
             // A contact's data is deleted on request: every message, event and setting of this conversation.
             // Its attachments are deleted from R2 by the Worker.
             (Method::Post, "/erase") => {
@@ -725,7 +774,7 @@ impl DurableObject for Conversation {
                 }
                 for ws in self.state.get_websockets() {
                     Self::send_error(&ws, ErrorCode::NotFound, "this conversation was deleted");
-                    let _ = ws.close(Some(4004), Some("deleted"));
+                    let _ = ws.close(Some(close_code::ERASED), Some("deleted"));
                 }
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;

@@ -5,10 +5,13 @@
 //! sockets, keep the alarm at the routing deadline. Being the only writer is what makes capacity counting
 //! race-free. It also keeps the site's conversation list for the agent desktop.
 
+use crate::directory::StoredAgent;
 use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox, Target};
 use confab_protocol::api::{ContactSummary, RecordQuery, RecordSummary};
-use confab_protocol::frames::{ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry};
+use confab_protocol::frames::{
+    ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry, close_code,
+};
 use confab_protocol::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
 use confab_protocol::lifecycle::DeskRequest;
 use confab_protocol::lifecycle::Phase;
@@ -41,6 +44,12 @@ pub(crate) struct ConfiguredAgent {
     pub(crate) id: AgentId,
     pub(crate) name: String,
     pub(crate) profile: RoutingProfile,
+    /// Its role lets it watch the live overview.
+    #[serde(default)]
+    pub(crate) supervises: bool,
+    /// Sockets opened by a session of another epoch are closed (the password changed).
+    #[serde(default)]
+    pub(crate) session_epoch: u32,
 }
 
 /// A conversation's routing request, as the conversation sends it.
@@ -54,6 +63,35 @@ pub(crate) struct RoutingRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct DeskPeer {
     agent: AgentId,
+    #[serde(default)]
+    supervises: bool,
+    /// The session epoch of the session that opened the socket.
+    #[serde(default)]
+    epoch: u32,
+}
+
+/// Why the desk ends a socket after the site's accounts changed.
+enum Outdated {
+    /// The account's access ended: it is told why and signed out, here and in its conversations.
+    SignedOut(&'static str),
+    /// The account's role changed: its desktop reloads and comes back with what the new role may see.
+    RoleChanged,
+}
+
+impl DeskPeer {
+    /// Whether this socket still fits its account as `config` has it now.
+    fn outdated(&self, config: &DeskConfig) -> Option<Outdated> {
+        let Some(account) = config.agents.iter().find(|a| a.id == self.agent) else {
+            return Some(Outdated::SignedOut("your account was deactivated"));
+        };
+        if account.session_epoch != self.epoch {
+            Some(Outdated::SignedOut("your password was changed"))
+        } else if account.supervises != self.supervises {
+            Some(Outdated::RoleChanged)
+        } else {
+            None
+        }
+    }
 }
 
 /// Tag of the desk sockets that get the live [`Overview`].
@@ -101,13 +139,14 @@ pub(crate) async fn configure(env: &Env, site: &SiteId, config: &DeskConfig) -> 
 pub(crate) async fn forward_socket(
     env: &Env,
     site: &SiteId,
-    agent: &AgentId,
-    supervises: bool,
+    agent: &StoredAgent,
     req: &Request,
 ) -> Result<Response> {
     let mut url = Url::parse("https://do.internal/socket")?;
-    url.query_pairs_mut().append_pair("agent", agent.as_str());
-    if supervises {
+    url.query_pairs_mut()
+        .append_pair("agent", agent.id.as_str())
+        .append_pair("epoch", &agent.session_epoch.to_string());
+    if agent.role.may_supervise() {
         url.query_pairs_mut().append_pair("supervisor", "1");
     }
     let inner = crate::routes::forward(req, &format!("{}?{}", url.path(), url.query().unwrap_or_default()))?;
@@ -385,6 +424,44 @@ impl Desk {
         outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
+    /// After the site's accounts changed: closes the desk sockets that no longer fit their account. A
+    /// deactivated account, or one whose password changed, is told why and signed out, and so are its
+    /// sockets on the conversations it holds; a changed role makes the desktop reload with the new role.
+    async fn end_outdated_sockets(&self, config: &DeskConfig) -> Result<()> {
+        let mut signed_out: Vec<(AgentId, &'static str)> = Vec::new();
+        for ws in self.state.get_websockets() {
+            let Some(peer) = ws.deserialize_attachment::<DeskPeer>()? else { continue };
+            match peer.outdated(config) {
+                None => {}
+                Some(Outdated::RoleChanged) => {
+                    let _ = ws.close(Some(close_code::ROLE_CHANGED), Some("role changed"));
+                }
+                Some(Outdated::SignedOut(reason)) => {
+                    let frame = DeskFrame::Error { code: ErrorCode::Unauthorized, message: reason.into() };
+                    let _ = ws.send_with_str(frame.encode());
+                    let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
+                    if !signed_out.iter().any(|(a, _)| *a == peer.agent) {
+                        signed_out.push((peer.agent, reason));
+                    }
+                }
+            }
+        }
+        // Its conversations: those it holds, in wrap-up included (anyone's socket on other conversations
+        // may only read; writing there re-checks the account).
+        let summaries = self.list()?;
+        for (agent, reason) in signed_out {
+            let held = summaries.iter().filter(|s| {
+                s.status
+                    .as_ref()
+                    .is_some_and(|st| st.agent.as_ref() == Some(&agent) && st.phase != Phase::Completed)
+            });
+            for summary in held {
+                crate::conversation::sign_out_agent(&self.env, summary.interaction, &agent, reason).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// A desk socket closed: if it was the agent's last open one, the grace period before Offline starts.
     async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
         let Some(peer) = ws.deserialize_attachment::<DeskPeer>()? else { return Ok(()) };
@@ -534,27 +611,15 @@ impl DurableObject for Desk {
                     d.offer_timeout_ms = config.offer_timeout_ms;
                     // Queues only grow: a chat may still wait in one the admin just removed.
                     d.queues.extend(config.queues.iter().cloned());
-                    for agent in config.agents {
-                        d.upsert_agent(agent.id, agent.profile, now);
+                    for agent in &config.agents {
+                        d.upsert_agent(agent.id.clone(), agent.profile.clone(), now);
                     }
                     for agent in &removed {
                         d.remove_agent(agent, now);
                     }
                 })?;
                 self.broadcast(&DeskFrame::SiteChanged);
-                // A deactivated account's open desktops are told why and disconnected.
-                for agent in &removed {
-                    for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
-                        let _ = ws.send_with_str(
-                            DeskFrame::Error {
-                                code: ErrorCode::Unauthorized,
-                                message: "your account was deactivated".into(),
-                            }
-                            .encode(),
-                        );
-                        let _ = ws.close(Some(4001), Some("account deactivated"));
-                    }
-                }
+                self.end_outdated_sockets(&config).await?;
                 self.broadcast(&self.roster());
                 self.settle().await?;
                 Response::from_json(&serde_json::json!({"ok": true}))
@@ -689,6 +754,7 @@ impl DurableObject for Desk {
                     return http::error(ErrorCode::Unauthorized, "this account is not active on this site");
                 }
                 let supervises = http::query(&req, "supervisor")?.is_some_and(|v| v == "1");
+                let epoch = http::query(&req, "epoch")?.and_then(|v| v.parse().ok()).unwrap_or(0);
                 let pair = WebSocketPair::new()?;
                 let agent_tag = format!("agent:{agent}");
                 let tags: Vec<&str> = if supervises {
@@ -697,7 +763,7 @@ impl DurableObject for Desk {
                     vec![agent_tag.as_str()]
                 };
                 self.state.accept_websocket_with_tags(&pair.server, &tags);
-                pair.server.serialize_attachment(DeskPeer { agent })?;
+                pair.server.serialize_attachment(DeskPeer { agent, supervises, epoch })?;
                 Response::from_websocket(pair.client)
             }
             _ => Response::error("unknown desk operation", 404),

@@ -85,6 +85,8 @@ impl StoredSite {
                     id: a.id.clone(),
                     name: a.name.clone(),
                     profile: a.profile.clone(),
+                    supervises: a.role.may_supervise(),
+                    session_epoch: a.session_epoch,
                 })
                 .collect(),
             sla: self.rules.sla,
@@ -110,6 +112,9 @@ pub(crate) struct StoredAgent {
     /// A deactivated account keeps its history and name but cannot sign in.
     #[serde(default = "active_by_default")]
     pub(crate) active: bool,
+    /// Sessions begun in an earlier epoch are over: a new password starts a new epoch.
+    #[serde(default)]
+    pub(crate) session_epoch: u32,
 }
 
 fn active_by_default() -> bool {
@@ -127,6 +132,7 @@ impl StoredAgent {
             profile: RoutingProfile::default(),
             role: account.role,
             active: true,
+            session_epoch: 0,
         };
         agent.apply_account(account);
         agent
@@ -154,6 +160,12 @@ impl StoredAgent {
         self.profile.capacity = account.capacity;
         self.profile.auto_accept = account.auto_accept;
         self.profile.queues = account.queues.iter().cloned().collect();
+    }
+
+    /// A new password: every session begun with the old one ends.
+    pub(crate) fn set_password(&mut self, password: PasswordHash) {
+        self.password = password;
+        self.session_epoch = self.session_epoch.wrapping_add(1);
     }
 }
 

@@ -31,12 +31,14 @@ impl Guarded {
         }
     }
 
-    fn limit(self) -> Limit {
+    fn limit(self, env: &Env) -> Limit {
         match self {
             Guarded::SignInPerEmailAndAddress => limits::SIGN_IN_PER_EMAIL_AND_ADDRESS,
             Guarded::SignInPerEmail => limits::SIGN_IN_PER_EMAIL,
             Guarded::SignInPerAddress => limits::SIGN_IN_PER_ADDRESS,
-            Guarded::ChatStartsPerIp => limits::CHAT_STARTS_PER_IP,
+            Guarded::ChatStartsPerIp => {
+                configured(env, "CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", limits::CHAT_STARTS_PER_IP)
+            }
             Guarded::ContactUploads => limits::CONTACT_UPLOADS,
         }
     }
@@ -52,6 +54,12 @@ impl Guarded {
         .into_iter()
         .find(|g| g.name() == name)
     }
+}
+
+/// A limit the deployment may set (a `BURST/EVERY_MS` variable, e.g. for a site whose contacts are
+/// integrations, or for load tests), or `default`. The sign-in limits are not configurable.
+pub(crate) fn configured(env: &Env, variable: &str, default: Limit) -> Limit {
+    env.var(variable).ok().and_then(|v| Limit::parse(&v.to_string())).unwrap_or(default)
 }
 
 /// The caller's address as Cloudflare (or `wrangler dev`) reports it.
@@ -90,13 +98,14 @@ pub(crate) fn too_many(wait_ms: i64, what: &str) -> Result<Response> {
 #[durable_object]
 pub struct Limiter {
     state: State,
+    env: Env,
     /// The bucket's state (see `Limit::take`); loaded from storage on first use.
     due: Cell<Option<i64>>,
 }
 
 impl DurableObject for Limiter {
-    fn new(state: State, _env: Env) -> Self {
-        Limiter { state, due: Cell::new(None) }
+    fn new(state: State, env: Env) -> Self {
+        Limiter { state, env, due: Cell::new(None) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -108,7 +117,7 @@ impl DurableObject for Limiter {
             None => self.state.storage().get::<i64>("due").await.ok().flatten().unwrap_or(0),
         };
         let now = now_ms();
-        let limit = guarded.limit();
+        let limit = guarded.limit(&self.env);
         let wait = match req.path().as_str() {
             "/check" => limit.allows(due, now).err().unwrap_or(0),
             "/take" => match limit.take(&mut due, now) {

@@ -99,6 +99,9 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
     if let Err(problem) = setup.widget.check() {
         return error(ErrorCode::BadRequest, problem);
     }
+    // Replacing a site keeps its agents' sessions (their epochs): passwords are changed, and sessions ended,
+    // through the admin API.
+    let previous = directory::site(env, site).await?;
     let mut agents = Vec::with_capacity(setup.agents.len());
     for agent in setup.agents {
         if validate::slug(agent.id.as_str()).is_err()
@@ -119,12 +122,15 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
             auto_accept: agent.auto_accept,
             queues: agent.queues.into_iter().collect(),
         };
+        let session_epoch =
+            previous.as_ref().and_then(|p| p.agent(agent.id.as_str())).map_or(0, |a| a.session_epoch);
         agents.push(StoredAgent {
             id: agent.id,
             name: agent.name,
             email: normalize_email(&agent.email),
             password,
             profile,
+            session_epoch,
             role: agent.role,
             active: true,
         });
@@ -286,6 +292,7 @@ async fn chat_socket(req: Request, env: &Env, interaction: &str) -> Result<Respo
                 site: staff.site.id,
                 id: staff.agent.id,
                 name: staff.agent.name,
+                epoch: staff.agent.session_epoch,
             }
         }
         None => crate::conversation::Peer::Contact,
@@ -368,8 +375,7 @@ async fn desk_socket(req: Request, env: &Env) -> Result<Response> {
         return error(ErrorCode::OriginNotAllowed, "the desk socket is only opened from the agent desktop");
     }
     let staff = staff_or_answer!(&req, env, Role::Agent);
-    let supervises = staff.agent.role.may_supervise();
-    crate::desk::forward_socket(env, &staff.site.id, &staff.agent.id, supervises, &req).await
+    crate::desk::forward_socket(env, &staff.site.id, &staff.agent, &req).await
 }
 
 /// `GET /widget/frame?site=...`: the page inside the widget's iframe. Its `frame-ancestors` lists the site's

@@ -12,6 +12,17 @@ use crate::routing::{
 };
 use serde::{Deserialize, Serialize};
 
+/// WebSocket close codes the edge ends a socket with for good. Codes 4000-4999 tell a client not to
+/// reconnect: retrying would be refused again.
+pub mod close_code {
+    /// The account's access ended (deactivated, or its password changed): sign in again.
+    pub const SIGNED_OUT: u16 = 4001;
+    /// The conversation was erased.
+    pub const ERASED: u16 = 4004;
+    /// The account's role changed: reload, and the desktop comes back with what the new role may see.
+    pub const ROLE_CHANGED: u16 = 4005;
+}
+
 /// Frames a client sends on a conversation socket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

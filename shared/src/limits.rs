@@ -31,6 +31,14 @@ pub const CONTACT_MESSAGES: Limit = Limit { burst: 30, every_ms: 200 };
 pub const CONTACT_UPLOADS: Limit = Limit { burst: 10, every_ms: 6_000 };
 
 impl Limit {
+    /// A limit as a deployment variable writes it, `BURST/EVERY_MS` (`30/200`: thirty at once, then one
+    /// every 200 ms); `None` if it is not one.
+    pub fn parse(text: &str) -> Option<Limit> {
+        let (burst, every_ms) = text.trim().split_once('/')?;
+        let limit = Limit { burst: burst.trim().parse().ok()?, every_ms: every_ms.trim().parse().ok()? };
+        (limit.burst >= 1 && limit.every_ms >= 0).then_some(limit)
+    }
+
     /// Takes one action at `now` from the bucket whose state is `state` (0 for a fresh one). Refused: how many
     /// milliseconds until the next action is allowed; the state is then unchanged, so refused attempts do not
     /// push the wait further out.
@@ -51,7 +59,7 @@ impl Limit {
     }
 }
 
-/// A contact's messages under [`CONTACT_MESSAGES`], kept in the order the client sent them: once a message
+/// A contact's messages under a limit ([`CONTACT_MESSAGES`] unless the deployment sets another), kept in the order the client sent them: once a message
 /// is refused, the ones after it are refused too until it comes back (or [`ORDER_HOLD_MS`] passes, for a
 /// client that gave it up). Otherwise a token freed in the middle of a burst would let a later message in
 /// before an earlier refused one.
@@ -67,14 +75,14 @@ pub const ORDER_HOLD_MS: i64 = 10_000;
 
 impl MessageGate {
     /// Whether the new message `client_id` may be stored at `now`; refused: the wait in milliseconds.
-    pub fn admit(&mut self, client_id: ClientMessageId, now: Millis) -> Result<(), i64> {
+    pub fn admit(&mut self, limit: Limit, client_id: ClientMessageId, now: Millis) -> Result<(), i64> {
         if let Some((first, since)) = self.blocked_by
             && first != client_id
             && now - since < ORDER_HOLD_MS
         {
-            return Err(CONTACT_MESSAGES.allows(self.due, now).err().unwrap_or(CONTACT_MESSAGES.every_ms));
+            return Err(limit.allows(self.due, now).err().unwrap_or(limit.every_ms.max(1)));
         }
-        match CONTACT_MESSAGES.take(&mut self.due, now) {
+        match limit.take(&mut self.due, now) {
             Ok(()) => {
                 self.blocked_by = None;
                 Ok(())
@@ -135,25 +143,41 @@ mod tests {
         let mut gate = MessageGate::default();
         let now = 1_000_000;
         for n in 0..u128::from(CONTACT_MESSAGES.burst) {
-            assert_eq!(gate.admit(id(n), now), Ok(()));
+            assert_eq!(gate.admit(CONTACT_MESSAGES, id(n), now), Ok(()));
         }
         let first_refused = u128::from(CONTACT_MESSAGES.burst);
-        assert!(gate.admit(id(first_refused), now).is_err());
+        assert!(gate.admit(CONTACT_MESSAGES, id(first_refused), now).is_err());
         // A token is free again, but a later message may not overtake the refused one...
         let later = now + CONTACT_MESSAGES.every_ms;
-        assert!(gate.admit(id(first_refused + 1), later).is_err());
+        assert!(gate.admit(CONTACT_MESSAGES, id(first_refused + 1), later).is_err());
         // ...which goes first, then the next.
-        assert_eq!(gate.admit(id(first_refused), later), Ok(()));
-        assert!(gate.admit(id(first_refused + 1), later).is_err(), "no token left");
-        assert_eq!(gate.admit(id(first_refused + 1), later + CONTACT_MESSAGES.every_ms), Ok(()));
+        assert_eq!(gate.admit(CONTACT_MESSAGES, id(first_refused), later), Ok(()));
+        assert!(gate.admit(CONTACT_MESSAGES, id(first_refused + 1), later).is_err(), "no token left");
+        assert_eq!(
+            gate.admit(CONTACT_MESSAGES, id(first_refused + 1), later + CONTACT_MESSAGES.every_ms),
+            Ok(())
+        );
         // A refused message the client gave up holds the others back only for a while.
         let t = later + 10 * CONTACT_MESSAGES.every_ms;
         for n in 100..100 + u128::from(CONTACT_MESSAGES.burst) {
-            let _ = gate.admit(id(n), t);
+            let _ = gate.admit(CONTACT_MESSAGES, id(n), t);
         }
-        assert!(gate.admit(id(500), t).is_err());
-        assert!(gate.admit(id(501), t + 1_000).is_err());
-        assert_eq!(gate.admit(id(501), t + ORDER_HOLD_MS), Ok(()));
+        assert!(gate.admit(CONTACT_MESSAGES, id(500), t).is_err());
+        assert!(gate.admit(CONTACT_MESSAGES, id(501), t + 1_000).is_err());
+        assert_eq!(gate.admit(CONTACT_MESSAGES, id(501), t + ORDER_HOLD_MS), Ok(()));
+    }
+
+    #[test]
+    fn deployments_write_limits_as_burst_slash_period() {
+        assert_eq!(Limit::parse("30/200"), Some(CONTACT_MESSAGES));
+        assert_eq!(Limit::parse(" 1000 / 0 "), Some(Limit { burst: 1000, every_ms: 0 }));
+        for wrong in ["", "30", "0/200", "30/-1", "x/200", "30/2s"] {
+            assert_eq!(Limit::parse(wrong), None, "{wrong:?}");
+        }
+        // A period of 0 never refuses.
+        let unlimited = Limit { burst: 1, every_ms: 0 };
+        let mut state = 0;
+        assert!((0..10_000).all(|_| unlimited.take(&mut state, 5).is_ok()));
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct EdgeOptions {
     pub secret: String,
     /// Bearer token of the admin API.
     pub admin_token: String,
+    /// Another Worker's `wrangler.toml` instead of the edge's (the benchmark's baseline).
+    pub config: Option<PathBuf>,
+    /// More `--var NAME:VALUE` for the Worker (deployment settings such as rate limits).
+    pub vars: Vec<(String, String)>,
 }
 
 impl EdgeOptions {
@@ -38,6 +42,8 @@ impl EdgeOptions {
             log_file: dir.join("wrangler.log"),
             secret: format!("test-secret-{nonce}"),
             admin_token: format!("test-admin-{nonce}"),
+            config: None,
+            vars: Vec::new(),
         })
     }
 }
@@ -78,13 +84,16 @@ impl Edge {
             .arg(paths.wrangler())
             .arg("dev")
             .arg("--config")
-            .arg(paths.wrangler_toml())
+            .arg(options.config.clone().unwrap_or_else(|| paths.wrangler_toml()))
             .args(["--ip", "127.0.0.1", "--port", &options.port.to_string()])
             .args(["--inspector-port", &free_port()?.to_string()])
             .arg("--persist-to")
             .arg(&options.state_dir)
             .args(["--var", &format!("CONFAB_SECRET:{}", options.secret)])
             .args(["--var", &format!("CONFAB_ADMIN_TOKEN:{}", options.admin_token)])
+            .args(
+                options.vars.iter().flat_map(|(name, value)| ["--var".to_owned(), format!("{name}:{value}")]),
+            )
             .arg("--show-interactive-dev-session=false")
             .current_dir(&paths.root)
             .env("PATH", path)
@@ -161,6 +170,21 @@ impl Edge {
     /// Stops wrangler and workerd.
     pub fn stop(&mut self) {
         stop_group(&mut self.child, Duration::from_secs(5));
+    }
+
+    /// Kills wrangler and workerd at once (`SIGKILL` to the whole group): no clean shutdown, whatever was
+    /// being written is cut off wherever it was.
+    pub fn crash(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// The process group of wrangler and workerd (wrangler's pid).
+    pub fn process_group(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether wrangler is still running.

@@ -8,47 +8,12 @@ use anyhow::{Context, Result, bail};
 use confab_protocol::admin::{AgentAccount, IdentitySecret, SiteAdminView};
 use confab_protocol::api::{ChatStarted, RecordSummary};
 use confab_protocol::frames::{ClientFrame, DeskFrame, ServerFrame};
-use confab_protocol::ids::InteractionId;
 use confab_tests::{
     DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, DEMO_SUPERVISOR, Edge, demo_site_with_staff,
 };
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{DeskPeer, Peer, edge_with_site, ready_agent, sign_in, start_chat};
-
-/// Calls the API and returns the status and the JSON answer (`null` when there is none), errors included.
-fn api(
-    edge: &Edge,
-    method: &str,
-    path: &str,
-    cookie: Option<&str>,
-    body: Option<Value>,
-) -> Result<(u16, Value)> {
-    let agent = support::http_client();
-    let url = edge.url(path);
-    let mut resp = match (method, body) {
-        ("GET", _) => with_cookie(agent.get(&url), cookie).call()?,
-        ("DELETE", _) => with_cookie(agent.delete(&url), cookie).call()?,
-        ("POST", body) => with_cookie(agent.post(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
-        ("PUT", body) => with_cookie(agent.put(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
-        ("PATCH", body) => with_cookie(agent.patch(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
-        (other, _) => bail!("no such method {other}"),
-    };
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string()?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
-
-fn with_cookie<B>(request: ureq::RequestBuilder<B>, cookie: Option<&str>) -> ureq::RequestBuilder<B> {
-    match cookie {
-        Some(cookie) => request.header("cookie", cookie),
-        None => request,
-    }
-}
-
-fn code(answer: &Value) -> &str {
-    answer["error"]["code"].as_str().unwrap_or("")
-}
+use support::{DeskPeer, Peer, api, code, edge_with_site, ready_agent, sign_in, start_chat, upload_photo};
 
 fn staff_edge(name: &str) -> Result<Edge> {
     edge_with_site(name, demo_site_with_staff("http://127.0.0.1:9"))
@@ -385,17 +350,6 @@ async fn records_are_searched_and_a_contacts_data_is_erased_on_request() -> Resu
     let session: Value = resp.body_mut().read_json()?;
     assert_eq!(session["conversations"], json!([]));
     Ok(())
-}
-
-fn upload_photo(
-    edge: &Edge,
-    interaction: &InteractionId,
-    token: &str,
-) -> Result<confab_protocol::frames::Attachment> {
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-    let url = edge.url(&format!("/api/v1/chats/{interaction}/attachments?name=crack.png"));
-    let mut resp = ureq::post(&url).header("authorization", &format!("Bearer {token}")).send(PNG)?;
-    Ok(resp.body_mut().read_json()?)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -202,3 +202,42 @@ async fn a_page_on_an_origin_the_site_does_not_allow_gets_no_chat() -> Result<()
     assert_eq!(body["error"]["code"], "origin_not_allowed");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_desktops_follow_a_role_change_and_a_new_password_at_once() -> Result<()> {
+    let paths = Paths::new();
+    let edge = edge_with_site("admin-sessions", demo_site_with_staff("http://127.0.0.1:9"))?;
+    let driver = Chromedriver::start(&paths)?;
+    let margaret = browser(&driver, &paths, "margaret").await?;
+    let ada = browser(&driver, &paths, "ada").await?;
+    for client in [&margaret, &ada] {
+        client.set_window_size(1366, 860).await?;
+    }
+    sign_in(&margaret, &edge, DEMO_SUPERVISOR.0).await?;
+    open_screen(&margaret, "Live view").await?;
+    sign_in(&ada, &edge, DEMO_AGENTS[0].0).await?;
+
+    // The admin makes Margaret an agent and gives Ada a new password, through the API.
+    let admin = support::sign_in(&edge, DEMO_ADMIN.0)?;
+    for (id, change) in
+        [("margaret", json!({"role": "agent"})), ("ada", json!({"password": "fresh-password-42"}))]
+    {
+        let (status, answer) =
+            support::api(&edge, "PATCH", &format!("/api/v1/admin/agents/{id}"), Some(&admin), Some(change))?;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    // Margaret's desktop reloads by itself as an agent's: no Live view any more, still signed in.
+    wait_for_text(&margaret, ".ad-me", "· Agent").await?;
+    wait_for_text(&margaret, ".ad-presence", "Connected").await?;
+    let live_view = "//nav[@class='ad-nav']/button[normalize-space()='Live view']";
+    assert!(margaret.find_all(Locator::XPath(live_view)).await?.is_empty(), "no Live view for an agent");
+    // Ada is back at the sign-in page, told why; her new password signs her in.
+    wait_for_text(&ada, ".ad-signed-out", "your password was changed").await?;
+    screenshot(&ada, &paths, "admin-6-signed-out-new-password").await?;
+    type_into(&ada, "input[name=email]", DEMO_AGENTS[0].0).await?;
+    type_into(&ada, "input[name=password]", "fresh-password-42").await?;
+    click(&ada, "button[type=submit]").await?;
+    wait_for_text(&ada, ".ad-presence", "Connected").await?;
+    Ok(())
+}

@@ -1,17 +1,19 @@
 //! Faults on a real workerd: the process is stopped and started again (same storage, new port) while a
-//! message is in flight, a chat is parked with its timer running, and a transfer waits for its receiver.
+//! message is in flight, a chat is parked with its timer running, and a transfer waits for its receiver; and
+//! it is killed outright (SIGKILL) while a conversation is busy storing a stream of messages.
 //! Afterwards nothing acknowledged is lost, nothing is stored twice, the park timer still fires, the transfer
 //! can still be accepted, and duplicated or reordered frames change nothing.
 
 mod support;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, ServerFrame};
 use confab_protocol::ids::{AgentId, ClientMessageId};
 use confab_protocol::lifecycle::{Event, State};
 use confab_protocol::routing::{TransferOutcome, TransferTarget};
 use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths, demo_site};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::time::Duration;
 use support::{DeskPeer, Peer, edge_with_site, ready_agent, sign_in, start_chat};
 
@@ -111,6 +113,125 @@ async fn a_restart_keeps_messages_in_flight_park_timers_and_pending_transfers() 
         {
             break;
         }
+    }
+    Ok(())
+}
+
+/// Reads acknowledgements into `acks` until the socket dies or `quiet` passes without a frame.
+async fn collect_acks(peer: &mut Peer, quiet: Duration, acks: &mut HashMap<ClientMessageId, u64>) {
+    while let Ok(Some(frame)) = peer.next_within(quiet).await {
+        if let ServerFrame::Ack { client_id, seq } = frame {
+            acks.insert(client_id, seq);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_write_loses_no_acknowledged_message_and_stores_none_twice() -> Result<()> {
+    let paths = Paths::new();
+    let mut edge = edge_with_site("faults-crash", demo_site("http://127.0.0.1:9"))?;
+    let (ada, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    let (chat, mut contact) = contact_writes(&edge, "before").await?;
+    desk.offered(chat.interaction).await?;
+    desk.accept(chat.interaction).await?;
+    let mut agent = Peer::agent(&edge, &chat.interaction.to_string(), &ada).await?;
+    agent.hello(None, None).await?;
+
+    // Both sides write as fast as their sockets take it (the contact within its burst allowance), and
+    // workerd is killed with SIGKILL while the conversation is still storing them.
+    let message = |who: &str, i: usize| ClientFrame::Send {
+        client_id: ClientMessageId(uuid::Uuid::new_v4()),
+        text: format!("{who} {i}"),
+        attachments: Vec::new(),
+    };
+    let from_contact: Vec<ClientFrame> = (0..20).map(|i| message("contact", i)).collect();
+    let from_agent: Vec<ClientFrame> = (0..300).map(|i| message("agent", i)).collect();
+    for (i, frame) in from_agent.iter().enumerate() {
+        agent.send(frame).await?;
+        if let Some(frame) = from_contact.get(i) {
+            contact.send(frame).await?;
+        }
+    }
+    let id = |f: &ClientFrame| {
+        if let ClientFrame::Send { client_id, .. } = f { *client_id } else { unreachable!() }
+    };
+    let mut acked = HashMap::new();
+    while acked.len() < 40 {
+        if let ServerFrame::Ack { client_id, seq } = agent.next().await? {
+            acked.insert(client_id, seq);
+        }
+    }
+    let mut options = edge.options.clone();
+    edge.crash();
+    collect_acks(&mut agent, Duration::from_millis(300), &mut acked).await;
+    collect_acks(&mut contact, Duration::from_millis(300), &mut acked).await;
+    let acked_before_crash = acked.clone();
+    assert!(acked.len() < from_agent.len() + from_contact.len(), "the crash came before the last write");
+    drop((contact, agent, desk));
+
+    options.port = confab_tests::free_port()?;
+    let edge = Edge::start(&paths, options)?;
+    // Each side resends what it has no acknowledgement for, in order, as the clients' outboxes do.
+    let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    let ada = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let mut agent = Peer::agent(&edge, &chat.interaction.to_string(), &ada).await?;
+    agent.hello(None, None).await?;
+    let mut resent = 0;
+    for (peer, frames) in [(&mut contact, &from_contact), (&mut agent, &from_agent)] {
+        let unacked: Vec<&ClientFrame> = frames.iter().filter(|f| !acked.contains_key(&id(f))).collect();
+        for frame in &unacked {
+            peer.send(frame).await?;
+        }
+        resent += unacked.len();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while frames.iter().any(|f| !acked.contains_key(&id(f))) {
+            let frame =
+                tokio::time::timeout_at(deadline, peer.next()).await.context("acknowledgements")??;
+            if let ServerFrame::Ack { client_id, seq } = frame {
+                acked.insert(client_id, seq);
+            }
+        }
+    }
+    assert!(resent > 0, "some messages were cut off by the crash");
+
+    // The stored transcript: every message exactly once, each side's in the order written, acknowledged
+    // ones at the seq they were acknowledged with, seqs without gaps.
+    let transcript: Value = support::http_client()
+        .get(&edge.url(&format!("/api/v1/chats/{}/transcript", chat.interaction)))
+        .header("cookie", &ada)
+        .call()?
+        .body_mut()
+        .read_json()?;
+    let stored: Vec<(ClientMessageId, u64, String)> = transcript["messages"]
+        .as_array()
+        .context("messages")?
+        .iter()
+        .map(|m| {
+            Ok((
+                serde_json::from_value(m["client_id"].clone())?,
+                m["seq"].as_u64().context("seq")?,
+                m["text"].as_str().context("text")?.to_owned(),
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let seqs: Vec<u64> = stored.iter().map(|(_, seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=stored.len() as u64).collect::<Vec<_>>(), "seqs without gaps or repeats");
+    assert_eq!(stored.len(), 1 + from_contact.len() + from_agent.len(), "every message once");
+    for (client_id, seq) in &acked_before_crash {
+        assert!(
+            stored.iter().any(|(c, s, _)| c == client_id && s == seq),
+            "acknowledged before the crash, kept"
+        );
+    }
+    for (who, frames) in [("contact", &from_contact), ("agent", &from_agent)] {
+        let written: Vec<String> = (0..frames.len()).map(|i| format!("{who} {i}")).collect();
+        let kept: Vec<String> = stored
+            .iter()
+            .filter(|(_, _, t)| t.starts_with(&format!("{who} ")))
+            .map(|(_, _, t)| t.clone())
+            .collect();
+        assert_eq!(kept, written, "the {who}'s messages in the order written");
     }
     Ok(())
 }

@@ -39,6 +39,8 @@ pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
         log_file: state.join("wrangler.log"),
         secret: secrets.0,
         admin_token: secrets.1,
+        config: None,
+        vars: Vec::new(),
     };
     let mut edge = Edge::start(paths, options)?;
     let host = HostPage::start(demo_port, &edge.origin(), DEMO_SITE)?;

@@ -64,7 +64,7 @@ fn run() -> Result<()> {
         Some("bench") => {
             setup::all(&paths)?;
             build::all(&paths)?;
-            bench::run(&paths)
+            bench::run(&paths, &args[1..])
         }
         // Any wrangler command with the pinned Node 22, run from edge/ (where wrangler.toml is).
         Some("wrangler") => {

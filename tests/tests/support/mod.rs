@@ -13,6 +13,7 @@ use confab_protocol::lifecycle::State;
 use confab_protocol::routing::Presence;
 use confab_tests::{DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, Paths, demo_site};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -28,7 +29,7 @@ pub fn edge_with_demo(name: &str, host_origin: &str) -> Result<Edge> {
 }
 
 /// Starts an edge with fresh state and the demo site set up as `site` (the demo site's JSON, adjusted).
-pub fn edge_with_site(name: &str, site: serde_json::Value) -> Result<Edge> {
+pub fn edge_with_site(name: &str, site: Value) -> Result<Edge> {
     let paths = Paths::new();
     let edge = Edge::start(&paths, EdgeOptions::for_test(&paths, name)?)?;
     edge.seed_site(DEMO_SITE, &site)?;
@@ -38,6 +39,53 @@ pub fn edge_with_site(name: &str, site: serde_json::Value) -> Result<Edge> {
 /// An HTTP client that answers every status as a response (error codes and bodies are what tests check).
 pub fn http_client() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// Calls the API and returns the status and the JSON answer (`null` when there is none), errors included.
+pub fn api(
+    edge: &Edge,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> Result<(u16, Value)> {
+    let agent = http_client();
+    let url = edge.url(path);
+    let mut resp = match (method, body) {
+        ("GET", _) => with_cookie(agent.get(&url), cookie).call()?,
+        ("DELETE", _) => with_cookie(agent.delete(&url), cookie).call()?,
+        ("POST", body) => with_cookie(agent.post(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
+        ("PUT", body) => with_cookie(agent.put(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
+        ("PATCH", body) => with_cookie(agent.patch(&url), cookie).send_json(body.unwrap_or(Value::Null))?,
+        (other, _) => bail!("no such method {other}"),
+    };
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string()?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+pub fn with_cookie<B>(request: ureq::RequestBuilder<B>, cookie: Option<&str>) -> ureq::RequestBuilder<B> {
+    match cookie {
+        Some(cookie) => request.header("cookie", cookie),
+        None => request,
+    }
+}
+
+/// The JSON error code of an error answer (`""` if it is none).
+pub fn code(answer: &Value) -> &str {
+    answer["error"]["code"].as_str().unwrap_or("")
+}
+
+/// Uploads a 1x1 PNG to `interaction` as its contact.
+pub fn upload_photo(
+    edge: &Edge,
+    interaction: &InteractionId,
+    token: &str,
+) -> Result<confab_protocol::frames::Attachment> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let url = edge.url(&format!("/api/v1/chats/{interaction}/attachments?name=crack.png"));
+    let mut resp = ureq::post(&url).header("authorization", &format!("Bearer {token}")).send(PNG)?;
+    Ok(resp.body_mut().read_json()?)
 }
 
 /// Starts a chat on `site` as a contact would (no Origin header: not a browser).
@@ -267,6 +315,22 @@ impl DeskPeer {
                     return Ok(frame);
                 }
                 self.seen.push(frame);
+            }
+        }
+    }
+
+    /// Waits for the server to close the desk socket and returns the close code. Frames before the close
+    /// are kept for [`DeskPeer::expect`].
+    pub async fn closed_with(&mut self) -> Result<Option<u16>> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .context("the desk socket stayed open")?
+            {
+                Some(Ok(WsMessage::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
+                Some(Ok(WsMessage::Text(text))) => self.seen.push(DeskFrame::decode(&text)?),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Ok(None),
             }
         }
     }
