@@ -4,10 +4,19 @@
 //! WebSockets of the contact's tabs and of agents. Sockets are accepted with the hibernation API: who is on
 //! a socket lives in the socket's attachment, everything else is re-read from SQLite when the object wakes.
 //!
-//! Order of effects for a message: validate and number it (`confab_protocol::delivery`), insert it, then
-//! acknowledge and broadcast. workerd's output gate holds every outgoing frame until the insert is durable,
-//! so an acknowledged message is never lost. Lifecycle changes are saved together with the routing
-//! requests they cause (outbox), and the object's one alarm is kept at the lifecycle's next deadline.
+//! Order of effects for a message: validate and number it (`confab_protocol::delivery`), let the lifecycle
+//! decide whether its author may write, show it to the other side, store it, then acknowledge it to its
+//! author. workerd's output gate holds every frame sent after a write until the write is durable: the
+//! acknowledgement waits for the commit, so an acknowledged message is never lost, while the frames to the
+//! other side went out before anything was written and do not wait.
+//!
+//! A message shown before it is stored may be lost with the object (a crash before the commit); its author
+//! was not acknowledged and sends it again. So that its number is never given to a different message after
+//! such a crash, numbers are reserved ahead in storage ([`RESERVE_AHEAD`]) and a restarted object numbers
+//! past the reservation (see `confab_protocol::delivery::ClientLog::receive` for the reader's side).
+//!
+//! Lifecycle changes are saved together with the routing requests they cause (outbox), and the object's one
+//! alarm is kept at (or before) the lifecycle's next deadline.
 
 use crate::auth;
 use crate::http::{self, call, internal_request, now_ms, stub};
@@ -27,7 +36,8 @@ use confab_protocol::limits;
 use confab_protocol::routing::{DeskEffect, default_queue};
 use confab_protocol::validate;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use worker::{
     DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, Url, WebSocket,
     WebSocketIncomingMessage, WebSocketPair, durable_object,
@@ -161,16 +171,36 @@ const MIGRATIONS: &[&str] = &[
 /// How many lifecycle events a conversation keeps for agents to replay.
 const KEPT_EVENTS: i64 = 500;
 
+/// How many numbers are reserved (in storage) for messages shown before they are stored.
+const RESERVE_AHEAD: Seq = 256;
+/// New messages update the desk's log (its preview and order) at most this often; lifecycle changes go at
+/// once. The desk tells every agent of each update, so a busy chat must not flood it.
+const LISTING_MS: i64 = 1_000;
+
 #[durable_object]
 pub struct Conversation {
+    core: Core,
+}
+
+struct Core {
     state: State,
     env: Env,
     sql: SqlStorage,
     outbox: Outbox,
+    /// Read once, written once by `init`; `None` until then (and after erasure).
+    meta: RefCell<Option<Rc<Meta>>>,
     /// Loaded from SQLite in `new`; `None` until `init`.
     lifecycle: RefCell<Option<Interaction>>,
+    /// The highest `seq` given to a message (after a restart, at least the reservation).
+    last_seq: Cell<Seq>,
+    /// Numbers up to this one may be shown before they are stored (kept in `meta` as `seq_reserved`).
+    reserved: Cell<Seq>,
+    /// When the desk last heard how this conversation looks (0: not since the object started).
+    listed_at: Cell<i64>,
+    /// New messages since then: the alarm tells the desk by [`LISTING_MS`] after `listed_at`.
+    listing_due: Cell<bool>,
     /// The contact's message rate (`limits::MessageGate`); in memory, as a flood keeps the object up.
-    contact_gate: std::cell::Cell<limits::MessageGate>,
+    contact_gate: Cell<limits::MessageGate>,
     /// The limit the gate applies (`CONFAB_LIMIT_CONTACT_MESSAGES` or [`limits::CONTACT_MESSAGES`]).
     contact_limit: limits::Limit,
 }
@@ -209,9 +239,17 @@ fn read_meta(sql: &SqlStorage, key: &str) -> Option<String> {
     rows.into_iter().next().map(|r| r.value)
 }
 
-impl Conversation {
-    fn meta(&self) -> Option<Meta> {
-        serde_json::from_str(&read_meta(&self.sql, "conversation")?).ok()
+fn write_meta(sql: &SqlStorage, key: &str, value: String) -> Result<()> {
+    sql.exec(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        vec![key.into(), value.into()],
+    )?;
+    Ok(())
+}
+
+impl Core {
+    fn meta(&self) -> Option<Rc<Meta>> {
+        self.meta.borrow().clone()
     }
 
     /// How far agents (`agents: true`) or the contact have read: who read last, and up to which `seq`.
@@ -235,7 +273,7 @@ impl Conversation {
     fn keep_event(&self, event: &Event) -> Result<()> {
         self.sql.exec(
             "INSERT INTO agent_events (after_seq, body) VALUES (?, ?)",
-            vec![(self.last_seq()? as i64).into(), serde_json::to_string(event)?.into()],
+            vec![(self.last_seq.get() as i64).into(), serde_json::to_string(event)?.into()],
         )?;
         self.sql.exec(
             "DELETE FROM agent_events WHERE id <= (SELECT MAX(id) FROM agent_events) - ?",
@@ -264,12 +302,12 @@ impl Conversation {
             .collect())
     }
 
-    fn last_seq(&self) -> Result<Seq> {
+    fn last_stored_seq(sql: &SqlStorage) -> Result<Seq> {
         #[derive(Deserialize)]
         struct Row {
             last: Option<Seq>,
         }
-        let rows: Vec<Row> = self.sql.exec("SELECT MAX(seq) AS last FROM messages", None)?.to_array()?;
+        let rows: Vec<Row> = sql.exec("SELECT MAX(seq) AS last FROM messages", None)?.to_array()?;
         Ok(rows.first().and_then(|r| r.last).unwrap_or(0))
     }
 
@@ -329,17 +367,29 @@ impl Conversation {
     /// Runs a lifecycle step, saves the result with the routing requests it caused, and tells everyone
     /// what they may see. The borrow ends before anything is awaited.
     fn step<T>(&self, meta: &Meta, action: impl FnOnce(&mut Interaction, i64) -> T) -> Result<Option<T>> {
+        Ok(self.step_quietly(meta, false, action)?.map(|(result, _)| result))
+    }
+
+    /// [`Core::step`], except that with `quiet` a change that causes nothing beyond itself (a message's
+    /// activity) is neither saved nor told: the caller saves it ([`Core::save_lifecycle`]) after what it sends
+    /// first. The second value says whether the change was quiet.
+    fn step_quietly<T>(
+        &self,
+        meta: &Meta,
+        quiet: bool,
+        action: impl FnOnce(&mut Interaction, i64) -> T,
+    ) -> Result<Option<(T, bool)>> {
         let now = now_ms();
-        let (result, outputs, saved) = {
+        let (result, outputs) = {
             let mut lifecycle = self.lifecycle.borrow_mut();
             let Some(l) = lifecycle.as_mut() else { return Ok(None) };
             let result = action(l, now);
-            (result, l.drain(), serde_json::to_string(&*l)?)
+            (result, l.drain())
         };
-        self.sql.exec(
-            "INSERT INTO meta (key, value) VALUES ('lifecycle', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            vec![saved.into()],
-        )?;
+        if quiet && outputs.is_empty() {
+            return Ok(Some((result, true)));
+        }
+        self.save_lifecycle()?;
         let mut changed = false;
         for output in outputs {
             match output {
@@ -379,16 +429,47 @@ impl Conversation {
             });
             self.list_on_desk(meta)?;
         }
-        Ok(Some(result))
+        Ok(Some((result, false)))
+    }
+
+    fn save_lifecycle(&self) -> Result<()> {
+        let saved = self.lifecycle.borrow().as_ref().map(serde_json::to_string).transpose()?;
+        match saved {
+            Some(saved) => write_meta(&self.sql, "lifecycle", saved),
+            None => Ok(()),
+        }
+    }
+
+    /// Every message shown so far is stored: the numbers reserved ahead are given back, so that an object
+    /// restarted later (after hibernation) numbers on without a gap. The next message reserves again.
+    fn release_reserved(&self) -> Result<()> {
+        let last = self.last_seq.get();
+        if self.reserved.get() > last {
+            write_meta(&self.sql, "seq_reserved", last.to_string())?;
+            self.reserved.set(last);
+        }
+        Ok(())
+    }
+
+    /// Tells the desk of a new message now, or, if it heard less than [`LISTING_MS`] ago, by the alarm then.
+    fn list_soon(&self, meta: &Meta) -> Result<()> {
+        if now_ms() - self.listed_at.get() >= LISTING_MS {
+            return self.list_on_desk(meta);
+        }
+        self.listing_due.set(true);
+        Ok(())
     }
 
     /// Delivers routing requests and keeps the alarm at the lifecycle's next deadline (or a retry).
     async fn settle(&self) -> Result<()> {
-        let deadline = self.lifecycle.borrow().as_ref().and_then(Interaction::deadline);
+        let lifecycle = self.lifecycle.borrow().as_ref().and_then(Interaction::deadline);
+        // The alarm also tells the desk of new messages and gives back reserved numbers.
+        let tidy = self.listing_due.get() || self.reserved.get() > self.last_seq.get();
+        let tidying = tidy.then(|| self.listed_at.get() + LISTING_MS);
+        let deadline = [lifecycle, tidying].into_iter().flatten().min();
         outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
-    /// Tells the desk how the conversation looks in the agents' logs: its latest message and where it stands.
     /// Sends a completed session to the site's records (searched by supervisors), with its messages' text.
     fn file_record(&self, meta: &Meta, record: &InteractionRecord) -> Result<()> {
         /// The search needs the words, not every byte of a very long chat.
@@ -421,8 +502,11 @@ impl Conversation {
         self.outbox.push(&crate::desk::target(&meta.site, "/record"), &entry)
     }
 
+    /// Tells the desk how the conversation looks in the agents' logs: its latest message and where it stands.
     fn list_on_desk(&self, meta: &Meta) -> Result<()> {
-        let last_seq = self.last_seq()?;
+        self.listed_at.set(now_ms());
+        self.listing_due.set(false);
+        let last_seq = Self::last_stored_seq(&self.sql)?;
         let last = if last_seq > 0 { self.messages_from(last_seq)?.pop() } else { None };
         let summary = ConversationSummary {
             interaction: meta.interaction,
@@ -599,13 +683,10 @@ impl Conversation {
                     Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
                 };
                 // Kept, so a reload or another tab still shows what was read.
-                let seq = seq.min(self.last_seq()?);
+                let seq = seq.min(self.last_seq.get());
                 if seq > self.read_by(to_contact).map_or(0, |(_, s)| s) {
                     let key = if to_contact { "read:agent" } else { "read:contact" };
-                    self.sql.exec(
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        vec![key.into(), serde_json::to_string(&(&who, seq))?.into()],
-                    )?;
+                    write_meta(&self.sql, key, serde_json::to_string(&(&who, seq))?)?;
                     self.send_where(&ServerFrame::Read { who, seq }, |p| {
                         matches!(p, Peer::Contact) == to_contact
                     });
@@ -639,8 +720,9 @@ impl Conversation {
     }
 
     /// A message from the contact or an agent: de-duplicated, checked against the lifecycle (only the
-    /// assigned agent writes; an agent writing in an ended conversation reactivates it), stored, acknowledged,
-    /// broadcast.
+    /// assigned agent writes; an agent writing in an ended conversation reactivates it), shown to the other
+    /// side, stored, acknowledged. When it changes the lifecycle for others to hear (a new session, a
+    /// follow-up), the change is stored and told first and the message follows it.
     fn on_send(
         &self,
         ws: &WebSocket,
@@ -656,7 +738,7 @@ impl Conversation {
         };
         let now = now_ms();
         let submission = Submission { client_id, text, attachments, author, now };
-        let message = match delivery::decide_send(submission, self.last_seq()?, self.seq_of(client_id)?) {
+        let message = match delivery::decide_send(submission, self.last_seq.get(), self.seq_of(client_id)?) {
             Err(invalid) => {
                 Self::send_error(ws, invalid.code(), invalid.to_string());
                 return Ok(());
@@ -680,49 +762,57 @@ impl Conversation {
             }
         }
         // The lifecycle decides whether this author may write now, before anything is stored.
-        let allowed = match peer {
+        let (allowed, quiet) = match peer {
             // At the message's own time, so a session starts exactly with its first message (the records'
             // preview and the SLA timers count from it).
-            Peer::Contact => self.step(meta, |l, _| l.contact_wrote(message.at)).map(|_| Ok(()))?,
-            Peer::Agent { id, .. } => {
-                self.step(meta, |l, _| l.agent_wrote(id, message.at))?.unwrap_or(Ok(()))
+            Peer::Contact => {
+                self.step_quietly(meta, true, |l, _| l.contact_wrote(message.at))?.map(|((), q)| (Ok(()), q))
             }
-        };
+            Peer::Agent { id, .. } => self.step_quietly(meta, true, |l, _| l.agent_wrote(id, message.at))?,
+        }
+        .unwrap_or((Ok(()), false));
         if let Err(refusal) = allowed {
             Self::refuse(ws, &refusal);
             return Ok(());
         }
+        self.last_seq.set(message.seq);
+        let (client_id, seq, author) = (message.client_id, message.seq, message.author.clone());
+        let frame = ServerFrame::Message { message: message.clone() };
+        if quiet {
+            if seq > self.reserved.get() {
+                // Written before the message is shown: the output gate holds the frame until it is durable.
+                let reserved = seq + RESERVE_AHEAD;
+                write_meta(&self.sql, "seq_reserved", reserved.to_string())?;
+                self.reserved.set(reserved);
+            }
+            // Nothing is written yet in this event: the other side gets the message without waiting.
+            self.send_where(&frame, |p| !written_by(p, &author));
+        }
         self.store(&message)?;
-        self.list_on_desk(meta)?;
-        ws.send_with_str(ServerFrame::Ack { client_id, seq: message.seq }.encode())?;
-        self.send_where(&ServerFrame::Message { message }, |_| true);
+        if quiet {
+            self.save_lifecycle()?;
+            self.list_soon(meta)?;
+        } else {
+            self.list_on_desk(meta)?;
+        }
+        // Held by the output gate until the message is durable.
+        ws.send_with_str(ServerFrame::Ack { client_id, seq }.encode())?;
+        self.send_where(&frame, |p| !quiet || written_by(p, &author));
         Ok(())
     }
 }
 
-impl DurableObject for Conversation {
-    fn new(state: State, env: Env) -> Self {
-        let sql = state.storage().sql();
-        crate::schema::migrate(&sql, "conversation", MIGRATIONS);
-        // Keep-alive pings are answered by the runtime without waking the object.
-        if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
-            state.set_websocket_auto_response(&pair);
-        }
-        let lifecycle = read_meta(&sql, "lifecycle").and_then(|v| serde_json::from_str(&v).ok());
-        let outbox = Outbox::new(sql.clone());
-        let contact_limit =
-            crate::limiter::configured(&env, "CONFAB_LIMIT_CONTACT_MESSAGES", limits::CONTACT_MESSAGES);
-        Conversation {
-            state,
-            env,
-            sql,
-            outbox,
-            lifecycle: RefCell::new(lifecycle),
-            contact_gate: Default::default(),
-            contact_limit,
-        }
+/// Whether the socket of `peer` belongs to the author of a message: its own sockets hear of the message
+/// only once it is stored, since a client takes its own message coming back as delivered.
+fn written_by(peer: &Peer, author: &Author) -> bool {
+    match (peer, author) {
+        (Peer::Contact, Author::Contact) => true,
+        (Peer::Agent { id, .. }, Author::Agent { id: author, .. }) => id == author,
+        _ => false,
     }
+}
 
+impl Core {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/init") => {
@@ -732,6 +822,7 @@ impl DurableObject for Conversation {
                         "INSERT INTO meta (key, value) VALUES ('conversation', ?)",
                         vec![serde_json::to_string(&meta)?.into()],
                     )?;
+                    *self.meta.borrow_mut() = Some(Rc::new(meta.clone()));
                     *self.lifecycle.borrow_mut() = Some(Interaction::new(
                         meta.interaction,
                         default_queue(),
@@ -778,7 +869,11 @@ impl DurableObject for Conversation {
                 }
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;
+                self.outbox.forget_alarm();
                 *self.lifecycle.borrow_mut() = None;
+                *self.meta.borrow_mut() = None;
+                self.last_seq.set(0);
+                self.reserved.set(0);
                 // The object lives on empty; its tables are needed if anything still addresses it.
                 crate::schema::migrate(&self.sql, "conversation", MIGRATIONS);
                 Response::from_json(&serde_json::json!({"ok": true}))
@@ -790,17 +885,17 @@ impl DurableObject for Conversation {
                 Response::from_json(&(unread as u32))
             }
             (Method::Get, "/whose") => match self.meta() {
-                Some(meta) => Response::from_json(&(meta.site, meta.contact)),
+                Some(meta) => Response::from_json(&(&meta.site, &meta.contact)),
                 None => http::error(ErrorCode::NotFound, "there is no such conversation"),
             },
             // The whole transcript, for history and export. The Worker checks who may read it.
             (Method::Get, "/transcript") => match self.meta() {
                 Some(meta) => Response::from_json(&Transcript {
-                    site: meta.site,
-                    contact: meta.contact,
+                    site: meta.site.clone(),
+                    contact: meta.contact.clone(),
                     transcript: ConversationTranscript {
                         interaction: meta.interaction,
-                        contact_label: meta.contact_label,
+                        contact_label: meta.contact_label.clone(),
                         started_at: meta.started_at,
                         messages: self.messages_from(1)?,
                     },
@@ -810,12 +905,50 @@ impl DurableObject for Conversation {
             _ => Response::error("unknown conversation operation", 404),
         }
     }
+}
+
+impl DurableObject for Conversation {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        crate::schema::migrate(&sql, "conversation", MIGRATIONS);
+        // Keep-alive pings are answered by the runtime without waking the object.
+        if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
+            state.set_websocket_auto_response(&pair);
+        }
+        let meta = read_meta(&sql, "conversation").and_then(|v| serde_json::from_str(&v).ok()).map(Rc::new);
+        let lifecycle = read_meta(&sql, "lifecycle").and_then(|v| serde_json::from_str(&v).ok());
+        // After a crash, numbers shown but never stored stay unused (see the module's comment).
+        let reserved: Seq = read_meta(&sql, "seq_reserved").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let last_seq = Core::last_stored_seq(&sql).unwrap_or(0).max(reserved);
+        let outbox = Outbox::new(sql.clone());
+        let contact_limit =
+            crate::limiter::configured(&env, "CONFAB_LIMIT_CONTACT_MESSAGES", limits::CONTACT_MESSAGES);
+        let core = Core {
+            state,
+            env,
+            sql,
+            outbox,
+            meta: RefCell::new(meta),
+            lifecycle: RefCell::new(lifecycle),
+            last_seq: Cell::new(last_seq),
+            reserved: Cell::new(reserved),
+            listed_at: Cell::new(0),
+            listing_due: Cell::new(false),
+            contact_gate: Default::default(),
+            contact_limit,
+        };
+        Conversation { core }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        self.core.fetch(req).await
+    }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         match message {
-            WebSocketIncomingMessage::String(text) => self.on_frame(&ws, &text).await,
+            WebSocketIncomingMessage::String(text) => self.core.on_frame(&ws, &text).await,
             WebSocketIncomingMessage::Binary(_) => {
-                Self::send_error(&ws, ErrorCode::BadFrame, "frames are JSON text");
+                Core::send_error(&ws, ErrorCode::BadFrame, "frames are JSON text");
                 Ok(())
             }
         }
@@ -834,10 +967,16 @@ impl DurableObject for Conversation {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        if let Some(meta) = self.meta() {
-            self.step(&meta, |l, now| l.handle_timeout(now))?;
+        let core = &self.core;
+        core.outbox.alarm_rang();
+        if let Some(meta) = core.meta() {
+            if core.listing_due.get() {
+                core.list_on_desk(&meta)?;
+            }
+            core.step(&meta, |l, now| l.handle_timeout(now))?;
         }
-        self.settle().await?;
+        core.release_reserved()?;
+        core.settle().await?;
         Response::ok("ok")
     }
 }

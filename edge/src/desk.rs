@@ -813,6 +813,7 @@ impl DurableObject for Desk {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.outbox.alarm_rang();
         let now = now_ms();
         self.apply(|d| d.handle_timeout(now))?;
         self.settle().await?;

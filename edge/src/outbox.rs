@@ -25,6 +25,11 @@ pub(crate) struct Target {
 pub(crate) struct Outbox {
     sql: SqlStorage,
     pumping: Cell<bool>,
+    /// Something may be queued: set by `push` (and at start), cleared when a pump empties the table. Saves
+    /// a query on every event that queued nothing.
+    maybe_queued: Cell<bool>,
+    /// The owner's alarm as `settle` last set it (`Some(None)`: none), or `None` while not known.
+    alarm: Cell<Option<Option<Millis>>>,
 }
 
 #[derive(Deserialize)]
@@ -44,7 +49,7 @@ impl Outbox {
         if let Err(e) = sql.exec(schema, None) {
             worker::console_error!("outbox schema: {e}");
         }
-        Outbox { sql, pumping: Cell::new(false) }
+        Outbox { sql, pumping: Cell::new(false), maybe_queued: Cell::new(true), alarm: Cell::new(None) }
     }
 
     /// Queues a message. Call it in the same synchronous step as the state change it reports.
@@ -58,10 +63,24 @@ impl Outbox {
                 serde_json::to_string(body)?.into(),
             ],
         )?;
+        self.maybe_queued.set(true);
         Ok(())
     }
 
+    /// The owner's alarm rang: the runtime cleared it.
+    pub(crate) fn alarm_rang(&self) {
+        self.alarm.set(Some(None));
+    }
+
+    /// The owner's storage was deleted, alarm included, behind `settle`'s back.
+    pub(crate) fn forget_alarm(&self) {
+        self.alarm.set(None);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
+        if !self.maybe_queued.get() {
+            return true;
+        }
         #[derive(Deserialize)]
         struct Count {
             n: i64,
@@ -71,7 +90,9 @@ impl Outbox {
             .exec("SELECT COUNT(*) AS n FROM outbox", None)
             .and_then(|c| c.to_array())
             .unwrap_or_default();
-        rows.first().is_none_or(|c| c.n == 0)
+        let empty = rows.first().is_none_or(|c| c.n == 0);
+        self.maybe_queued.set(!empty);
+        empty
     }
 
     /// Delivers queued messages in order until none is left or one fails. Only one pump runs at a time;
@@ -91,7 +112,10 @@ impl Outbox {
                 .sql
                 .exec("SELECT id, binding, name, path, body FROM outbox ORDER BY id LIMIT 1", None)?
                 .to_array()?;
-            let Some(row) = rows.into_iter().next() else { return Ok(()) };
+            let Some(row) = rows.into_iter().next() else {
+                self.maybe_queued.set(false);
+                return Ok(());
+            };
             let body: serde_json::Value = serde_json::from_str(&row.body)?;
             let req = internal_request(Method::Post, &row.path, Some(&body))?;
             let resp = stub(env, &row.binding, &row.name)?.fetch_with_request(req).await?;
@@ -108,26 +132,42 @@ impl Outbox {
     }
 }
 
-/// Pumps `outbox`, then keeps the object's one alarm at `deadline` (the state machine's next timer) or at a
-/// retry of undelivered messages, whichever comes first; no alarm when there is neither.
+/// Pumps `outbox`, then makes sure the object's one alarm rings by `deadline` (the state machine's next
+/// timer) or a retry of undelivered messages, whichever comes first.
+///
+/// An alarm that rings early finds nothing due and settles again, so the alarm is only moved when it must
+/// ring sooner, and left when it is no longer needed: a chat's every message moves its inactivity deadline
+/// later, and setting the alarm each time would cost a storage write per message.
 pub(crate) async fn settle(
     state: &State,
     env: &Env,
     outbox: &Outbox,
     deadline: Option<Millis>,
 ) -> Result<()> {
-    if let Err(e) = outbox.pump(env).await {
+    if !outbox.is_empty()
+        && let Err(e) = outbox.pump(env).await
+    {
         worker::console_error!("outbox: {e}");
     }
     let now = crate::http::now_ms();
     let retry = (!outbox.is_empty()).then_some(now + RETRY_MS);
+    let wanted = [deadline, retry].into_iter().flatten().min();
     let storage = state.storage();
-    match [deadline, retry].into_iter().flatten().min() {
+    match (wanted, outbox.alarm.get()) {
+        (Some(at), Some(Some(set))) if set <= at => Ok(()),
         // An absolute time: workers-rs reads a bare integer as an offset from now.
-        Some(at) => {
-            let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.max(now + 1) as f64));
-            storage.set_alarm(ScheduledTime::new(when)).await
+        (Some(at), _) => {
+            let at = at.max(now + 1);
+            let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+            storage.set_alarm(ScheduledTime::new(when)).await?;
+            outbox.alarm.set(Some(Some(at)));
+            Ok(())
         }
-        None => storage.delete_alarm().await,
+        (None, Some(_)) => Ok(()),
+        (None, None) => {
+            storage.delete_alarm().await?;
+            outbox.alarm.set(Some(None));
+            Ok(())
+        }
     }
 }

@@ -126,8 +126,13 @@ impl ClientLog {
 
     /// Takes a delivered message; returns `false` when it was already known. A message of this client's own
     /// leaves the outbox.
+    ///
+    /// The edge shows a message to the other side before storing it; if the edge then crashes, the author
+    /// sends it again and it is stored under a later `seq` (the edge never reuses a number it may have
+    /// shown). The copy under the earlier number goes: the message is shown once, where it was stored.
     pub fn receive(&mut self, message: Message) -> bool {
         self.outbox.retain(|o| o.client_id != message.client_id);
+        self.messages.retain(|m| m.client_id != message.client_id || m.seq == message.seq);
         match self.messages.binary_search_by_key(&message.seq, |m| m.seq) {
             Ok(_) => false,
             Err(at) => {
@@ -277,6 +282,19 @@ mod tests {
         assert!(!log.receive(delivered(2, 2)));
         assert_eq!(log.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(log.last_seq(), Some(2));
+    }
+
+    #[test]
+    fn a_message_shown_then_lost_in_a_crash_appears_once_where_it_was_stored() {
+        let mut log = ClientLog::default();
+        assert!(log.receive(delivered(1, 1)));
+        // Shown as 2, lost with the edge; the edge numbers on past its reservation, the author resends.
+        assert!(log.receive(delivered(2, 2)));
+        assert!(log.receive(delivered(258, 3)));
+        assert!(log.receive(delivered(259, 2)));
+        let shown: Vec<_> = log.messages.iter().map(|m| (m.seq, m.client_id.0.as_u128())).collect();
+        assert_eq!(shown, vec![(1, 1), (258, 3), (259, 2)]);
+        assert!(!log.receive(delivered(259, 2)), "the same delivery again is a duplicate");
     }
 
     #[test]

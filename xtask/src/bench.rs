@@ -4,6 +4,7 @@
 //! (`net`), and the budgets that are ratios are checked as ratios. A missed budget is reported, and the
 //! command exits non-zero after writing the whole report.
 
+mod browser;
 mod net;
 mod report;
 
@@ -108,19 +109,35 @@ fn sizes(paths: &Paths) -> Result<Sizes> {
     Ok(Sizes { loader, widget, widget_total, agent })
 }
 
-/// `cargo xtask bench [--sizes] [--idle N]`: `--sizes` measures the sizes only (seconds, no servers);
-/// `--idle N` holds N idle contact sockets instead of the budget's 10,000.
+/// `cargo xtask bench [--sizes] [--idle N] [--only PART,...]`: `--sizes` measures the sizes only (seconds,
+/// no servers); `--idle N` holds N idle contact sockets instead of the budget's 10,000 (or fewer, when the
+/// machine's open-file limit allows fewer: `net::idle_sockets_this_machine_allows`); `--only` runs some
+/// of the network parts (`net::PARTS`) and prints them without a report.
 pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
     let sizes_only = args.iter().any(|a| a == "--sizes");
     let idle = match args.iter().position(|a| a == "--idle") {
         Some(i) => {
             args.get(i + 1).and_then(|n| n.parse().ok()).context("--idle takes a number of sockets")?
         }
-        None => report::IDLE_SOCKETS_BUDGET,
+        None => report::IDLE_SOCKETS_BUDGET.min(net::idle_sockets_this_machine_allows()),
+    };
+    let only: Option<Vec<String>> = match args.iter().position(|a| a == "--only") {
+        Some(i) => Some(
+            args.get(i + 1)
+                .context("--only takes parts, e.g. latency,throughput")?
+                .split(',')
+                .map(String::from)
+                .collect(),
+        ),
+        None => None,
     };
     let started = std::time::Instant::now();
     let sizes = sizes(paths)?;
-    let net = if sizes_only { None } else { Some(net::run(paths, idle)?) };
+    if let Some(parts) = &only {
+        net::run(paths, idle, Some(parts))?;
+        return Ok(());
+    }
+    let net = if sizes_only { None } else { net::run(paths, idle, None)? };
     let report = report::Report::new(&sizes, net.as_ref(), started.elapsed());
     let out = paths.target().join("bench");
     std::fs::create_dir_all(&out)?;

@@ -63,7 +63,10 @@ fn run() -> Result<()> {
         Some("test") => test(&paths),
         Some("bench") => {
             setup::all(&paths)?;
-            build::all(&paths)?;
+            // `--no-build` measures what was built last (a developer measuring the same build twice).
+            if !args.iter().any(|a| a == "--no-build") {
+                build::all(&paths)?;
+            }
             bench::run(&paths, &args[1..])
         }
         // Any wrangler command with the pinned Node 22, run from edge/ (where wrangler.toml is).

@@ -74,7 +74,7 @@ fn worker_build(paths: &Paths) -> Result<()> {
     ]))
 }
 
-/// Node 22, wrangler and binaryen, exactly as `package-lock.json` pins them. npm runs only when the lock file
+/// Node 22, wrangler, binaryen and Lighthouse (for `cargo xtask bench`), exactly as `package-lock.json` pins them. npm runs only when the lock file
 /// changed since the last install (a copy of it is kept in `node_modules`).
 ///
 /// `npm install`, not `npm ci`: the registry reachable here has only the Linux builds of workerd, so the lock
@@ -83,11 +83,13 @@ fn worker_build(paths: &Paths) -> Result<()> {
 fn npm_tools(paths: &Paths) -> Result<()> {
     let lock = std::fs::read(paths.root.join("package-lock.json"))?;
     let stamp = paths.node_modules().join(".confab-installed-lock.json");
-    let tools_present =
-        [paths.node(), paths.wrangler(), paths.wasm_opt(), paths.esbuild()].iter().all(|p| p.exists());
+    let lighthouse = paths.node_modules().join("lighthouse/cli/index.js");
+    let tools_present = [paths.node(), paths.wrangler(), paths.wasm_opt(), paths.esbuild(), lighthouse]
+        .iter()
+        .all(|p| p.exists());
     if tools_present && std::fs::read(&stamp).ok().as_deref() == Some(&lock[..]) {
         let node = output(Command::new(paths.node()).arg("--version")).unwrap_or_default();
-        ok(&format!("Node {node}, wrangler, binaryen (node_modules matches package-lock.json)"));
+        ok(&format!("Node {node}, wrangler, binaryen, Lighthouse (node_modules matches package-lock.json)"));
         return Ok(());
     }
     if output(Command::new("npm").arg("--version")).is_none() {
@@ -95,7 +97,7 @@ fn npm_tools(paths: &Paths) -> Result<()> {
             "npm is needed to install wrangler and Node 22 from the npm registry: `apt-get install -y npm`"
         );
     }
-    installing("Node 22, wrangler and binaryen with npm", "~1 min, less from npm's cache");
+    installing("Node 22, wrangler, binaryen and Lighthouse with npm", "~1 min, less from npm's cache");
     exec(
         Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefer-offline"])

@@ -50,7 +50,7 @@ pub(crate) struct Latency {
 }
 
 impl Latency {
-    fn new(mut samples: Vec<f64>) -> Latency {
+    pub(crate) fn new(mut samples: Vec<f64>) -> Latency {
         samples.sort_by(f64::total_cmp);
         Latency { sorted_ms: samples }
     }
@@ -111,6 +111,7 @@ pub(crate) struct NetFigures {
     pub(crate) desk: DeskFigures,
     pub(crate) idle: Idle,
     pub(crate) cold: ColdStart,
+    pub(crate) browser: super::browser::BrowserFigures,
 }
 
 /// The site the benchmark runs on: the demo site with `agents` agents.
@@ -124,7 +125,7 @@ fn bench_site(agents: usize) -> serde_json::Value {
     serde_json::json!({"name": "Bench", "allowed_origins": ["http://127.0.0.1:9"], "agents": agents})
 }
 
-fn start_edge(paths: &Paths, name: &str, config: Option<std::path::PathBuf>) -> Result<Edge> {
+pub(crate) fn start_edge(paths: &Paths, name: &str, config: Option<std::path::PathBuf>) -> Result<Edge> {
     let mut options = EdgeOptions::for_test(paths, name)?;
     options.config = config;
     options.vars = vec![
@@ -134,9 +135,98 @@ fn start_edge(paths: &Paths, name: &str, config: Option<std::path::PathBuf>) -> 
     Edge::start(paths, options)
 }
 
-pub(crate) fn run(paths: &Paths, idle_sockets: usize) -> Result<NetFigures> {
+/// The parts of the run, for `--only` (a developer measuring one thing while changing it).
+pub(crate) const PARTS: [&str; 6] = ["cold", "latency", "throughput", "desk", "idle", "browser"];
+
+/// Runs every part, or with `only` just those named (then prints the figures and returns `None`: a report
+/// needs them all).
+pub(crate) fn run(paths: &Paths, idle_sockets: usize, only: Option<&[String]>) -> Result<Option<NetFigures>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(run_all(paths, idle_sockets))
+    match only {
+        None => runtime.block_on(run_all(paths, idle_sockets)).map(Some),
+        Some(parts) => runtime.block_on(run_some(paths, idle_sockets, parts)).map(|()| None),
+    }
+}
+
+async fn run_some(paths: &Paths, idle_sockets: usize, parts: &[String]) -> Result<()> {
+    let has = |part: &str| parts.iter().any(|p| p == part);
+    if let Some(unknown) = parts.iter().find(|p| !PARTS.contains(&p.as_str())) {
+        bail!("--only knows {}, not {unknown:?}", PARTS.join(", "));
+    }
+    if has("cold") {
+        cold_start(paths, 0.0).await.map(|c| print_cold(&c))?;
+    }
+    if has("latency") || has("throughput") || has("desk") {
+        let mut baseline =
+            start_edge(paths, "bench-baseline", Some(paths.root.join("bench/baseline/wrangler.toml")))?;
+        let edge = start_edge(paths, "bench-edge", None)?;
+        edge.seed_site(DEMO_SITE, &bench_site(DESK_AGENTS))?;
+        if has("latency") {
+            print_latency(&baseline_latency(&baseline).await?, &confab_latency(&edge).await?);
+        }
+        if has("throughput") {
+            for participants in PARTICIPANTS {
+                let bare = baseline_throughput_with(&baseline, participants).await?;
+                let stored = confab_throughput_with(&edge, participants).await?;
+                print_throughput(participants, bare, stored);
+            }
+        }
+        baseline.stop();
+        if has("desk") {
+            print_desk(&desk_throughput(&edge).await?);
+        }
+    }
+    if has("idle") {
+        print_idle(&idle_capacity(paths, idle_sockets).await?);
+    }
+    if has("browser") {
+        super::browser::run(paths).await?;
+    }
+    Ok(())
+}
+
+fn print_cold(cold: &ColdStart) {
+    println!(
+        "  bare Worker answers after {:.2} s; Confab answers after {:.2} s, first chat answered after {:.2} s",
+        cold.baseline_ready_s, cold.edge_ready_s, cold.first_answer_s
+    );
+}
+
+fn print_latency(baseline: &Latency, confab: &Latency) {
+    for (who, l) in [("bare broadcast DO", baseline), ("Confab contact → agent", confab)] {
+        println!(
+            "  {who:<24} p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            l.percentile(50.0),
+            l.percentile(90.0),
+            l.percentile(99.0),
+            l.max()
+        );
+    }
+}
+
+fn print_throughput(participants: usize, bare: f64, stored: f64) {
+    println!(
+        "  {participants:>2} reading: bare broadcast {bare:>6.0} msg/s, Confab stored {stored:>6.0} msg/s"
+    );
+}
+
+fn print_desk(desk: &DeskFigures) {
+    println!(
+        "  {:.0} offers/s accepted (the chats were started beforehand at {:.0}/s)",
+        desk.offers_per_second, desk.starts_per_second
+    );
+}
+
+fn print_idle(idle: &Idle) {
+    println!(
+        "  {} sockets {} after idling; workerd {:.0} MB → {:.0} MB ({:.1} KB per idle contact); opened in {:.0} s",
+        idle.sockets,
+        if idle.held { "all held" } else { "NOT all held" },
+        idle.rss_before_mb,
+        idle.rss_after_mb,
+        idle.kb_per_socket(),
+        idle.open_seconds
+    );
 }
 
 async fn run_all(paths: &Paths, idle_sockets: usize) -> Result<NetFigures> {
@@ -147,10 +237,7 @@ async fn run_all(paths: &Paths, idle_sockets: usize) -> Result<NetFigures> {
     let mut baseline = start_edge(paths, "bench-baseline", Some(baseline_config))?;
     let baseline_ready_s = started.elapsed().as_secs_f64();
     let cold = cold_start(paths, baseline_ready_s).await?;
-    println!(
-        "  bare Worker answers after {:.2} s; Confab answers after {:.2} s, first chat answered after {:.2} s",
-        cold.baseline_ready_s, cold.edge_ready_s, cold.first_answer_s
-    );
+    print_cold(&cold);
 
     let edge = start_edge(paths, "bench-edge", None)?;
     edge.seed_site(DEMO_SITE, &bench_site(DESK_AGENTS))?;
@@ -158,15 +245,7 @@ async fn run_all(paths: &Paths, idle_sockets: usize) -> Result<NetFigures> {
     crate::step(&format!("delivery latency, {LATENCY_MESSAGES} messages one at a time"));
     let baseline_latency = baseline_latency(&baseline).await?;
     let latency = confab_latency(&edge).await?;
-    for (who, l) in [("bare broadcast DO", &baseline_latency), ("Confab contact → agent", &latency)] {
-        println!(
-            "  {who:<24} p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-            l.percentile(50.0),
-            l.percentile(90.0),
-            l.percentile(99.0),
-            l.max()
-        );
-    }
+    print_latency(&baseline_latency, &latency);
 
     crate::step(&format!(
         "throughput of one conversation, {THROUGHPUT_MESSAGES} messages, {WINDOW} in flight"
@@ -176,10 +255,7 @@ async fn run_all(paths: &Paths, idle_sockets: usize) -> Result<NetFigures> {
     for participants in PARTICIPANTS {
         let bare = baseline_throughput_with(&baseline, participants).await?;
         let stored = confab_throughput_with(&edge, participants).await?;
-        println!(
-            "  {participants:>2} reading: bare broadcast {:>6.0} msg/s, Confab stored {:>6.0} msg/s",
-            bare, stored
-        );
+        print_throughput(participants, bare, stored);
         baseline_throughput.push(Throughput { participants, per_second: bare });
         throughput.push(Throughput { participants, per_second: stored });
     }
@@ -187,24 +263,14 @@ async fn run_all(paths: &Paths, idle_sockets: usize) -> Result<NetFigures> {
 
     crate::step(&format!("one Desk: {DESK_CHATS} chats offered to and accepted by {DESK_AGENTS} agents"));
     let desk = desk_throughput(&edge).await?;
-    println!(
-        "  {:.0} offers/s accepted (chats started {:.0}/s by the load generator)",
-        desk.offers_per_second, desk.starts_per_second
-    );
+    print_desk(&desk);
     drop(edge);
 
     crate::step(&format!("idle capacity: {idle_sockets} contact sockets on one workerd"));
     let idle = idle_capacity(paths, idle_sockets).await?;
-    println!(
-        "  {} sockets {} after idling; workerd {:.0} MB → {:.0} MB ({:.1} KB per idle contact); opened in {:.0} s",
-        idle.sockets,
-        if idle.held { "all held" } else { "NOT all held" },
-        idle.rss_before_mb,
-        idle.rss_after_mb,
-        idle.kb_per_socket(),
-        idle.open_seconds
-    );
-    Ok(NetFigures { baseline_latency, latency, baseline_throughput, throughput, desk, idle, cold })
+    print_idle(&idle);
+    let browser = super::browser::run(paths).await?;
+    Ok(NetFigures { baseline_latency, latency, baseline_throughput, throughput, desk, idle, cold, browser })
 }
 
 async fn connect(url: &str, cookie: Option<&str>) -> Result<Ws> {
@@ -232,7 +298,7 @@ async fn next_text(stream: &mut Stream) -> Result<String> {
 }
 
 /// Reads and drops whatever arrives, so the server never waits on a full socket.
-fn drain(mut stream: Stream) -> tokio::task::JoinHandle<()> {
+pub(crate) fn drain(mut stream: Stream) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} })
 }
 
@@ -240,7 +306,7 @@ fn http() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
 
-fn start_chat(edge: &Edge) -> Result<ChatStarted> {
+pub(crate) fn start_chat(edge: &Edge) -> Result<ChatStarted> {
     let mut resp = http()
         .post(&edge.url(&format!("/api/v1/sites/{DEMO_SITE}/chats")))
         .send_json(serde_json::json!({}))?;
@@ -257,7 +323,7 @@ fn sign_in(edge: &Edge, email: &str) -> Result<String> {
 }
 
 /// A conversation socket that said hello (a contact with its token, or an agent by its cookie).
-async fn chat_socket(
+pub(crate) async fn chat_socket(
     edge: &Edge,
     interaction: InteractionId,
     token: Option<&str>,
@@ -468,25 +534,35 @@ async fn desk_throughput(edge: &Edge) -> Result<DeskFigures> {
             }
         });
     }
+    // Chats are started and their sockets opened first (timed on their own: a chat start is not routing);
+    // then every contact writes its first message at once, which queues the chat on the Desk.
     let started = Instant::now();
     let contacts = futures_util::stream::iter(0..DESK_CHATS)
         .map(|_| async {
             let chat = tokio::task::block_in_place(|| start_chat(edge))?;
-            let (mut sink, stream) =
-                chat_socket(edge, chat.interaction, Some(&chat.contact_token), None).await?;
-            let first = ClientFrame::Send {
-                client_id: ClientMessageId(uuid::Uuid::new_v4()),
-                text: "Hi".into(),
-                attachments: Vec::new(),
-            };
-            sink.send(WsMessage::text(first.encode())).await?;
+            let (sink, stream) = chat_socket(edge, chat.interaction, Some(&chat.contact_token), None).await?;
             anyhow::Ok((sink, drain(stream)))
         })
         .buffer_unordered(DESK_CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
     let started_all = started.elapsed();
-    let contacts: Vec<_> = contacts.into_iter().collect::<Result<_>>()?;
+    let mut contacts: Vec<_> = contacts.into_iter().collect::<Result<_>>()?;
+    let writing = Instant::now();
+    futures_util::stream::iter(contacts.iter_mut())
+        .map(|(sink, _)| async move {
+            let first = ClientFrame::Send {
+                client_id: ClientMessageId(uuid::Uuid::new_v4()),
+                text: "Hi".into(),
+                attachments: Vec::new(),
+            };
+            sink.send(WsMessage::text(first.encode())).await
+        })
+        .buffer_unordered(DESK_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let mut first_offer = None;
     let mut last_assigned = started;
     let mut assigned = 0;
@@ -502,7 +578,7 @@ async fn desk_throughput(edge: &Edge) -> Result<DeskFigures> {
         first_offer = Some(first_offer.map_or(at, |f: Instant| f.min(at)));
     }
     drop(contacts);
-    let window = last_assigned.duration_since(first_offer.unwrap_or(started)).as_secs_f64();
+    let window = last_assigned.duration_since(first_offer.unwrap_or(writing)).as_secs_f64();
     Ok(DeskFigures {
         chats: DESK_CHATS,
         agents: DESK_AGENTS,
@@ -535,6 +611,22 @@ fn workerd_rss_mb(edge: &Edge) -> Result<f64> {
         }
     }
     bail!("no workerd process in group {group}")
+}
+
+/// File descriptors one workerd process under `wrangler dev` holds per idle contact socket (measured: the
+/// runtime holds about four, wrangler's proxy two).
+const FDS_PER_IDLE_SOCKET: usize = 4;
+
+/// How many idle sockets one workerd can hold here: its open-file limit (the hard limit, which a process
+/// cannot raise without privileges) divided by what a socket costs, less a margin for everything else.
+pub(crate) fn idle_sockets_this_machine_allows() -> usize {
+    open_files_hard_limit().map_or(usize::MAX, |limit| limit.saturating_sub(1_000) / FDS_PER_IDLE_SOCKET)
+}
+
+pub(crate) fn open_files_hard_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(4)?.parse().ok()
 }
 
 /// Sockets per chat in the idle run: a contact with several tabs open. Starting chats is measured by the
