@@ -372,7 +372,8 @@ impl Core {
 
     /// [`Core::step`], except that with `quiet` a change that causes nothing beyond itself (a message's
     /// activity) is neither saved nor told: the caller saves it ([`Core::save_lifecycle`]) after what it sends
-    /// first. The second value says whether the change was quiet.
+    /// first. The second value says whether the change was quiet. Either way, with `quiet` the caller tells
+    /// the desk ([`Core::list_on_desk`]).
     fn step_quietly<T>(
         &self,
         meta: &Meta,
@@ -427,7 +428,10 @@ impl Core {
             self.send_where(&ServerFrame::State { view: Box::new(view) }, |p| {
                 matches!(p, Peer::Agent { .. })
             });
-            self.list_on_desk(meta)?;
+            // A message's step (`quiet` asked for) is listed by `on_send` once the message is stored.
+            if !quiet {
+                self.list_on_desk(meta)?;
+            }
         }
         Ok(Some((result, false)))
     }

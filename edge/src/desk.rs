@@ -236,13 +236,27 @@ impl Desk {
     }
 
     fn roster(&self) -> DeskFrame {
+        #[derive(Deserialize)]
+        struct Named {
+            agent: String,
+            name: String,
+        }
+        // One query for every name: the roster goes out on every assignment.
+        let names: std::collections::HashMap<String, String> = self
+            .sql
+            .exec("SELECT agent, name FROM agent_names", None)
+            .and_then(|c| c.to_array::<Named>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| (n.agent, n.name))
+            .collect();
         let routing = self.routing.borrow();
         let agents = routing
             .agents
             .iter()
             .map(|(agent, seat)| RosterEntry {
                 agent: agent.clone(),
-                name: self.agent_name(agent),
+                name: names.get(&agent.0).cloned().unwrap_or_else(|| agent.0.clone()),
                 presence: seat.presence,
                 free: seat.profile.capacity.saturating_sub(seat.load.len() as u32),
             })
