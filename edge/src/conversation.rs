@@ -195,6 +195,9 @@ struct Core {
     last_seq: Cell<Seq>,
     /// Numbers up to this one may be shown before they are stored (kept in `meta` as `seq_reserved`).
     reserved: Cell<Seq>,
+    /// The ready sockets and who is on each, read from their attachments on the first broadcast after a
+    /// change (`None`: to be read), so a stream of messages does not decode every attachment per message.
+    ready_sockets: RefCell<Option<Vec<(WebSocket, Peer)>>>,
     /// When the desk last heard how this conversation looks (0: not since the object started).
     listed_at: Cell<i64>,
     /// New messages since then: the alarm tells the desk by [`LISTING_MS`] after `listed_at`.
@@ -341,13 +344,29 @@ impl Core {
     /// Sends `frame` to every ready socket whose peer `to` accepts.
     fn send_where(&self, frame: &ServerFrame, to: impl Fn(&Peer) -> bool) {
         let text = frame.encode();
-        for ws in self.state.get_websockets() {
-            let Some(socket) = ws.deserialize_attachment::<SocketState>().ok().flatten() else { continue };
+        if self.ready_sockets.borrow().is_none() {
+            let ready = self
+                .state
+                .get_websockets()
+                .into_iter()
+                .filter_map(|ws| {
+                    let socket = ws.deserialize_attachment::<SocketState>().ok().flatten()?;
+                    socket.ready.then_some((ws, socket.peer))
+                })
+                .collect();
+            *self.ready_sockets.borrow_mut() = Some(ready);
+        }
+        for (ws, peer) in self.ready_sockets.borrow().iter().flatten() {
             // A socket that is closing fails to send; it is gone anyway and resumes by `seq` when it returns.
-            if socket.ready && to(&socket.peer) {
+            if to(peer) {
                 let _ = ws.send_with_str(&text);
             }
         }
+    }
+
+    /// A socket became ready, or went: the next broadcast reads the sockets' attachments again.
+    fn sockets_changed(&self) {
+        *self.ready_sockets.borrow_mut() = None;
     }
 
     fn view(&self) -> Option<InteractionView> {
@@ -595,6 +614,7 @@ impl Core {
             }
             socket.ready = true;
             ws.serialize_attachment(&socket)?;
+            self.sockets_changed();
             ws.send_with_str(
                 ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }.encode(),
             )?;
@@ -666,6 +686,7 @@ impl Core {
                         "your account can no longer write here: sign in again",
                     );
                     let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
+                    self.sockets_changed();
                     return Ok(());
                 }
                 self.on_send(ws, &meta, &socket.peer, client_id, &text, stored)?;
@@ -853,6 +874,7 @@ impl Core {
                 for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
                     Self::send_error(&ws, ErrorCode::Unauthorized, reason.as_str());
                     let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
+                    self.sockets_changed();
                 }
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
@@ -870,6 +892,7 @@ impl Core {
                 for ws in self.state.get_websockets() {
                     Self::send_error(&ws, ErrorCode::NotFound, "this conversation was deleted");
                     let _ = ws.close(Some(close_code::ERASED), Some("deleted"));
+                    self.sockets_changed();
                 }
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;
@@ -936,6 +959,7 @@ impl DurableObject for Conversation {
             lifecycle: RefCell::new(lifecycle),
             last_seq: Cell::new(last_seq),
             reserved: Cell::new(reserved),
+            ready_sockets: RefCell::new(None),
             listed_at: Cell::new(0),
             listing_due: Cell::new(false),
             contact_gate: Default::default(),
@@ -959,6 +983,7 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> Result<()> {
+        self.core.sockets_changed();
         // Complete the closing handshake; 1005/1006 are not codes one may send.
         let code =
             if (1000..=4999).contains(&code) && code != 1005 && code != 1006 { code as u16 } else { 1000 };
@@ -967,6 +992,7 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.core.sockets_changed();
         Ok(())
     }
 

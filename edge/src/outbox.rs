@@ -1,9 +1,10 @@
 //! Messages from one Durable Object to another, kept in the sender's SQLite.
 //!
 //! A state change and the messages it causes are written in the same synchronous step, so they commit
-//! together: a crash can lose neither without the other. One pump delivers them in the order they were
-//! written (the receiving state machines rely on order) and deletes each once the receiver answered 2xx.
-//! If a delivery fails, the rest wait; the owner's alarm pumps again ([`RETRY_MS`] later).
+//! together: a crash can lose neither without the other. One pump delivers them, each receiver's in the order
+//! they were written (the receiving state machines rely on order; different receivers are told at once), and
+//! deletes each once the receiver answered 2xx. If a delivery fails, the rest wait; the owner's alarm pumps
+//! again ([`RETRY_MS`] later).
 
 use crate::http::{internal_request, stub};
 use confab_protocol::ids::Millis;
@@ -13,6 +14,24 @@ use worker::{Env, Method, Result, ScheduledTime, SqlStorage, State};
 
 /// How soon a failed delivery is retried.
 const RETRY_MS: i64 = 1_000;
+/// Messages read per round of deliveries (each receiver's oldest among them goes out in the round).
+const ROUND: i64 = 64;
+
+/// Delivers one message; `Err` unless the receiver answered 2xx.
+async fn deliver(env: &Env, row: &Row) -> Result<()> {
+    let body: serde_json::Value = serde_json::from_str(&row.body)?;
+    let req = internal_request(Method::Post, &row.path, Some(&body))?;
+    let resp = stub(env, &row.binding, &row.name)?.fetch_with_request(req).await?;
+    if resp.status_code() / 100 != 2 {
+        return Err(worker::Error::RustError(format!(
+            "{} {} answered {}",
+            row.binding,
+            row.path,
+            resp.status_code()
+        )));
+    }
+    Ok(())
+}
 
 /// Where a message goes: a Durable Object (binding and name) and the operation (path).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,24 +129,36 @@ impl Outbox {
         loop {
             let rows: Vec<Row> = self
                 .sql
-                .exec("SELECT id, binding, name, path, body FROM outbox ORDER BY id LIMIT 1", None)?
+                .exec(
+                    "SELECT id, binding, name, path, body FROM outbox ORDER BY id LIMIT ?",
+                    vec![ROUND.into()],
+                )?
                 .to_array()?;
-            let Some(row) = rows.into_iter().next() else {
+            if rows.is_empty() {
                 self.maybe_queued.set(false);
                 return Ok(());
-            };
-            let body: serde_json::Value = serde_json::from_str(&row.body)?;
-            let req = internal_request(Method::Post, &row.path, Some(&body))?;
-            let resp = stub(env, &row.binding, &row.name)?.fetch_with_request(req).await?;
-            if resp.status_code() / 100 != 2 {
-                return Err(worker::Error::RustError(format!(
-                    "{} {} answered {}",
-                    row.binding,
-                    row.path,
-                    resp.status_code()
-                )));
             }
-            self.sql.exec("DELETE FROM outbox WHERE id = ?", vec![row.id.into()])?;
+            // Each receiver's oldest message, all receivers at once: a Desk tells many conversations at a
+            // time, and each of them may call back before answering. One receiver's messages stay in order.
+            let mut round: Vec<&Row> = Vec::new();
+            for row in &rows {
+                if !round.iter().any(|r| r.binding == row.binding && r.name == row.name) {
+                    round.push(row);
+                }
+            }
+            let answers = futures_util::future::join_all(round.iter().map(|row| deliver(env, row))).await;
+            let mut failed = None;
+            for (row, answer) in round.iter().zip(answers) {
+                match answer {
+                    Ok(()) => {
+                        self.sql.exec("DELETE FROM outbox WHERE id = ?", vec![row.id.into()])?;
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
     }
 }
