@@ -460,6 +460,9 @@ impl Desk {
                 }
             }
         }
+        if signed_out.is_empty() {
+            return Ok(());
+        }
         // Its conversations: those it holds, in wrap-up included (anyone's socket on other conversations
         // may only read; writing there re-checks the account).
         let summaries = self.list()?;
