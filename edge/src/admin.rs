@@ -7,7 +7,9 @@ use crate::directory::{self, StoredAgent, StoredSite};
 use crate::http::{
     api_error, call, error, internal_request, json_body, json_body_up_to, now_ms, query, stub,
 };
-use confab_protocol::admin::{AgentChanges, FirstRun, IdentitySecret, NewAgent, Role, SiteSettings};
+use confab_protocol::admin::{
+    self, AgentChanges, FirstRun, IdentitySecret, NewAgent, Role, SessionEnded, SiteSettings,
+};
 use confab_protocol::api::{AgentProfile, IdentityRules, RecordQuery, RecordSummary, SiteRules};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, SiteId};
@@ -34,12 +36,12 @@ pub(crate) async fn staff(
     let Some(site) = directory::site(env, &session.site).await? else {
         return Ok(Err(error(ErrorCode::Unauthorized, "your site no longer exists")?));
     };
-    let Some(agent) = site.agent(&session.id).filter(|a| a.active).cloned() else {
-        return Ok(Err(error(ErrorCode::Unauthorized, "your account is not active: ask your site's admin")?));
+    let agent = site.agent(&session.id).cloned();
+    let held = admin::session_holds(agent.as_ref().map(StoredAgent::now), session.epoch);
+    let (Ok(()), Some(agent)) = (held, agent) else {
+        let ended = held.err().unwrap_or(SessionEnded::Deactivated);
+        return Ok(Err(error(ErrorCode::Unauthorized, ended.reason())?));
     };
-    if agent.session_epoch != session.epoch {
-        return Ok(Err(error(ErrorCode::Unauthorized, "your password was changed: sign in again")?));
-    }
     if agent.role < need {
         return Ok(Err(error(
             ErrorCode::Forbidden,
@@ -52,10 +54,10 @@ pub(crate) async fn staff(
 /// Whether `agent` of `site` is still active with the session epoch `epoch` (a socket opened by a session of
 /// that epoch may still act).
 pub(crate) async fn still_signed_in(env: &Env, site: &SiteId, agent: &AgentId, epoch: u32) -> Result<bool> {
-    Ok(directory::site(env, site.as_str())
+    let account = directory::site(env, site.as_str())
         .await?
-        .and_then(|site| site.agent(agent.as_str()).cloned())
-        .is_some_and(|a| a.active && a.session_epoch == epoch))
+        .and_then(|site| site.agent(agent.as_str()).map(StoredAgent::now));
+    Ok(admin::session_holds(account, epoch).is_ok())
 }
 
 impl Staff {

@@ -8,6 +8,7 @@
 use crate::directory::StoredAgent;
 use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox, Target};
+use confab_protocol::admin::{self, AccountNow, DeskSocketOutdated, SessionEnded};
 use confab_protocol::api::{ContactSummary, RecordQuery, RecordSummary};
 use confab_protocol::frames::{
     ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry, close_code,
@@ -70,27 +71,15 @@ struct DeskPeer {
     epoch: u32,
 }
 
-/// Why the desk ends a socket after the site's accounts changed.
-enum Outdated {
-    /// The account's access ended: it is told why and signed out, here and in its conversations.
-    SignedOut(&'static str),
-    /// The account's role changed: its desktop reloads and comes back with what the new role may see.
-    RoleChanged,
-}
-
 impl DeskPeer {
-    /// Whether this socket still fits its account as `config` has it now.
-    fn outdated(&self, config: &DeskConfig) -> Option<Outdated> {
-        let Some(account) = config.agents.iter().find(|a| a.id == self.agent) else {
-            return Some(Outdated::SignedOut("your account was deactivated"));
-        };
-        if account.session_epoch != self.epoch {
-            Some(Outdated::SignedOut("your password was changed"))
-        } else if account.supervises != self.supervises {
-            Some(Outdated::RoleChanged)
-        } else {
-            None
-        }
+    /// Whether this socket still fits its account as `config` has it now (deactivated accounts are not in it).
+    fn outdated(&self, config: &DeskConfig) -> Option<DeskSocketOutdated> {
+        let account = config.agents.iter().find(|a| a.id == self.agent).map(|a| AccountNow {
+            active: true,
+            session_epoch: a.session_epoch,
+            supervises: a.supervises,
+        });
+        admin::desk_socket_outdated(account, self.epoch, self.supervises)
     }
 }
 
@@ -442,20 +431,21 @@ impl Desk {
     /// deactivated account, or one whose password changed, is told why and signed out, and so are its
     /// sockets on the conversations it holds; a changed role makes the desktop reload with the new role.
     async fn end_outdated_sockets(&self, config: &DeskConfig) -> Result<()> {
-        let mut signed_out: Vec<(AgentId, &'static str)> = Vec::new();
+        let mut signed_out: Vec<(AgentId, SessionEnded)> = Vec::new();
         for ws in self.state.get_websockets() {
             let Some(peer) = ws.deserialize_attachment::<DeskPeer>()? else { continue };
             match peer.outdated(config) {
                 None => {}
-                Some(Outdated::RoleChanged) => {
+                Some(DeskSocketOutdated::RoleChanged) => {
                     let _ = ws.close(Some(close_code::ROLE_CHANGED), Some("role changed"));
                 }
-                Some(Outdated::SignedOut(reason)) => {
-                    let frame = DeskFrame::Error { code: ErrorCode::Unauthorized, message: reason.into() };
+                Some(DeskSocketOutdated::SignedOut(ended)) => {
+                    let frame =
+                        DeskFrame::Error { code: ErrorCode::Unauthorized, message: ended.reason().into() };
                     let _ = ws.send_with_str(frame.encode());
                     let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
                     if !signed_out.iter().any(|(a, _)| *a == peer.agent) {
-                        signed_out.push((peer.agent, reason));
+                        signed_out.push((peer.agent, ended));
                     }
                 }
             }
@@ -466,14 +456,11 @@ impl Desk {
         // Its conversations: those it holds, in wrap-up included (anyone's socket on other conversations
         // may only read; writing there re-checks the account).
         let summaries = self.list()?;
-        for (agent, reason) in signed_out {
-            let held = summaries.iter().filter(|s| {
-                s.status
-                    .as_ref()
-                    .is_some_and(|st| st.agent.as_ref() == Some(&agent) && st.phase != Phase::Completed)
-            });
+        for (agent, ended) in signed_out {
+            let held = summaries.iter().filter(|s| s.status.as_ref().is_some_and(|st| st.held_by(&agent)));
             for summary in held {
-                crate::conversation::sign_out_agent(&self.env, summary.interaction, &agent, reason).await?;
+                crate::conversation::sign_out_agent(&self.env, summary.interaction, &agent, ended.reason())
+                    .await?;
             }
         }
         Ok(())

@@ -6,7 +6,7 @@
 use crate::auth::PasswordHash;
 use crate::desk::{ConfiguredAgent, DeskConfig};
 use crate::http::{call, internal_request, stub};
-use confab_protocol::admin::{AgentAccount, Role, SiteAdminView, SiteSettings};
+use confab_protocol::admin::{AccountNow, AgentAccount, Role, SiteAdminView, SiteSettings};
 use confab_protocol::api::StandardResponse;
 use confab_protocol::api::{IdentityRules, SiteRules};
 use confab_protocol::ids::{AgentId, SiteId};
@@ -160,6 +160,15 @@ impl StoredAgent {
         self.profile.capacity = account.capacity;
         self.profile.auto_accept = account.auto_accept;
         self.profile.queues = account.queues.iter().cloned().collect();
+    }
+
+    /// The account as a session begun earlier is checked against (`confab_protocol::admin::session_holds`).
+    pub(crate) fn now(&self) -> AccountNow {
+        AccountNow {
+            active: self.active,
+            session_epoch: self.session_epoch,
+            supervises: self.role.may_supervise(),
+        }
     }
 
     /// A new password: every session begun with the old one ends.

@@ -398,8 +398,97 @@ pub fn embed_csp(edge_origin: &str) -> String {
     format!("script-src {edge_origin}; connect-src {edge_origin}; frame-src {edge_origin}")
 }
 
+/// An account as it stands now, to check a session (or a socket that session opened) begun earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountNow {
+    pub active: bool,
+    /// Moves on with every new password: sessions begun in an earlier epoch are over.
+    pub session_epoch: u32,
+    /// Its role lets it watch the live overview.
+    pub supervises: bool,
+}
+
+/// Why a session begun earlier no longer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnded {
+    /// The account was deactivated (or deleted).
+    Deactivated,
+    /// The account's password was changed since the session began.
+    PasswordChanged,
+}
+
+impl SessionEnded {
+    /// What the person is told, on the sign-in card of the desktop they were using.
+    pub fn reason(self) -> &'static str {
+        match self {
+            SessionEnded::Deactivated => "your account was deactivated: ask your site's admin",
+            SessionEnded::PasswordChanged => "your password was changed: sign in again",
+        }
+    }
+}
+
+/// Whether a session begun in `epoch` still holds for the account as it is now (`None`: it is gone).
+pub fn session_holds(account: Option<AccountNow>, epoch: u32) -> Result<(), SessionEnded> {
+    match account {
+        Some(a) if !a.active => Err(SessionEnded::Deactivated),
+        None => Err(SessionEnded::Deactivated),
+        Some(a) if a.session_epoch != epoch => Err(SessionEnded::PasswordChanged),
+        Some(_) => Ok(()),
+    }
+}
+
+/// What becomes of an open desk socket after the site's accounts changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskSocketOutdated {
+    /// The session is over: the socket is told why and closed, and so are the account's conversation sockets.
+    SignedOut(SessionEnded),
+    /// The role changed: the desktop reloads and comes back with what the new role may see.
+    RoleChanged,
+}
+
+/// Whether a desk socket, opened by a session of `epoch` with or without the supervisor's screens, still fits
+/// the account as it is now.
+pub fn desk_socket_outdated(
+    account: Option<AccountNow>,
+    epoch: u32,
+    opened_supervising: bool,
+) -> Option<DeskSocketOutdated> {
+    if let Err(ended) = session_holds(account, epoch) {
+        return Some(DeskSocketOutdated::SignedOut(ended));
+    }
+    account.filter(|a| a.supervises != opened_supervising).map(|_| DeskSocketOutdated::RoleChanged)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_session_holds_while_its_account_is_active_with_the_same_password() {
+        let now = AccountNow { active: true, session_epoch: 3, supervises: false };
+        assert_eq!(session_holds(Some(now), 3), Ok(()));
+        assert_eq!(session_holds(Some(now), 2), Err(SessionEnded::PasswordChanged));
+        assert_eq!(
+            session_holds(Some(AccountNow { active: false, ..now }), 3),
+            Err(SessionEnded::Deactivated)
+        );
+        assert_eq!(session_holds(None, 3), Err(SessionEnded::Deactivated));
+    }
+
+    #[test]
+    fn a_desk_socket_is_signed_out_or_reloaded_when_its_account_changed() {
+        let now = AccountNow { active: true, session_epoch: 1, supervises: true };
+        assert_eq!(desk_socket_outdated(Some(now), 1, true), None);
+        assert_eq!(desk_socket_outdated(Some(now), 1, false), Some(DeskSocketOutdated::RoleChanged));
+        assert_eq!(
+            desk_socket_outdated(Some(now), 0, false),
+            Some(DeskSocketOutdated::SignedOut(SessionEnded::PasswordChanged)),
+            "signing out wins over reloading"
+        );
+        assert_eq!(
+            desk_socket_outdated(None, 1, true),
+            Some(DeskSocketOutdated::SignedOut(SessionEnded::Deactivated))
+        );
+    }
+
     use super::*;
     use crate::lifecycle::DispositionCode;
 

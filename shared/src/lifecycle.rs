@@ -182,6 +182,13 @@ pub struct LogStatus {
     pub awaiting_reply_since: Option<Millis>,
 }
 
+impl LogStatus {
+    /// `agent` holds the interaction: it is offered to it, active or parked with it, or in its wrap-up.
+    pub fn held_by(&self, agent: &AgentId) -> bool {
+        self.agent.as_ref() == Some(agent) && self.phase != Phase::Completed
+    }
+}
+
 /// Service-level timers of a session (shown to agents above the transcript).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sla {

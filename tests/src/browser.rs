@@ -61,6 +61,15 @@ impl Chromedriver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// A new headless Chromium session with its own empty profile.
+    pub async fn session(&self, paths: &Paths, profile: &str) -> Result<fantoccini::Client> {
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(self.capabilities(paths, profile))
+            .connect(&self.url())
+            .await
+            .context("starting a Chromium session")
+    }
+
     /// WebDriver capabilities for one headless Chromium with its own empty profile.
     pub fn capabilities(&self, paths: &Paths, profile: &str) -> serde_json::Map<String, serde_json::Value> {
         chrome_capabilities(&paths.chromium(), &self.scratch.join(profile))
@@ -71,6 +80,29 @@ impl Drop for Chromedriver {
     fn drop(&mut self) {
         stop_group(&mut self.child, Duration::from_secs(3));
         let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// Waits until an element at `css` exists and its text contains `expected`, for at most `within`; returns the
+/// full text.
+pub async fn wait_for_text(
+    client: &fantoccini::Client,
+    css: &str,
+    expected: &str,
+    within: Duration,
+) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        for element in client.find_all(fantoccini::Locator::Css(css)).await? {
+            let text = element.text().await.unwrap_or_default();
+            if text.contains(expected) {
+                return Ok(text);
+            }
+        }
+        if started.elapsed() > within {
+            bail!("no {css:?} with text {expected:?} after {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -1,10 +1,10 @@
 //! Browser helpers (find / act / check), in the style of leptos' e2e examples.
 
 use super::PATIENCE;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use confab_tests::Paths;
 use confab_tests::browser::Chromedriver;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
 
 /// WebDriver's Enter key.
@@ -14,28 +14,12 @@ pub const SHIFT: &str = "\u{E008}";
 
 /// A new headless Chromium session with its own empty profile.
 pub async fn browser(driver: &Chromedriver, paths: &Paths, profile: &str) -> Result<Client> {
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(driver.capabilities(paths, profile))
-        .connect(&driver.url())
-        .await
-        .context("starting a Chromium session")
+    driver.session(paths, profile).await
 }
 
 /// Waits until an element at `css` exists and its text contains `expected`; returns the full text.
 pub async fn wait_for_text(client: &Client, css: &str, expected: &str) -> Result<String> {
-    let started = Instant::now();
-    loop {
-        for element in client.find_all(Locator::Css(css)).await? {
-            let text = element.text().await.unwrap_or_default();
-            if text.contains(expected) {
-                return Ok(text);
-            }
-        }
-        if started.elapsed() > PATIENCE {
-            bail!("no {css:?} with text {expected:?} after {PATIENCE:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    confab_tests::browser::wait_for_text(client, css, expected, PATIENCE).await
 }
 
 /// Waits until no element matches `css`.
@@ -176,12 +160,5 @@ pub async fn wait_longer_for_text(
     expected: &str,
     within: Duration,
 ) -> Result<String> {
-    let started = Instant::now();
-    loop {
-        match wait_for_text(client, css, expected).await {
-            Ok(text) => return Ok(text),
-            Err(e) if started.elapsed() > within => return Err(e),
-            Err(_) => {}
-        }
-    }
+    confab_tests::browser::wait_for_text(client, css, expected, within.max(PATIENCE)).await
 }

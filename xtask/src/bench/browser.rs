@@ -7,9 +7,9 @@ use super::net::{self, Latency};
 use anyhow::{Context, Result, bail};
 use confab_protocol::frames::ClientFrame;
 use confab_protocol::ids::ClientMessageId;
-use confab_tests::browser::Chromedriver;
+use confab_tests::browser::{Chromedriver, wait_for_text};
 use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, HostPage, Paths};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use futures_util::SinkExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -65,7 +65,7 @@ pub(crate) async fn run(paths: &Paths) -> Result<BrowserFigures> {
     crate::step(&format!("widget: launcher click to an interactive composer, {OPENS} first opens"));
     let mut click_to_composer_ms = Vec::new();
     for i in 0..OPENS {
-        let client = browser(&driver, paths, &format!("open-{i}")).await?;
+        let client = driver.session(paths, &format!("open-{i}")).await?;
         let result = click_to_composer(&client, &with_origin).await;
         client.close().await?;
         click_to_composer_ms.push(result?);
@@ -90,7 +90,7 @@ pub(crate) async fn run(paths: &Paths) -> Result<BrowserFigures> {
     crate::step(&format!(
         "agent desktop: first visit to interactive, frame times at {MESSAGES_PER_SECOND} messages/s"
     ));
-    let agent = browser(&driver, paths, "agent").await?;
+    let agent = driver.session(paths, "agent").await?;
     agent.set_window_size(1366, 860).await?;
     let measured = agent_desktop(&agent, &edge).await;
     agent.close().await?;
@@ -114,14 +114,6 @@ pub(crate) async fn run(paths: &Paths) -> Result<BrowserFigures> {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
-}
-
-async fn browser(driver: &Chromedriver, paths: &Paths, profile: &str) -> Result<Client> {
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(driver.capabilities(paths, profile))
-        .connect(&driver.url())
-        .await
-        .context("starting a Chromium session")
 }
 
 async fn element(client: &Client, css: &str) -> Result<fantoccini::elements::Element> {
@@ -185,7 +177,7 @@ async fn agent_desktop(agent: &Client, edge: &Edge) -> Result<(f64, Latency)> {
     agent.find(Locator::Css("input[name=password]")).await?.send_keys(DEMO_PASSWORD).await?;
     agent.find(Locator::Css("button[type=submit]")).await?.click().await?;
     let presence = element(agent, "select[name=presence]").await?;
-    wait_for_text(agent, ".ad-presence", "Connected").await?;
+    wait_for_text(agent, ".ad-presence", "Connected", PATIENCE).await?;
     presence.select_by_value("ready").await?;
     element(agent, ".ad-presence-menu[data-presence=ready]").await?;
 
@@ -205,7 +197,7 @@ async fn agent_desktop(agent: &Client, edge: &Edge) -> Result<(f64, Latency)> {
     };
     contact.send(say("Hello, a question about my order".into())).await?;
     element(agent, ".ad-offer .ad-accept").await?.click().await?;
-    wait_for_text(agent, ".ad-from-contact .ad-text", "a question about my order").await?;
+    wait_for_text(agent, ".ad-from-contact .ad-text", "a question about my order", PATIENCE).await?;
 
     agent
         .execute(
@@ -223,7 +215,7 @@ async fn agent_desktop(agent: &Client, edge: &Edge) -> Result<(f64, Latency)> {
         ticker.tick().await;
         contact.send(say(format!("line {i} of a long story"))).await?;
     }
-    wait_for_text(agent, ".ad-from-contact .ad-text", &format!("line {} of", total - 1)).await?;
+    wait_for_text(agent, ".ad-from-contact .ad-text", &format!("line {} of", total - 1), PATIENCE).await?;
     let frames =
         agent.execute("window.__confabRecording = false; return window.__confabFrames;", vec![]).await?;
     let frames: Vec<f64> = serde_json::from_value(frames)?;
@@ -233,19 +225,4 @@ async fn agent_desktop(agent: &Client, edge: &Edge) -> Result<(f64, Latency)> {
         bail!("the agent desktop drew only {} frames in {BUSY_SECONDS} s", frames.len());
     }
     Ok((interactive_ms, Latency::new(frames)))
-}
-
-async fn wait_for_text(client: &Client, css: &str, expected: &str) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        for element in client.find_all(Locator::Css(css)).await? {
-            if element.text().await.unwrap_or_default().contains(expected) {
-                return Ok(());
-            }
-        }
-        if started.elapsed() > PATIENCE {
-            bail!("no {css:?} with text {expected:?} after {PATIENCE:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

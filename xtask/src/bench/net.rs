@@ -77,7 +77,7 @@ pub(crate) struct DeskFigures {
     pub(crate) agents: usize,
     /// Offers made (and accepted) per second over the busy window.
     pub(crate) offers_per_second: f64,
-    /// Chats started per second by the load generator over the same window (its own ceiling).
+    /// Chats started per second beforehand, while the waiting chats were prepared (not routing: told apart).
     pub(crate) starts_per_second: f64,
 }
 
