@@ -194,7 +194,7 @@ fn FollowUp(
             }),
             on_news: Box::new(|_| {}),
         },
-        ServerFrame::decode,
+        |text| ServerFrame::decode(text).ok(),
     );
     let link = StoredValue::new_local(link);
     on_cleanup(move || link.with_value(ConversationLink::close));

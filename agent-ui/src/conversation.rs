@@ -187,7 +187,7 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
             }),
             on_news: Box::new(on_news),
         },
-        ServerFrame::decode,
+        |text| ServerFrame::decode(text).ok(),
     );
     live.link.set_value(Some(link));
     on_cleanup(move || live.link.with_value(|l| l.iter().for_each(ConversationLink::close)));

@@ -3,6 +3,7 @@
 
 use confab_protocol::api::ApiError;
 use confab_protocol::frames::ErrorCode;
+use confab_protocol::json::{self, FromJson, Json};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -20,24 +21,51 @@ impl Failure {
     fn network() -> Self {
         Failure { code: None, message: "Can't reach the server. Check your connection and try again.".into() }
     }
+
+    fn unreadable() -> Self {
+        Failure { code: None, message: "The server's answer could not be read.".into() }
+    }
+
+    /// The edge's JSON error body ([`ApiError`]), if `text` is one.
+    pub fn from_answer(text: &str) -> Option<Self> {
+        json::read::<ApiError>(text).map(|e| Failure { code: Some(e.error.code), message: e.error.message })
+    }
 }
 
-/// Sends `method path` with an optional JSON body and decodes a JSON answer (or `()` for 204).
+/// Sends `method path` with an optional JSON body and decodes a JSON answer (or `()` for 204), with serde
+/// (the agent desktop's bodies).
 pub async fn request<T: DeserializeOwned>(
     method: &str,
     path: &str,
     body: Option<&impl Serialize>,
 ) -> Result<T, Failure> {
-    request_as(method, path, body, None).await
+    let body = match body {
+        Some(body) => Some(serde_json::to_string(body).map_err(|_| Failure::network())?),
+        None => None,
+    };
+    let text = send(method, path, body, None).await?;
+    serde_json::from_str(if text.is_empty() { "null" } else { &text }).map_err(|_| Failure::unreadable())
 }
 
-/// Like [`request`], with a contact token as `Authorization: Bearer` (contacts have no cookie).
-pub async fn request_as<T: DeserializeOwned>(
+/// Like [`request`], through the small JSON reader and writer instead of serde (the widget, which cannot
+/// afford serde's size), and with a contact token as `Authorization: Bearer` (contacts have no cookie).
+pub async fn request_json<T: FromJson>(
     method: &str,
     path: &str,
-    body: Option<&impl Serialize>,
+    body: Option<Json>,
     bearer: Option<&str>,
 ) -> Result<T, Failure> {
+    let text = send(method, path, body.map(|b| b.to_text()), bearer).await?;
+    json::read(&text).ok_or_else(Failure::unreadable)
+}
+
+/// Sends `method path` with an optional JSON body (already written); the answer's text, or the failure.
+async fn send(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    bearer: Option<&str>,
+) -> Result<String, Failure> {
     let init = RequestInit::new();
     let headers = web_sys::Headers::new().map_err(|_| Failure::network())?;
     if let Some(token) = bearer {
@@ -48,8 +76,7 @@ pub async fn request_as<T: DeserializeOwned>(
     // Same-origin pages only: the widget frame and the agent desktop are served by the edge itself.
     init.set_credentials(RequestCredentials::SameOrigin);
     if let Some(body) = body {
-        let text = serde_json::to_string(body).map_err(|_| Failure::network())?;
-        init.set_body(&JsValue::from_str(&text));
+        init.set_body(&JsValue::from_str(&body));
         let _ = headers.set("content-type", "application/json");
     }
     let window = web_sys::window().ok_or_else(Failure::network)?;
@@ -64,12 +91,10 @@ pub async fn request_as<T: DeserializeOwned>(
         .and_then(|t| t.as_string())
         .unwrap_or_default();
     if !response.ok() {
-        return Err(match serde_json::from_str::<ApiError>(&text) {
-            Ok(e) => Failure { code: Some(e.error.code), message: e.error.message },
-            Err(_) => Failure { code: None, message: format!("The server answered {}.", response.status()) },
-        });
+        return Err(Failure::from_answer(&text).unwrap_or_else(|| Failure {
+            code: None,
+            message: format!("The server answered {}.", response.status()),
+        }));
     }
-    let text = if text.is_empty() { "null" } else { &text };
-    serde_json::from_str(text)
-        .map_err(|_| Failure { code: None, message: "The server's answer could not be read.".into() })
+    Ok(text)
 }

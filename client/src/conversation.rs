@@ -58,9 +58,10 @@ struct State {
     decode: Decode,
 }
 
-/// How a link decodes the edge's frames: [`ServerFrame::decode`] for agents, and
-/// [`ServerFrame::decode_for_contact`] for the widget, which then carries no code to decode agents' news.
-pub type Decode = fn(&str) -> Result<ServerFrame, serde_json::Error>;
+/// How a link decodes the edge's frames (`None`: not a frame): [`ServerFrame::decode`] for agents, and
+/// [`ServerFrame::decode_for_contact`] for the widget, which then carries neither serde nor the code to
+/// decode agents' news.
+pub type Decode = fn(&str) -> Option<ServerFrame>;
 
 impl ConversationLink {
     /// Connects to conversation `interaction`, starting from `log` (which may hold an outbox written before
@@ -172,7 +173,7 @@ impl ConversationLink {
     }
 
     fn on_frame(&self, text: &str) {
-        let Ok(frame) = (self.0.decode)(text) else { return };
+        let Some(frame) = (self.0.decode)(text) else { return };
         match frame {
             ServerFrame::Welcome { .. } => {
                 self.0.welcomed.set(true);

@@ -1,20 +1,22 @@
 //! Small JSON values in `localStorage`. Storage can be missing or full (private mode, quotas): then values
 //! are simply not kept, and the caller's in-memory state goes on working.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+//!
+//! Values are written with the small JSON writer ([`confab_protocol::json`]): the widget carries no serde.
+
+use confab_protocol::json::{self, FromJson, ToJson};
 
 fn local() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
-    serde_json::from_str(&local()?.get_item(key).ok()??).ok()
+pub fn load<T: FromJson>(key: &str) -> Option<T> {
+    json::read(&local()?.get_item(key).ok()??)
 }
 
-pub fn save<T: Serialize>(key: &str, value: &T) {
-    if let (Some(storage), Ok(text)) = (local(), serde_json::to_string(value)) {
-        let _ = storage.set_item(key, &text);
+pub fn save<T: ToJson>(key: &str, value: &T) {
+    if let Some(storage) = local() {
+        let _ = storage.set_item(key, &json::write(value));
     }
 }
 

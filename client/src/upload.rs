@@ -1,8 +1,8 @@
 //! File uploads with progress (XMLHttpRequest: `fetch` reports no upload progress).
 
 use crate::api::Failure;
-use confab_protocol::api::ApiError;
 use confab_protocol::frames::Attachment;
+use confab_protocol::json;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -49,12 +49,9 @@ pub fn upload(
         let text = done_xhr.response_text().ok().flatten().unwrap_or_default();
         let status = done_xhr.status().unwrap_or(0);
         let result = if (200..300).contains(&status) {
-            serde_json::from_str::<Attachment>(&text).map_err(|_| network())
+            json::read::<Attachment>(&text).ok_or_else(network)
         } else {
-            Err(match serde_json::from_str::<ApiError>(&text) {
-                Ok(e) => Failure { code: Some(e.error.code), message: e.error.message },
-                Err(_) => network(),
-            })
+            Err(Failure::from_answer(&text).unwrap_or_else(network))
         };
         done(result);
     });

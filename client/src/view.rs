@@ -2,6 +2,7 @@
 
 use confab_protocol::format;
 use confab_protocol::frames::Attachment;
+use confab_protocol::json::{FromJson, Json};
 use leptos::prelude::*;
 
 /// Message text with `*bold*` and `_italic_` styled; always text nodes, never HTML.
@@ -28,9 +29,15 @@ pub fn set_timeout(f: impl FnOnce() + 'static, ms: i64) {
     }
 }
 
-#[derive(serde::Deserialize)]
+/// A signed, short-lived link to a file.
 struct Link {
     url: String,
+}
+
+impl FromJson for Link {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Link { url: json.field("url")? })
+    }
 }
 
 /// A file in a message: images are previewed inline, other files download on click. Links are signed and
@@ -40,9 +47,7 @@ pub fn AttachmentView(interaction: String, attachment: Attachment, bearer: Optio
     let path = format!("/api/v1/chats/{interaction}/attachments/{}/link", attachment.id);
     let fetch_link = move || {
         let (path, bearer) = (path.clone(), bearer.clone());
-        async move {
-            crate::api::request_as::<Link>("GET", &path, None::<&()>, bearer.as_deref()).await.map(|l| l.url)
-        }
+        async move { crate::api::request_json::<Link>("GET", &path, None, bearer.as_deref()).await.map(|l| l.url) }
     };
     let label = format!("{} · {}", attachment.name, format::human_size(attachment.size));
     if attachment.kind.is_image() {

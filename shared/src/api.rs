@@ -2,6 +2,7 @@
 
 use crate::frames::ErrorCode;
 use crate::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
+use crate::json::{FromJson, Json, ToJson};
 use crate::lifecycle::LifecycleRules;
 use crate::widget::WidgetSettings;
 use serde::{Deserialize, Serialize};
@@ -159,6 +160,38 @@ pub struct ChatStarted {
     pub contact_token: String,
 }
 
+impl ToJson for StartChat {
+    fn to_json(&self) -> Json {
+        let text = |s: &Option<String>| s.as_deref().map(Json::from);
+        Json::object([
+            ("name", text(&self.name)),
+            ("email", text(&self.email)),
+            ("contact_token", text(&self.contact_token)),
+            ("identity", self.identity.as_ref().map(ToJson::to_json)),
+        ])
+    }
+}
+
+impl ToJson for Identity {
+    fn to_json(&self) -> Json {
+        Json::object([
+            ("user_id", Some(self.user_id.to_json())),
+            ("name", self.name.as_deref().map(Json::from)),
+            ("email", self.email.as_deref().map(Json::from)),
+            ("signature", Some(self.signature.to_json())),
+        ])
+    }
+}
+
+impl FromJson for ChatStarted {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(ChatStarted {
+            interaction: InteractionId(json.field("interaction")?),
+            contact_token: json.field("contact_token")?,
+        })
+    }
+}
+
 /// `POST /api/v1/agent/session`: sign in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignIn {
@@ -257,6 +290,13 @@ pub struct ApiError {
 pub struct ApiErrorBody {
     pub code: ErrorCode,
     pub message: String,
+}
+
+impl FromJson for ApiError {
+    fn from_json(json: &Json) -> Option<Self> {
+        let body = json.get("error")?;
+        Some(ApiError { error: ApiErrorBody { code: body.field("code")?, message: body.field("message")? } })
+    }
 }
 
 impl ApiError {

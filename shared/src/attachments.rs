@@ -2,6 +2,7 @@
 //! content's signature (its first bytes), so a renamed executable is refused however it is named. At most
 //! [`MAX_ATTACHMENT_BYTES`].
 
+use crate::json::{FromJson, Json, ToJson};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -83,6 +84,48 @@ impl FileKind {
         }
     }
 
+    /// Every kind, for reading a kind's wire name.
+    pub const ALL: [FileKind; 16] = [
+        FileKind::Png,
+        FileKind::Jpeg,
+        FileKind::Gif,
+        FileKind::Webp,
+        FileKind::Mp3,
+        FileKind::Mp4,
+        FileKind::Pdf,
+        FileKind::Docx,
+        FileKind::Txt,
+        FileKind::Rtf,
+        FileKind::Pages,
+        FileKind::Csv,
+        FileKind::Xlsx,
+        FileKind::Numbers,
+        FileKind::Pptx,
+        FileKind::Key,
+    ];
+
+    /// The kind on the wire (what serde writes for it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Png => "png",
+            FileKind::Jpeg => "jpeg",
+            FileKind::Gif => "gif",
+            FileKind::Webp => "webp",
+            FileKind::Mp3 => "mp3",
+            FileKind::Mp4 => "mp4",
+            FileKind::Pdf => "pdf",
+            FileKind::Docx => "docx",
+            FileKind::Txt => "txt",
+            FileKind::Rtf => "rtf",
+            FileKind::Pages => "pages",
+            FileKind::Csv => "csv",
+            FileKind::Xlsx => "xlsx",
+            FileKind::Numbers => "numbers",
+            FileKind::Pptx => "pptx",
+            FileKind::Key => "key",
+        }
+    }
+
     /// Images get an inline preview.
     pub fn is_image(self) -> bool {
         matches!(self, FileKind::Png | FileKind::Jpeg | FileKind::Gif | FileKind::Webp)
@@ -111,6 +154,19 @@ impl FileKind {
             | FileKind::Key => head.starts_with(b"PK\x03\x04"),
             FileKind::Txt | FileKind::Csv => looks_like_text(head),
         }
+    }
+}
+
+impl ToJson for FileKind {
+    fn to_json(&self) -> Json {
+        Json::from(self.as_str())
+    }
+}
+
+impl FromJson for FileKind {
+    fn from_json(json: &Json) -> Option<Self> {
+        let name = json.as_str()?;
+        FileKind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 

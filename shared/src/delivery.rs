@@ -11,6 +11,7 @@
 
 use crate::frames::{Attachment, Author, ClientFrame, Message};
 use crate::ids::{ClientMessageId, Seq};
+use crate::json::{FromJson, Json, ToJson};
 use crate::validate::{self, Invalid};
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +106,28 @@ pub struct Outgoing {
     pub attachments: Vec<Attachment>,
     /// When it was written, by the client's clock (shown until the edge's stamp replaces it).
     pub written_at: i64,
+}
+
+impl ToJson for Outgoing {
+    fn to_json(&self) -> Json {
+        Json::object([
+            ("client_id", Some(self.client_id.to_json())),
+            ("text", Some(self.text.to_json())),
+            ("attachments", (!self.attachments.is_empty()).then(|| self.attachments.to_json())),
+            ("written_at", Some(self.written_at.to_json())),
+        ])
+    }
+}
+
+impl FromJson for Outgoing {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Outgoing {
+            client_id: json.field("client_id")?,
+            text: json.field("text")?,
+            attachments: json.optional("attachments")?.unwrap_or_default(),
+            written_at: json.field("written_at")?,
+        })
+    }
 }
 
 /// A client's view of one conversation: the messages it has received, in `seq` order without duplicates, and

@@ -6,6 +6,7 @@
 
 use crate::attachments::FileKind;
 use crate::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Millis, QueueId, Seq};
+use crate::json::{FromJson, Json, Malformed, ToJson};
 use crate::lifecycle::{Event, LogStatus, Phase, Sla, State, WrapUp};
 use crate::routing::{
     AssignKind, OfferKind, Presence, RequeueReason, TransferOutcome, TransferTarget, WithdrawReason,
@@ -131,59 +132,6 @@ pub enum ServerFrame {
     State { view: Box<InteractionView> },
     #[serde(other)]
     Unknown,
-}
-
-/// The frames a contact's socket carries: [`ServerFrame`] without the agents' lifecycle news (`event`,
-/// `state`), in exactly its wire form. The edge never sends those to a contact, so the widget decodes
-/// this type and ships without the code that would decode them (most of its size budget). A frame only
-/// agents get decodes as `Unknown` here.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ContactFrame {
-    Welcome {
-        version: u32,
-        interaction: InteractionId,
-    },
-    Message {
-        message: Message,
-    },
-    Ack {
-        client_id: ClientMessageId,
-        seq: Seq,
-    },
-    Error {
-        code: ErrorCode,
-        message: String,
-    },
-    Typing {
-        who: Participant,
-        on: bool,
-    },
-    Read {
-        who: Participant,
-        seq: Seq,
-    },
-    ChatEnded {
-        by_contact: bool,
-        at: Millis,
-    },
-    #[serde(other)]
-    Unknown,
-}
-
-impl From<ContactFrame> for ServerFrame {
-    fn from(frame: ContactFrame) -> Self {
-        match frame {
-            ContactFrame::Welcome { version, interaction } => ServerFrame::Welcome { version, interaction },
-            ContactFrame::Message { message } => ServerFrame::Message { message },
-            ContactFrame::Ack { client_id, seq } => ServerFrame::Ack { client_id, seq },
-            ContactFrame::Error { code, message } => ServerFrame::Error { code, message },
-            ContactFrame::Typing { who, on } => ServerFrame::Typing { who, on },
-            ContactFrame::Read { who, seq } => ServerFrame::Read { who, seq },
-            ContactFrame::ChatEnded { by_contact, at } => ServerFrame::ChatEnded { by_contact, at },
-            ContactFrame::Unknown => ServerFrame::Unknown,
-        }
-    }
 }
 
 /// Frames an agent desktop sends on its desk socket.
@@ -411,9 +359,30 @@ impl ServerFrame {
         serde_json::from_str(text)
     }
 
-    /// Decodes a frame on a contact's socket (see [`ContactFrame`]): agents' frames come out `Unknown`.
-    pub fn decode_for_contact(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str::<ContactFrame>(text).map(ServerFrame::from)
+    /// Decodes a frame on a contact's socket with the widget's small JSON reader ([`crate::json`]), which
+    /// keeps serde out of the widget: the frames a contact gets, in exactly their wire form. The edge never
+    /// sends agents' lifecycle news (`event`, `state`) to a contact; here they, like frames of a newer
+    /// version, come out `Unknown`.
+    pub fn decode_for_contact(text: &str) -> Result<Self, Malformed> {
+        Self::contact_frame(&Json::parse(text)?).ok_or(Malformed)
+    }
+
+    fn contact_frame(json: &Json) -> Option<Self> {
+        Some(match json.get("type")?.as_str()? {
+            "welcome" => ServerFrame::Welcome {
+                version: json.field("version")?,
+                interaction: InteractionId(json.field("interaction")?),
+            },
+            "message" => ServerFrame::Message { message: json.field("message")? },
+            "ack" => ServerFrame::Ack { client_id: json.field("client_id")?, seq: json.field("seq")? },
+            "error" => ServerFrame::Error { code: json.field("code")?, message: json.field("message")? },
+            "typing" => ServerFrame::Typing { who: json.field("who")?, on: json.field("on")? },
+            "read" => ServerFrame::Read { who: json.field("who")?, seq: json.field("seq")? },
+            "chat_ended" => {
+                ServerFrame::ChatEnded { by_contact: json.field("by_contact")?, at: json.field("at")? }
+            }
+            _ => ServerFrame::Unknown,
+        })
     }
 
     /// The JSON text of this frame. Serialising these types cannot fail (no maps with non-string keys, no
@@ -448,8 +417,165 @@ impl DeskClientFrame {
 }
 
 impl ClientFrame {
+    /// The frame's JSON text, written with the small writer ([`crate::json`]) so that the widget carries no
+    /// serde; the golden tests hold it to what serde writes.
     pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let text = |s: &str| Some(Json::from(s));
+        let json = match self {
+            ClientFrame::Hello { version, token, after } => Json::object([
+                ("type", text("hello")),
+                ("version", Some(version.to_json())),
+                ("token", token.as_deref().map(Json::from)),
+                ("after", after.map(|seq| seq.to_json())),
+            ]),
+            ClientFrame::Send { client_id, text: message, attachments } => Json::object([
+                ("type", text("send")),
+                ("client_id", Some(client_id.to_json())),
+                ("text", Some(message.to_json())),
+                ("attachments", (!attachments.is_empty()).then(|| attachments.to_json())),
+            ]),
+            ClientFrame::Typing { on } => {
+                Json::object([("type", text("typing")), ("on", Some(on.to_json()))])
+            }
+            ClientFrame::Read { seq } => Json::object([("type", text("read")), ("seq", Some(seq.to_json()))]),
+            ClientFrame::ChooseCode { code } => {
+                Json::object([("type", text("choose_code")), ("code", Some(code.to_json()))])
+            }
+            ClientFrame::Notes { text: notes } => {
+                Json::object([("type", text("notes")), ("text", Some(notes.to_json()))])
+            }
+            ClientFrame::End => Json::object([("type", text("end"))]),
+            ClientFrame::Park => Json::object([("type", text("park"))]),
+            ClientFrame::Unpark => Json::object([("type", text("unpark"))]),
+            ClientFrame::ExtendWrap => Json::object([("type", text("extend_wrap"))]),
+            ClientFrame::Complete => Json::object([("type", text("complete"))]),
+            ClientFrame::Unknown => Json::object([("type", text("unknown"))]),
+        };
+        json.to_text()
+    }
+}
+
+impl ToJson for ClientMessageId {
+    fn to_json(&self) -> Json {
+        self.0.to_json()
+    }
+}
+
+impl FromJson for ClientMessageId {
+    fn from_json(json: &Json) -> Option<Self> {
+        uuid::Uuid::from_json(json).map(ClientMessageId)
+    }
+}
+
+impl ToJson for Attachment {
+    fn to_json(&self) -> Json {
+        Json::object([
+            ("id", Some(self.id.to_json())),
+            ("name", Some(self.name.to_json())),
+            ("size", Some(self.size.to_json())),
+            ("kind", Some(self.kind.to_json())),
+        ])
+    }
+}
+
+impl FromJson for Attachment {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Attachment {
+            id: json.field("id")?,
+            name: json.field("name")?,
+            size: json.field("size")?,
+            kind: json.field("kind")?,
+        })
+    }
+}
+
+impl FromJson for Message {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Message {
+            seq: json.field("seq")?,
+            client_id: json.field("client_id")?,
+            author: json.field("author")?,
+            text: json.field("text")?,
+            attachments: json.optional("attachments")?.unwrap_or_default(),
+            at: json.field("at")?,
+        })
+    }
+}
+
+impl FromJson for Author {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(match json.get("role")?.as_str()? {
+            "contact" => Author::Contact,
+            "agent" => Author::Agent { id: AgentId(json.field("id")?), name: json.field("name")? },
+            _ => Author::Unknown,
+        })
+    }
+}
+
+impl FromJson for Participant {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(match json.get("role")?.as_str()? {
+            "contact" => Participant::Contact,
+            "agent" => Participant::Agent { name: json.field("name")? },
+            _ => Participant::Unknown,
+        })
+    }
+}
+
+impl ErrorCode {
+    /// Every code but `Unknown`, for reading a code's wire name.
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::BadFrame,
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::Forbidden,
+        ErrorCode::Conflict,
+        ErrorCode::TooManyRequests,
+        ErrorCode::NotFound,
+        ErrorCode::HelloRequired,
+        ErrorCode::EmptyMessage,
+        ErrorCode::MessageTooLong,
+        ErrorCode::FrameTooLarge,
+        ErrorCode::BadCredentials,
+        ErrorCode::AttachmentType,
+        ErrorCode::AttachmentTooLarge,
+        ErrorCode::NotAllowedNow,
+        ErrorCode::TransferRefused,
+        ErrorCode::Internal,
+    ];
+
+    /// The code on the wire (what serde writes for it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::HelloRequired => "hello_required",
+            ErrorCode::EmptyMessage => "empty_message",
+            ErrorCode::MessageTooLong => "message_too_long",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::BadCredentials => "bad_credentials",
+            ErrorCode::AttachmentType => "attachment_type",
+            ErrorCode::AttachmentTooLarge => "attachment_too_large",
+            ErrorCode::NotAllowedNow => "not_allowed_now",
+            ErrorCode::TransferRefused => "transfer_refused",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+impl FromJson for ErrorCode {
+    /// A code this build does not know is `Unknown`, as with serde.
+    fn from_json(json: &Json) -> Option<Self> {
+        let name = json.as_str()?;
+        Some(ErrorCode::ALL.into_iter().find(|code| code.as_str() == name).unwrap_or(ErrorCode::Unknown))
     }
 }
 

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`frames`], [`api`] | the wire protocol: versioned, internally tagged JSON with `Unknown` fallbacks, stable [`ErrorCode`](frames::ErrorCode)s |
 //! | [`ids`] | interaction, message, site, agent, queue and contact identifiers |
+//! | [`json`] | a small JSON reader and writer, so the widget carries no serde (its size budget) |
 //! | [`lifecycle`] | one interaction: queued → offered → active ⇄ parked → ended → wrap → completed, reactivation, SLA timers, who sees which event (diagram in the module docs) |
 //! | [`routing`] | one site's desk: presence, capacity, queues, offers, reject/timeout, auto-accept, transfers, post-parking |
 //! | [`delivery`] | message numbering, de-duplication, resume, the client's outbox, unread counts, typing timing |
@@ -45,6 +46,7 @@ pub mod format;
 pub mod frames;
 pub mod history;
 pub mod ids;
+pub mod json;
 pub mod lifecycle;
 pub mod limits;
 pub mod routing;

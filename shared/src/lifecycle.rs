@@ -597,6 +597,13 @@ impl Interaction {
     /// A decision of the desk about this interaction. Decisions about an older routing request (a session
     /// since ended, a park since left) are ignored: the desk already let go of those.
     pub fn on_desk(&mut self, effect: DeskEffect, now: Millis) {
+        // Parked, the interaction let go of the desk (`Release`); a decision about the same ticket that
+        // crossed it (its agent went offline, so the desk requeued it and somebody took it) is stale, and the
+        // desk drops it when the release arrives. Taking it would leave the chat active, or queued, with an
+        // agent the desk no longer counts.
+        if matches!(self.state, State::Parked { reclaiming: false, .. }) {
+            return;
+        }
         let current = |ticket: Ticket| ticket == self.ticket;
         match effect {
             DeskEffect::Offer { agent, ticket, kind: OfferKind::Queue, .. } if current(ticket) => {

@@ -1,6 +1,7 @@
 //! How a site's chat widget looks and greets: the site owner's settings, and the rules for the pre-chat
 //! form and for how agents are named to contacts.
 
+use crate::json::{FromJson, Json, ToJson};
 use serde::{Deserialize, Serialize};
 
 /// The languages the widget speaks. `auto` (the default) picks the visitor's browser language when it is one
@@ -64,6 +65,53 @@ pub enum Field {
     Hidden,
     Optional,
     Required,
+}
+
+/// The widget reads its settings with the small JSON reader ([`crate::json`]); like serde's
+/// `#[serde(default)]`, a missing field takes its default.
+impl FromJson for WidgetSettings {
+    fn from_json(json: &Json) -> Option<Self> {
+        let default = WidgetSettings::default();
+        Some(WidgetSettings {
+            title: json.optional("title")?.unwrap_or(default.title),
+            greeting: json.optional("greeting")?.unwrap_or(default.greeting),
+            color: json.optional("color")?.unwrap_or(default.color),
+            position: json.optional("position")?.unwrap_or(default.position),
+            show_agent_names: json.optional("show_agent_names")?.unwrap_or(default.show_agent_names),
+            pre_chat: json.optional("pre_chat")?.unwrap_or(default.pre_chat),
+            locale: json.optional("locale")?.unwrap_or(default.locale),
+        })
+    }
+}
+
+impl FromJson for Position {
+    fn from_json(json: &Json) -> Option<Self> {
+        match json.as_str()? {
+            "right" => Some(Position::Right),
+            "left" => Some(Position::Left),
+            _ => None,
+        }
+    }
+}
+
+impl FromJson for PreChatForm {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(PreChatForm {
+            name: json.optional("name")?.unwrap_or_default(),
+            email: json.optional("email")?.unwrap_or_default(),
+        })
+    }
+}
+
+impl FromJson for Field {
+    fn from_json(json: &Json) -> Option<Self> {
+        match json.as_str()? {
+            "hidden" => Some(Field::Hidden),
+            "optional" => Some(Field::Optional),
+            "required" => Some(Field::Required),
+            _ => None,
+        }
+    }
 }
 
 /// Longest title, greeting, name and email, in characters.
@@ -170,6 +218,21 @@ pub struct ContactDetails {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+}
+
+impl ToJson for ContactDetails {
+    fn to_json(&self) -> Json {
+        Json::object([
+            ("name", self.name.as_deref().map(Json::from)),
+            ("email", self.email.as_deref().map(Json::from)),
+        ])
+    }
+}
+
+impl FromJson for ContactDetails {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(ContactDetails { name: json.optional("name")?, email: json.optional("email")? })
+    }
 }
 
 impl PreChatProblem {

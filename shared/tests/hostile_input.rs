@@ -94,10 +94,20 @@ fn decode_everything(text: &str) {
     if let Ok(frame) = ClientFrame::decode(text) {
         assert_eq!(ClientFrame::decode(&frame.encode()).ok(), Some(frame));
     }
-    if let Ok(frame) = ServerFrame::decode(text) {
-        assert_eq!(ServerFrame::decode(&frame.encode()).ok(), Some(frame));
+    let served = ServerFrame::decode(text);
+    if let Ok(frame) = &served {
+        assert_eq!(ServerFrame::decode(&frame.encode()).ok().as_ref(), Some(frame));
     }
-    let _ = ServerFrame::decode_for_contact(text);
+    // The widget's small reader agrees with serde on every frame a contact can get. (serde also takes an
+    // array whose first item is the type; frames are objects, and the small reader takes only those.)
+    let for_contact = ServerFrame::decode_for_contact(text);
+    let object = text.trim_start().starts_with('{');
+    match served {
+        Ok(ServerFrame::Event { .. } | ServerFrame::State { .. }) => {}
+        Ok(frame) if object => assert_eq!(for_contact, Ok(frame), "{text}"),
+        Ok(_) => {}
+        Err(_) => assert!(for_contact.is_err() || for_contact == Ok(ServerFrame::Unknown), "{text}"),
+    }
     if let Ok(frame) = DeskClientFrame::decode(text) {
         assert_eq!(DeskClientFrame::decode(&frame.encode()).ok(), Some(frame));
     }

@@ -331,6 +331,41 @@ fn a_contact_reply_goes_to_the_queue_when_the_parking_agent_has_no_room() {
     assert_eq!(w.offers_to(&grace), vec![chat], "the post-parking plan routes it to another agent");
 }
 
+/// Found by the slow-link property test: ada parks a chat and, before the desk hears of it, goes offline.
+/// The desk requeues what it thinks ada holds and grace takes it; then the park's release arrives. The chat
+/// stays parked with ada (a reply brings it back), and nobody is counted as holding it.
+#[test]
+fn parking_while_going_offline_leaves_the_chat_parked_however_the_messages_cross() {
+    for grace_takes_it in [false, true] {
+        let mut w = World::new();
+        w.link_delay = 250;
+        let ada = w.ready_agent("ada", 1);
+        let grace = w.ready_agent("grace", 2);
+        let chat = w.new_chat("hello");
+        w.advance(1_000);
+        w.accept(&ada, chat).expect("offered to ada, the first with room");
+        w.advance(1_000);
+        w.act(chat, |i, now| i.park(&ada, now)).expect("active with ada");
+        w.presence(&ada, Presence::Offline);
+        if grace_takes_it {
+            assert_eq!(w.offers_to(&grace), vec![chat], "the desk has not heard of the park yet");
+            w.accept(&grace, chat).expect("offered");
+        }
+        w.advance(1_000);
+        assert!(
+            matches!(w.state(chat), State::Parked { agent, reclaiming: false, .. } if *agent == ada),
+            "grace took it: {grace_takes_it}; state {:?}",
+            w.state(chat)
+        );
+        assert_eq!(w.load_of(&grace), 0, "grace is not counted as holding a parked chat");
+        assert!(w.offers_to(&grace).is_empty());
+        // The contact's reply: ada is offline, so the post-parking plan routes it to grace.
+        w.contact_says(chat, "still there?");
+        w.advance(1_000);
+        assert_eq!(w.offers_to(&grace), vec![chat], "grace took it: {grace_takes_it}");
+    }
+}
+
 #[test]
 fn auto_park_after_inactivity_but_never_with_an_unanswered_contact() {
     let mut w = World::new();

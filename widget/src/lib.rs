@@ -29,7 +29,7 @@ fn inlined_settings() -> WidgetSettings {
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("confab-settings"))
         .and_then(|e| e.text_content())
-        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|text| confab_protocol::json::read(&text))
         .unwrap_or_default()
 }
 
