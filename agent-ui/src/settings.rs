@@ -10,6 +10,7 @@ use confab_protocol::admin::{
     self, AgentAccount, AgentChanges, IdentitySecret, NewAgent, Role, SiteAdminView, SiteSettings,
 };
 use confab_protocol::api::StandardResponse;
+use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, QueueId};
 use confab_protocol::lifecycle::DispositionCode;
 use confab_protocol::widget::{Field, LOCALES, Position};
@@ -94,6 +95,8 @@ fn SettingsForm(desk: Desk, site: SiteAdminView) -> impl IntoView {
     let accounts = RwSignal::new(site.agents.clone());
     let status = RwSignal::new(None::<Result<String, String>>);
     let busy = RwSignal::new(false);
+    // A save was refused because the settings changed since this form got them.
+    let stale = RwSignal::new(false);
     let dirty = Memo::new(move |_| draft.with(|d| saved.with(|s| d != s)));
     let save = move |_| {
         busy.set(true);
@@ -106,13 +109,38 @@ fn SettingsForm(desk: Desk, site: SiteAdminView) -> impl IntoView {
             busy.set(false);
             match answer {
                 Ok(view) => {
-                    // What was typed while saving stays (and stays unsaved); otherwise show what was stored.
+                    // What was typed while saving stays (and stays unsaved), now based on the stored version;
+                    // otherwise show what was stored.
                     if draft.with_untracked(|d| *d == body_sent) {
                         draft.set(view.settings.clone());
+                    } else {
+                        draft.update(|d| d.version = view.settings.version.clone());
                     }
                     saved.set(view.settings);
                     status.set(Some(Ok("Saved. The widget and the desk use the new settings now.".into())));
                     desk.reload_site();
+                }
+                Err(failure) => {
+                    stale.set(failure.code == Some(ErrorCode::Conflict));
+                    status.set(Some(Err(failure.message)));
+                }
+            }
+        });
+    };
+    // After a refused save (someone else changed the settings): the settings as stored now, in place of
+    // this form's edits, which the admin then makes again.
+    let reload = move |_| {
+        spawn_local(async move {
+            let view: Result<SiteAdminView, Failure> =
+                api::request("GET", "/api/v1/admin/site", None::<&()>).await;
+            match view {
+                Ok(view) => {
+                    saved.set(view.settings.clone());
+                    draft.set(view.settings);
+                    secret_set.set(view.identity_secret_set);
+                    accounts.set(view.agents);
+                    stale.set(false);
+                    status.set(Some(Ok("Reloaded: these are the settings as saved now.".into())));
                 }
                 Err(failure) => status.set(Some(Err(failure.message))),
             }
@@ -129,11 +157,15 @@ fn SettingsForm(desk: Desk, site: SiteAdminView) -> impl IntoView {
             <CodesSection draft />
             <ResponsesSection draft />
             <div class="ad-savebar" data-dirty=move || dirty.get().to_string()>
-                {move || match status.get() {
-                    Some(Ok(text)) => view! { <p class="ad-ok" role="status">{text}</p> }.into_any(),
-                    Some(Err(text)) => view! { <p class="ad-error" role="alert">{text}</p> }.into_any(),
-                    None => view! { <p class="ad-muted">{move || if dirty.get() { "You have unsaved changes." } else { "All changes saved." }}</p> }.into_any(),
+                // "Saved" stands until the next edit; an error until it is dealt with.
+                {move || match (status.get(), dirty.get()) {
+                    (Some(Err(text)), _) => view! { <p class="ad-error" role="alert">{text}</p> }.into_any(),
+                    (Some(Ok(text)), false) => view! { <p class="ad-ok" role="status">{text}</p> }.into_any(),
+                    (_, dirty) => view! { <p class="ad-muted">{if dirty { "You have unsaved changes." } else { "All changes saved." }}</p> }.into_any(),
                 }}
+                {move || stale.get().then(|| view! {
+                    <button class="ad-secondary ad-reload-settings" on:click=reload>"Reload settings"</button>
+                })}
                 <button class="ad-secondary" disabled=move || !dirty.get() on:click=move |_| { draft.set(saved.get_untracked()); status.set(None); }>"Discard"</button>
                 <button class="ad-primary ad-save-settings" disabled=move || !dirty.get() || busy.get() on:click=save>
                     {move || if busy.get() { "Saving…" } else { "Save changes" }}
@@ -267,12 +299,20 @@ fn IdentitySection(
             let answer: Result<SiteAdminView, Failure> =
                 api::request("DELETE", "/api/v1/admin/site/identity-secret", None::<&()>).await;
             match answer {
-                Ok(_) => {
+                Ok(view) => {
                     secret_set.set(false);
                     shown.set(None);
-                    // The edge turned enforcement off with the secret: both the draft and the saved state say so.
-                    draft.update(|d| d.identity_required = false);
-                    saved.update(|s| s.identity_required = false);
+                    // The edge turned enforcement off with the secret: both the draft and the saved state say so,
+                    // and an edit in progress is now based on the settings' new version.
+                    let version = view.settings.version;
+                    draft.update(|d| {
+                        d.identity_required = false;
+                        d.version = version.clone();
+                    });
+                    saved.update(|s| {
+                        s.identity_required = false;
+                        s.version = version;
+                    });
                 }
                 Err(failure) => error.set(Some(failure.message)),
             }

@@ -3,7 +3,7 @@
 //! (what a valid setting is, what each role may do) are in `confab_protocol::admin`.
 
 use crate::auth::{self, AgentSession, PasswordHash};
-use crate::directory::{self, StoredAgent, StoredSite};
+use crate::directory::{self, StoredAgent, StoredSite, WriteMode, Written};
 use crate::http::{
     api_error, call, error, internal_request, json_body, json_body_up_to, now_ms, query, stub,
 };
@@ -73,10 +73,33 @@ impl Staff {
     }
 }
 
-/// Stores a site and tells its desk, so every change applies at once without a restart.
-pub(crate) async fn publish(env: &Env, site: &StoredSite) -> Result<()> {
-    directory::put_site(env, site).await?;
-    crate::desk::configure(env, &site.id, &site.desk_config()).await
+/// Stores a site changed from what was read (`site.revision`), and tells its desk, so every change applies
+/// at once without a restart. `false`: someone wrote the site since it was read, and nothing was stored
+/// (answer with [`changed_meanwhile`]).
+pub(crate) async fn publish(env: &Env, site: &mut StoredSite) -> Result<bool> {
+    store(env, site, WriteMode::Change).await
+}
+
+/// Stores a site whatever is stored (the first run, the operator's whole-site `PUT`), and tells its desk.
+pub(crate) async fn publish_replacing(env: &Env, site: &mut StoredSite) -> Result<()> {
+    store(env, site, WriteMode::Replace).await.map(|_| ())
+}
+
+async fn store(env: &Env, site: &mut StoredSite, mode: WriteMode) -> Result<bool> {
+    match directory::put_site(env, site, mode).await? {
+        Written::Stored(revision) => site.revision = revision,
+        Written::Stale => return Ok(false),
+    }
+    crate::desk::configure(env, &site.id, &site.desk_config()).await?;
+    Ok(true)
+}
+
+/// The answer when two changes to a site crossed: the later one is refused rather than undoing the other.
+fn changed_meanwhile() -> Result<Response> {
+    error(
+        ErrorCode::Conflict,
+        "someone else changed this site at the same moment: nothing was saved, try again",
+    )
 }
 
 /// Whether `email` already signs in to an account other than `except` (on any site).
@@ -140,7 +163,7 @@ pub(crate) async fn first_run(mut req: Request, env: &Env) -> Result<Response> {
         return error(ErrorCode::Conflict, "this email already signs in to Confab: use another");
     }
     let admin = StoredAgent::new(&account, PasswordHash::new(&run.password).await?);
-    let site = StoredSite {
+    let mut site = StoredSite {
         id: run.site.clone(),
         name: run.site_name.trim().to_owned(),
         allowed_origins: Vec::new(),
@@ -149,16 +172,24 @@ pub(crate) async fn first_run(mut req: Request, env: &Env) -> Result<Response> {
         identity: None,
         widget: WidgetSettings::default(),
         standard_responses: Vec::new(),
+        // Revision 0: stored only if no site with this id appeared since the check above.
+        revision: 0,
     };
-    publish(env, &site).await?;
+    if !publish(env, &mut site).await? {
+        return changed_meanwhile();
+    }
     Ok(signed_in(env, &site.id, &admin)?.with_status(201))
 }
 
 macro_rules! staff_or_answer {
     ($req:expr, $env:expr, $role:expr) => {
+        $crate::admin::staff_or_answer!($req, $env, $role, std::convert::identity)
+    };
+    // `$wrap` turns the answer into what the function returns inside its `Ok`.
+    ($req:expr, $env:expr, $role:expr, $wrap:expr) => {
         match $crate::admin::staff($req, $env, $role).await? {
             Ok(staff) => staff,
-            Err(answer) => return Ok(answer),
+            Err(answer) => return Ok($wrap(answer)),
         }
     };
 }
@@ -170,43 +201,86 @@ pub(crate) async fn get_site(req: &Request, env: &Env) -> Result<Response> {
     Response::from_json(&staff.site.admin_view())
 }
 
+/// How many times a change is made again when other changes keep landing between its read and its write.
+const ATTEMPTS: usize = 5;
+
+/// Reads the admin's site, lets `change` change it (or give the answer instead), and stores it. When another
+/// change was stored in between, the Directory refuses the write and the change is made again on the site as
+/// it is now: changes made at the same moment all land, and none undoes another.
+async fn change_site(
+    req: &Request,
+    env: &Env,
+    mut change: impl AsyncFnMut(&Staff, &mut StoredSite) -> Result<Option<Response>>,
+) -> Result<std::result::Result<StoredSite, Response>> {
+    for _ in 0..ATTEMPTS {
+        let staff = staff_or_answer!(req, env, Role::Admin, Err);
+        let mut site = staff.site.clone();
+        if let Some(answer) = change(&staff, &mut site).await? {
+            return Ok(Err(answer));
+        }
+        if publish(env, &mut site).await? {
+            return Ok(Ok(site));
+        }
+    }
+    Ok(Err(changed_meanwhile()?))
+}
+
 /// `PUT /api/v1/admin/site`: replaces the site's settings (checked as a whole; the error names the field).
 pub(crate) async fn put_settings(mut req: Request, env: &Env) -> Result<Response> {
-    let mut site = staff_or_answer!(&req, env, Role::Admin).site;
+    staff_or_answer!(&req, env, Role::Admin);
     let settings: SiteSettings = match json_body_up_to(&mut req, crate::http::MAX_SITE_BODY_BYTES).await {
         Ok(settings) => settings,
         Err(e) => return api_error(e),
     };
-    if let Err(problem) = settings.check(site.identity.is_some()) {
-        return error(ErrorCode::BadRequest, problem);
+    let changed = change_site(&req, env, async |_, site| {
+        if let Err(problem) = settings.check(site.identity.is_some()) {
+            return error(ErrorCode::BadRequest, problem).map(Some);
+        }
+        if !settings.still_current(&site.settings()) {
+            return error(ErrorCode::Conflict, admin::SETTINGS_CHANGED).map(Some);
+        }
+        site.apply_settings(settings.clone());
+        Ok(None)
+    })
+    .await?;
+    match changed {
+        Ok(site) => Response::from_json(&site.admin_view()),
+        Err(answer) => Ok(answer),
     }
-    site.apply_settings(settings);
-    publish(env, &site).await?;
-    Response::from_json(&site.admin_view())
 }
 
 /// `POST /api/v1/admin/site/identity-secret`: a new identity verification secret, shown in this answer only.
 /// The old one stops verifying at once.
 pub(crate) async fn rotate_identity_secret(req: &Request, env: &Env) -> Result<Response> {
-    let mut site = staff_or_answer!(req, env, Role::Admin).site;
     let secret: String = auth::random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect();
-    let required = site.identity.as_ref().is_some_and(|i| i.required);
-    site.identity = Some(IdentityRules { secret: secret.clone(), required });
-    publish(env, &site).await?;
-    Response::from_json(&IdentitySecret { secret })
+    let changed = change_site(req, env, async |_, site| {
+        let required = site.identity.as_ref().is_some_and(|i| i.required);
+        site.identity = Some(IdentityRules { secret: secret.clone(), required });
+        Ok(None)
+    })
+    .await?;
+    match changed {
+        Ok(_) => Response::from_json(&IdentitySecret { secret }),
+        Err(answer) => Ok(answer),
+    }
 }
 
 /// `DELETE /api/v1/admin/site/identity-secret`: stop verifying identities (and stop requiring them).
 pub(crate) async fn remove_identity_secret(req: &Request, env: &Env) -> Result<Response> {
-    let mut site = staff_or_answer!(req, env, Role::Admin).site;
-    site.identity = None;
-    publish(env, &site).await?;
-    Response::from_json(&site.admin_view())
+    let changed = change_site(req, env, async |_, site| {
+        site.identity = None;
+        Ok(None)
+    })
+    .await?;
+    match changed {
+        Ok(site) => Response::from_json(&site.admin_view()),
+        Err(answer) => Ok(answer),
+    }
 }
 
 /// `POST /api/v1/admin/agents`: a new account on the admin's site.
 pub(crate) async fn create_agent(mut req: Request, env: &Env) -> Result<Response> {
-    let mut site = staff_or_answer!(&req, env, Role::Admin).site;
+    staff_or_answer!(&req, env, Role::Admin);
     let new: NewAgent = match json_body(&mut req).await {
         Ok(new) => new,
         Err(e) => return api_error(e),
@@ -215,48 +289,65 @@ pub(crate) async fn create_agent(mut req: Request, env: &Env) -> Result<Response
         Ok(account) => account,
         Err(problem) => return error(ErrorCode::BadRequest, problem),
     };
-    if site.agent(account.id.as_str()).is_some() {
-        return error(
-            ErrorCode::Conflict,
-            format!("there is already an account {:?} on this site", account.id.0),
-        );
-    }
     if email_taken(env, &account.email, None).await? {
         return error(ErrorCode::Conflict, "this email already signs in to Confab: use another");
     }
     let agent = StoredAgent::new(&account, PasswordHash::new(&new.password).await?);
-    site.agents.push(agent);
-    publish(env, &site).await?;
-    Ok(Response::from_json(&account)?.with_status(201))
+    let changed = change_site(&req, env, async |_, site| {
+        if site.agent(account.id.as_str()).is_some() {
+            let taken = format!("there is already an account {:?} on this site", account.id.0);
+            return error(ErrorCode::Conflict, taken).map(Some);
+        }
+        site.agents.push(agent.clone());
+        Ok(None)
+    })
+    .await?;
+    match changed {
+        Ok(_) => Ok(Response::from_json(&account)?.with_status(201)),
+        Err(answer) => Ok(answer),
+    }
 }
 
 /// `PATCH /api/v1/admin/agents/{agent}`: changes an account (role, capacity, queues, active, password, ...).
 pub(crate) async fn update_agent(mut req: Request, env: &Env, id: &str) -> Result<Response> {
-    let staff = staff_or_answer!(&req, env, Role::Admin);
-    let mut site = staff.site;
+    staff_or_answer!(&req, env, Role::Admin);
     let changes: AgentChanges = match json_body(&mut req).await {
         Ok(changes) => changes,
         Err(e) => return api_error(e),
     };
-    let Some(index) = site.agents.iter().position(|a| a.id.as_str() == id) else {
-        return error(ErrorCode::NotFound, format!("there is no account {id:?} on this site"));
+    let password = match &changes.password {
+        Some(password) => Some(PasswordHash::new(password).await?),
+        None => None,
     };
-    let mut account = site.agents[index].account();
-    if let Err(problem) = account.apply(&changes, &staff.agent.id) {
-        return error(ErrorCode::BadRequest, problem);
+    let mut changed_account = None;
+    let changed = change_site(&req, env, async |staff, site| {
+        let Some(index) = site.agents.iter().position(|a| a.id.as_str() == id) else {
+            return error(ErrorCode::NotFound, format!("there is no account {id:?} on this site")).map(Some);
+        };
+        let mut account = site.agents[index].account();
+        if let Err(problem) = account.apply(&changes, &staff.agent.id) {
+            return error(ErrorCode::BadRequest, problem).map(Some);
+        }
+        if account.email != site.agents[index].email
+            && email_taken(env, &account.email, Some((&site.id, &account.id))).await?
+        {
+            return error(ErrorCode::Conflict, "this email already signs in to Confab: use another")
+                .map(Some);
+        }
+        let agent = &mut site.agents[index];
+        agent.apply_account(&account);
+        if let Some(password) = &password {
+            agent.set_password(password.clone());
+        }
+        changed_account = Some(account);
+        Ok(None)
+    })
+    .await?;
+    match (changed, changed_account) {
+        (Ok(_), Some(account)) => Response::from_json(&account),
+        (Err(answer), _) => Ok(answer),
+        (Ok(_), None) => error(ErrorCode::Internal, "the account was not changed"),
     }
-    if account.email != site.agents[index].email
-        && email_taken(env, &account.email, Some((&site.id, &account.id))).await?
-    {
-        return error(ErrorCode::Conflict, "this email already signs in to Confab: use another");
-    }
-    let agent = &mut site.agents[index];
-    agent.apply_account(&account);
-    if let Some(password) = &changes.password {
-        agent.set_password(PasswordHash::new(password).await?);
-    }
-    publish(env, &site).await?;
-    Response::from_json(&account)
 }
 
 /// `GET /api/v1/records?from=&to=&agent=&code=&q=`: completed interactions of the site, newest first.

@@ -31,6 +31,12 @@ pub(crate) struct StoredSite {
     pub(crate) widget: WidgetSettings,
     #[serde(default)]
     pub(crate) standard_responses: Vec<StandardResponse>,
+    /// Counts the site's writes. The edge changes a site by reading it, changing it and writing it back; the
+    /// Directory takes the write only if the revision is still the one read, so two admins changing the site
+    /// at the same moment (say, one adding an account while the other saves the settings) cannot silently
+    /// undo each other.
+    #[serde(default)]
+    pub(crate) revision: u64,
 }
 
 impl StoredSite {
@@ -41,14 +47,16 @@ impl StoredSite {
 
     /// What the admin's settings form edits.
     pub(crate) fn settings(&self) -> SiteSettings {
-        SiteSettings {
+        let settings = SiteSettings {
             name: self.name.clone(),
             allowed_origins: self.allowed_origins.clone(),
             rules: self.rules.clone(),
             widget: self.widget.clone(),
             standard_responses: self.standard_responses.clone(),
             identity_required: self.identity.as_ref().is_some_and(|i| i.required),
-        }
+            version: None,
+        };
+        SiteSettings { version: Some(settings.tag()), ..settings }
     }
 
     /// Takes the admin's settings (already checked).
@@ -185,14 +193,37 @@ pub(crate) struct FoundAgent {
     pub(crate) agent: StoredAgent,
 }
 
-pub(crate) async fn put_site(env: &Env, site: &StoredSite) -> Result<()> {
-    let req = internal_request(Method::Put, "/site", Some(site))?;
-    match call::<serde_json::Value>(&stub(env, "DIRECTORY", NAME)?, req).await? {
-        Ok(_) => Ok(()),
+/// How a write of a site went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// Stored, as this revision.
+    Stored(u64),
+    /// Someone wrote the site after it was read: nothing was stored.
+    Stale,
+}
+
+/// Stores `site`: only if the stored one is still at `site.revision` (`Change`; 0 for a site that must not
+/// exist yet), or whatever is stored (`Replace`: the operator's whole-site `PUT`, which says what the site
+/// is outright).
+pub(crate) async fn put_site(env: &Env, site: &StoredSite, mode: WriteMode) -> Result<Written> {
+    let path = match mode {
+        WriteMode::Change => format!("/site?expect={}", site.revision),
+        WriteMode::Replace => String::from("/site"),
+    };
+    let req = internal_request(Method::Put, &path, Some(site))?;
+    match call::<u64>(&stub(env, "DIRECTORY", NAME)?, req).await? {
+        Ok(revision) => Ok(Written::Stored(revision)),
+        Err(resp) if resp.status_code() == 409 => Ok(Written::Stale),
         Err(mut resp) => {
             Err(worker::Error::RustError(format!("directory refused the site: {}", resp.text().await?)))
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteMode {
+    Change,
+    Replace,
 }
 
 pub(crate) async fn site(env: &Env, id: &str) -> Result<Option<StoredSite>> {
@@ -242,7 +273,16 @@ impl DurableObject for Directory {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Put, "/site") => {
-                let site: StoredSite = req.json().await?;
+                let expect: Option<u64> =
+                    req.url()?.query_pairs().find(|(k, _)| k == "expect").and_then(|(_, v)| v.parse().ok());
+                let mut site: StoredSite = req.json().await?;
+                // Nothing awaits from here on, so no other write can come between this check and the write.
+                // A site not stored yet is at revision 0 (so `expect=0` creates one only if there is none).
+                let stored = self.load(site.id.as_str())?.map_or(0, |s| s.revision);
+                if expect.is_some_and(|expect| stored != expect) {
+                    return Response::error("the site was written since it was read", 409);
+                }
+                site.revision = stored + 1;
                 self.sql.exec("DELETE FROM agent_emails WHERE site = ?", vec![site.id.0.clone().into()])?;
                 for agent in &site.agents {
                     // An email moves to the site that names it last.
@@ -256,7 +296,7 @@ impl DurableObject for Directory {
                     "INSERT INTO sites (id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
                     vec![site.id.0.clone().into(), serde_json::to_string(&site)?.into()],
                 )?;
-                Response::from_json(&serde_json::json!({"ok": true}))
+                Response::from_json(&site.revision)
             }
             (Method::Get, p) if p.starts_with("/site/") => match self.load(&p["/site/".len()..])? {
                 Some(site) => Response::from_json(&site),

@@ -135,7 +135,7 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
             active: true,
         });
     }
-    let stored = StoredSite {
+    let mut stored = StoredSite {
         id: SiteId(site.to_owned()),
         name: setup.name,
         allowed_origins: setup.allowed_origins,
@@ -144,8 +144,9 @@ async fn put_site(mut req: Request, env: &Env, site: &str) -> Result<Response> {
         identity: setup.identity,
         widget: setup.widget,
         standard_responses: setup.standard_responses,
+        revision: 0,
     };
-    admin::publish(env, &stored).await?;
+    admin::publish_replacing(env, &mut stored).await?;
     Response::from_json(&serde_json::json!({"site": site, "agents": stored.agents.len()}))
 }
 

@@ -69,6 +69,11 @@ pub struct SiteSettings {
     /// Refuse chats without a verified identity (needs an identity secret).
     #[serde(default)]
     pub identity_required: bool,
+    /// Which stored settings an edit started from: [`SiteSettings::tag`] as `GET` gave it. A `PUT` that sends
+    /// it is refused (`409 conflict`) when someone changed the settings since, instead of silently undoing
+    /// their change; a `PUT` without it replaces whatever is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// Longest site name.
@@ -78,7 +83,25 @@ pub const MAX_STANDARD_RESPONSES: usize = 500;
 /// Most disposition codes.
 pub const MAX_CODES: usize = 100;
 
+/// What an admin is told when the settings they edited changed under them.
+pub const SETTINGS_CHANGED: &str = "someone else changed these settings since you opened them: reload to see their changes, then make yours again";
+
 impl SiteSettings {
+    /// A short tag that changes whenever anything in these settings does (FNV-1a over their JSON, `version`
+    /// left out): the settings' version, for [`SiteSettings::version`].
+    pub fn tag(&self) -> String {
+        let text = serde_json::to_string(&SiteSettings { version: None, ..self.clone() }).unwrap_or_default();
+        let hash = text
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        format!("{hash:016x}")
+    }
+
+    /// Whether an edit that started from `self.version` may replace `stored` (see [`SiteSettings::version`]).
+    pub fn still_current(&self, stored: &SiteSettings) -> bool {
+        self.version.as_ref().is_none_or(|version| *version == stored.tag())
+    }
+
     /// Checks what an admin submits; the error names the field and says what to fix.
     pub fn check(&self, identity_secret_set: bool) -> Result<(), String> {
         let name = self.name.trim();
@@ -500,7 +523,29 @@ mod tests {
             widget: WidgetSettings::default(),
             standard_responses: Vec::new(),
             identity_required: false,
+            version: None,
         }
+    }
+
+    #[test]
+    fn an_edit_replaces_only_the_settings_it_started_from() {
+        let stored = settings();
+        let tag = stored.tag();
+        assert_eq!(tag.len(), 16);
+        assert_eq!(
+            SiteSettings { version: Some("x".into()), ..stored.clone() }.tag(),
+            tag,
+            "version is not hashed"
+        );
+        let edit = SiteSettings { name: "Pottery".into(), version: Some(tag.clone()), ..stored.clone() };
+        assert!(edit.still_current(&stored));
+        // Someone else saved a change in between: the edit no longer starts from what is stored.
+        let changed =
+            SiteSettings { allowed_origins: vec!["https://other.example".into()], ..stored.clone() };
+        assert_ne!(changed.tag(), tag);
+        assert!(!edit.still_current(&changed));
+        // Without a version, an edit replaces whatever is stored (scripts that PUT whole settings).
+        assert!(SiteSettings { version: None, ..edit }.still_current(&changed));
     }
 
     #[test]

@@ -139,6 +139,8 @@ async fn settings_and_accounts_apply_at_once_and_are_checked() -> Result<()> {
     settings["rules"]["lifecycle"]["wrap"]["codes"] = json!([{"code": "glaze", "label": "Glaze question"}]);
     let (status, answer) = api(&edge, "PUT", "/api/v1/admin/site", Some(&admin), Some(settings.clone()))?;
     assert_eq!(status, 200, "{answer}");
+    // The next edit starts from what was stored (the form does the same).
+    settings["version"] = answer["settings"]["version"].clone();
     let (_, widget) = api(&edge, "GET", &format!("/api/v1/sites/{DEMO_SITE}/widget"), None, None)?;
     assert_eq!(widget["title"], "Pottery help");
     ada_desk.expect(|f| matches!(f, DeskFrame::SiteChanged)).await?;
@@ -216,6 +218,94 @@ async fn settings_and_accounts_apply_at_once_and_are_checked() -> Result<()> {
         Some(json!({"email": "linus@demo.confab.test", "password": "a brand new one"})),
     )?;
     assert_eq!(back.0, 200);
+    Ok(())
+}
+
+/// Two admins at work at once never silently undo each other: a settings form saved over settings someone
+/// else changed since it was opened is refused with `409 conflict` (and saves once reloaded); changes made at
+/// the same moment each either land or are refused, never lost after a `200`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_at_once_never_undo_each_other() -> Result<()> {
+    let edge = staff_edge("admin-concurrent")?;
+    let first = sign_in(&edge, DEMO_ADMIN.0)?;
+    let second = sign_in(&edge, DEMO_ADMIN.0)?;
+    let (_, opened_by_first) = api(&edge, "GET", "/api/v1/admin/site", Some(&first), None)?;
+    let (_, opened_by_second) = api(&edge, "GET", "/api/v1/admin/site", Some(&second), None)?;
+    assert!(opened_by_first["settings"]["version"].is_string(), "{opened_by_first}");
+
+    let mut edit = opened_by_first["settings"].clone();
+    edit["widget"]["title"] = json!("Title from the first admin");
+    let (status, saved) = api(&edge, "PUT", "/api/v1/admin/site", Some(&first), Some(edit))?;
+    assert_eq!(status, 200, "{saved}");
+    // An account made meanwhile is not a change to the settings: it does not stand in the second admin's way.
+    let new =
+        json!({"id": "linus", "name": "Linus", "email": "linus@demo.confab.test", "password": DEMO_PASSWORD});
+    assert_eq!(api(&edge, "POST", "/api/v1/admin/agents", Some(&second), Some(new))?.0, 201);
+
+    let mut stale = opened_by_second["settings"].clone();
+    stale["widget"]["greeting"] = json!("Greeting from the second admin");
+    let (status, refused) = api(&edge, "PUT", "/api/v1/admin/site", Some(&second), Some(stale.clone()))?;
+    assert_eq!((status, code(&refused)), (409, "conflict"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap_or("").contains("reload"), "{refused}");
+    let (_, now) = api(&edge, "GET", "/api/v1/admin/site", Some(&second), None)?;
+    assert_eq!(now["settings"]["widget"]["title"], "Title from the first admin", "the first save stands");
+    assert_ne!(now["settings"]["widget"]["greeting"], "Greeting from the second admin");
+    assert!(now["agents"].as_array().is_some_and(|a| a.iter().any(|a| a["id"] == "linus")), "{now}");
+    // Reloaded, the second admin's edit saves, on top of the first one's.
+    let mut reloaded = now["settings"].clone();
+    reloaded["widget"]["greeting"] = json!("Greeting from the second admin");
+    let (status, both) = api(&edge, "PUT", "/api/v1/admin/site", Some(&second), Some(reloaded))?;
+    assert_eq!(status, 200, "{both}");
+    assert_eq!(both["settings"]["widget"]["title"], "Title from the first admin");
+    assert_eq!(both["settings"]["widget"]["greeting"], "Greeting from the second admin");
+
+    // Changes at the same moment, to different accounts: each one either lands or is refused with 409, and
+    // nothing answered 200 is lost (each change reads the site, changes it and writes it back).
+    let ids: Vec<String> = both["agents"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert!(ids.len() >= 4, "{both}");
+    let accounts: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let (mut landed, mut refused) = (0, 0);
+    for round in 0..20u32 {
+        let calls: Vec<_> = accounts
+            .iter()
+            .map(|id| {
+                let (url, cookie) = (edge.url(&format!("/api/v1/admin/agents/{id}")), first.clone());
+                let body = json!({"capacity": 1 + round});
+                std::thread::spawn(move || -> Result<u16> {
+                    let answer =
+                        support::http_client().patch(&url).header("cookie", &cookie).send_json(body)?;
+                    Ok(answer.status().as_u16())
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for call in calls {
+            statuses.push(call.join().map_err(|_| anyhow::anyhow!("a request thread panicked"))??);
+        }
+        let (_, after) = api(&edge, "GET", "/api/v1/admin/site", Some(&first), None)?;
+        for (id, status) in accounts.iter().zip(statuses) {
+            let capacity = after["agents"]
+                .as_array()
+                .and_then(|a| a.iter().find(|a| a["id"] == *id))
+                .map(|a| a["capacity"].clone());
+            match status {
+                200 => {
+                    landed += 1;
+                    assert_eq!(
+                        capacity,
+                        Some(json!(1 + round)),
+                        "round {round}: {id}'s saved change was lost"
+                    );
+                }
+                409 => refused += 1,
+                other => bail!("round {round}: PATCH {id} answered {other}"),
+            }
+        }
+    }
+    println!("changes at the same moment: {landed} landed, {refused} refused with 409");
     Ok(())
 }
 

@@ -137,6 +137,35 @@ async fn a_new_code_reaches_the_wrap_panel_live_while_a_supervisor_watches() -> 
     click(&admin, ".ad-save-settings").await?;
     wait_for_text(&admin, ".ad-savebar", "Saved").await?;
 
+    // Meanwhile another admin changes the greeting. This admin's next save, made on settings opened before
+    // that, is refused and says why instead of undoing it; reloaded, the form shows the other's change and
+    // this admin's edit, made again, saves on top of it.
+    let other_admin = support::sign_in(edge, DEMO_ADMIN.0)?;
+    let (_, view) = support::api(edge, "GET", "/api/v1/admin/site", Some(&other_admin), None)?;
+    let mut changed = view["settings"].clone();
+    changed["widget"]["greeting"] = json!("Hello from the other admin");
+    assert_eq!(support::api(edge, "PUT", "/api/v1/admin/site", Some(&other_admin), Some(changed))?.0, 200);
+    type_into(&admin, "input[name=widget-title]", "Glaze Studio").await?;
+    click(&admin, "textarea[name=widget-greeting]").await?; // leaving the field commits it
+    wait_for_text(&admin, ".ad-savebar", "unsaved changes").await?;
+    click(&admin, ".ad-save-settings").await?;
+    wait_for_text(&admin, ".ad-savebar .ad-error", "reload to see their changes").await?;
+    screenshot(&admin, paths, "admin-3a-settings-changed-meanwhile").await?;
+    click(&admin, ".ad-reload-settings").await?;
+    wait_for_text(&admin, ".ad-savebar", "Reloaded").await?;
+    let greeting = admin.find(Locator::Css("textarea[name=widget-greeting]")).await?;
+    assert_eq!(greeting.prop("value").await?.as_deref(), Some("Hello from the other admin"));
+    type_into(&admin, "input[name=widget-title]", "Glaze Studio").await?;
+    click(&admin, "textarea[name=widget-greeting]").await?;
+    click(&admin, ".ad-save-settings").await?;
+    wait_for_text(&admin, ".ad-savebar", "Saved").await?;
+    let (_, view) = support::api(edge, "GET", "/api/v1/admin/site", Some(&other_admin), None)?;
+    assert_eq!(view["settings"]["widget"]["greeting"], "Hello from the other admin");
+    assert!(
+        view["settings"]["widget"]["title"].as_str().is_some_and(|t| t.ends_with("Glaze Studio")),
+        "{view}"
+    );
+
     // A customer writes: the supervisor sees the wait until Ada accepts.
     let customer = browser(&shop.driver, paths, "customer").await?;
     open_widget(&customer, &shop.host_origin).await?;
