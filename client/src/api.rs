@@ -26,9 +26,11 @@ impl Failure {
         Failure { code: None, message: "The server's answer could not be read.".into() }
     }
 
-    /// The edge's JSON error body ([`ApiError`]), if `text` is one.
+    /// The edge's JSON error body ([`ApiError`]), if `text` is one. Its message is begun with a capital
+    /// letter: the API writes them lower-case, to be quoted inside other text, and here one stands alone.
     pub fn from_answer(text: &str) -> Option<Self> {
-        json::read::<ApiError>(text).map(|e| Failure { code: Some(e.error.code), message: e.error.message })
+        json::read::<ApiError>(text)
+            .map(|e| Failure { code: Some(e.error.code), message: sentence(e.error.message) })
     }
 }
 
@@ -97,4 +99,13 @@ async fn send(
         }));
     }
     Ok(text)
+}
+
+/// `message` with its first letter a capital (ASCII: the edge's messages are English, and full Unicode case
+/// tables would cost the widget's size budget).
+fn sentence(mut message: String) -> String {
+    if let Some(first) = message.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    message
 }

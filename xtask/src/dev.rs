@@ -50,7 +50,9 @@ pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());
     })
-    .context("installing the Ctrl-C handler")?;
+    .context(
+        "installing the Ctrl-C handler (also SIGTERM and SIGHUP: a closed terminal stops wrangler too)",
+    )?;
 
     println!(
         "\nConfab is running.\n\n  Demo shop (the customer's view):  {host}/\n  Agent desktop:                    {edge}/agent/\n\n  \
