@@ -1,7 +1,7 @@
 //! Headless Chromium for browser tests: chromedriver in its own process group, and the capabilities that
 //! make Chromium quiet on a machine without network (TOOLCHAIN.md, env notes).
 
-use crate::{Paths, free_port, stop_group};
+use crate::{Paths, free_port, started_group, stop_group};
 use anyhow::{Context, Result, bail};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,7 @@ impl Chromedriver {
             .process_group(0)
             .spawn()
             .context("starting chromedriver")?;
+        started_group(&child);
         let mut driver = Chromedriver { child, port, scratch };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

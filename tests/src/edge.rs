@@ -1,6 +1,6 @@
 //! Running the edge for real: `wrangler dev` (workerd) on a loopback port.
 
-use crate::{Paths, free_port, port_in_use, stop_group};
+use crate::{Paths, free_port, port_in_use, started_group, stop_group};
 use anyhow::{Context, Result, bail};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -109,6 +109,7 @@ impl Edge {
             .process_group(0)
             .spawn()
             .with_context(|| format!("starting wrangler with {}", paths.node().display()))?;
+        started_group(&child);
         let mut edge = Edge { child, options };
         edge.wait_ready()?;
         Ok(edge)

@@ -32,8 +32,34 @@ pub fn port_in_use(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_err()
 }
 
+/// The process groups this process started (wrangler with its workerd, chromedriver) and has not stopped,
+/// so that a Ctrl-C handler can stop them before the process exits ([`stop_started_groups`]).
+static STARTED_GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes a process group started with `process_group(0)`; [`stop_group`] forgets it.
+pub fn started_group(child: &std::process::Child) {
+    if let Ok(mut groups) = STARTED_GROUPS.lock() {
+        groups.push(child.id());
+    }
+}
+
+/// Kills every process group noted by [`started_group`] and not stopped yet: for a signal handler, when the
+/// process is about to exit without running its destructors (`cargo xtask bench` on Ctrl-C).
+pub fn stop_started_groups() {
+    let groups = STARTED_GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default();
+    for group in groups {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{group}")])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
 /// Stops a process group started with `process_group(0)`: TERM, up to `grace` to exit, then KILL.
 pub fn stop_group(child: &mut std::process::Child, grace: std::time::Duration) {
+    if let Ok(mut groups) = STARTED_GROUPS.lock() {
+        groups.retain(|g| *g != child.id());
+    }
     let group = format!("-{}", child.id());
     // `kill` complains when the group is already gone, which is fine: silence it.
     let signal = |sig: &str| {

@@ -114,6 +114,14 @@ fn sizes(paths: &Paths) -> Result<Sizes> {
 /// machine's open-file limit allows fewer: `net::idle_sockets_this_machine_allows`); `--only` runs some
 /// of the network parts (`net::PARTS`) and prints them without a report.
 pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
+    // Interrupted (Ctrl-C, or the terminal closed), the bench exits without running destructors: stop the
+    // wrangler and chromedriver groups it started, or they would run on, holding ports and memory.
+    ctrlc::set_handler(|| {
+        eprintln!("\nxtask bench: interrupted; stopping what it started");
+        confab_tests::stop_started_groups();
+        std::process::exit(130);
+    })
+    .context("installing the Ctrl-C handler")?;
     let sizes_only = args.iter().any(|a| a == "--sizes");
     let idle = match args.iter().position(|a| a == "--idle") {
         Some(i) => {
