@@ -117,6 +117,7 @@ fn SettingsForm(desk: Desk, site: SiteAdminView) -> impl IntoView {
                         draft.update(|d| d.version = view.settings.version.clone());
                     }
                     saved.set(view.settings);
+                    stale.set(false);
                     status.set(Some(Ok("Saved. The widget and the desk use the new settings now.".into())));
                     desk.reload_site();
                 }
@@ -302,16 +303,25 @@ fn IdentitySection(
                 Ok(view) => {
                     secret_set.set(false);
                     shown.set(None);
-                    // The edge turned enforcement off with the secret: both the draft and the saved state say so,
-                    // and an edit in progress is now based on the settings' new version.
-                    let version = view.settings.version;
+                    // The edge turned enforcement off with the secret: both the draft and the saved state say so.
+                    // An edit in progress is based on the settings' new version only if nothing else changed
+                    // in them meanwhile; otherwise it keeps the old one, and its save is refused as it should be.
+                    let version = view.settings.version.clone();
+                    let nothing_else_changed = saved.with_untracked(|s| {
+                        SiteSettings { identity_required: false, version: None, ..s.clone() }
+                            == SiteSettings { version: None, ..view.settings }
+                    });
                     draft.update(|d| {
                         d.identity_required = false;
-                        d.version = version.clone();
+                        if nothing_else_changed {
+                            d.version = version.clone();
+                        }
                     });
                     saved.update(|s| {
                         s.identity_required = false;
-                        s.version = version;
+                        if nothing_else_changed {
+                            s.version = version;
+                        }
                     });
                 }
                 Err(failure) => error.set(Some(failure.message)),

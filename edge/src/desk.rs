@@ -38,6 +38,10 @@ pub(crate) struct DeskConfig {
     pub(crate) agents: Vec<ConfiguredAgent>,
     #[serde(default)]
     pub(crate) sla: SlaTargets,
+    /// The site's revision this configuration comes from: two changes stored at the same moment may
+    /// configure the desk in either order, and the older one must not win.
+    #[serde(default)]
+    pub(crate) revision: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -593,6 +597,23 @@ impl DurableObject for Desk {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/configure") => {
                 let config: DeskConfig = req.json().await?;
+                #[derive(Deserialize)]
+                struct Value {
+                    value: String,
+                }
+                let applied: Option<u64> = self
+                    .sql
+                    .exec("SELECT value FROM settings WHERE key = 'revision'", None)?
+                    .to_array::<Value>()?
+                    .first()
+                    .and_then(|v| v.value.parse().ok());
+                if applied.is_some_and(|applied| config.revision < applied) {
+                    return Response::from_json(&serde_json::json!({"ok": true, "outdated": true}));
+                }
+                self.sql.exec(
+                    "INSERT INTO settings (key, value) VALUES ('revision', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    vec![config.revision.to_string().into()],
+                )?;
                 for agent in &config.agents {
                     self.sql.exec(
                         "INSERT INTO agent_names (agent, name) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET name = excluded.name",

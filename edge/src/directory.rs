@@ -98,6 +98,7 @@ impl StoredSite {
                 })
                 .collect(),
             sla: self.rules.sla,
+            revision: self.revision,
         }
     }
 
