@@ -204,16 +204,20 @@ pub(crate) async fn get_site(req: &Request, env: &Env) -> Result<Response> {
 /// How many times a change is made again when other changes keep landing between its read and its write.
 const ATTEMPTS: usize = 5;
 
-/// Reads the admin's site, lets `change` change it (or give the answer instead), and stores it. When another
-/// change was stored in between, the Directory refuses the write and the change is made again on the site as
-/// it is now: changes made at the same moment all land, and none undoes another.
+/// Lets `change` change the admin's site as `staff` read it (or give the answer instead), and stores it. When
+/// another change was stored in between, the Directory refuses the write, and the site is read again and the
+/// change made again on it as it is now: changes made at the same moment all land, and none undoes another.
 async fn change_site(
     req: &Request,
     env: &Env,
+    staff: Staff,
     mut change: impl AsyncFnMut(&Staff, &mut StoredSite) -> Result<Option<Response>>,
 ) -> Result<std::result::Result<StoredSite, Response>> {
-    for _ in 0..ATTEMPTS {
-        let staff = staff_or_answer!(req, env, Role::Admin, Err);
+    let mut staff = staff;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            staff = staff_or_answer!(req, env, Role::Admin, Err);
+        }
         let mut site = staff.site.clone();
         if let Some(answer) = change(&staff, &mut site).await? {
             return Ok(Err(answer));
@@ -227,12 +231,12 @@ async fn change_site(
 
 /// `PUT /api/v1/admin/site`: replaces the site's settings (checked as a whole; the error names the field).
 pub(crate) async fn put_settings(mut req: Request, env: &Env) -> Result<Response> {
-    staff_or_answer!(&req, env, Role::Admin);
+    let staff = staff_or_answer!(&req, env, Role::Admin);
     let settings: SiteSettings = match json_body_up_to(&mut req, crate::http::MAX_SITE_BODY_BYTES).await {
         Ok(settings) => settings,
         Err(e) => return api_error(e),
     };
-    let changed = change_site(&req, env, async |_, site| {
+    let changed = change_site(&req, env, staff, async |_, site| {
         if let Err(problem) = settings.check(site.identity.is_some()) {
             return error(ErrorCode::BadRequest, problem).map(Some);
         }
@@ -252,8 +256,9 @@ pub(crate) async fn put_settings(mut req: Request, env: &Env) -> Result<Response
 /// `POST /api/v1/admin/site/identity-secret`: a new identity verification secret, shown in this answer only.
 /// The old one stops verifying at once.
 pub(crate) async fn rotate_identity_secret(req: &Request, env: &Env) -> Result<Response> {
+    let staff = staff_or_answer!(req, env, Role::Admin);
     let secret: String = auth::random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect();
-    let changed = change_site(req, env, async |_, site| {
+    let changed = change_site(req, env, staff, async |_, site| {
         let required = site.identity.as_ref().is_some_and(|i| i.required);
         site.identity = Some(IdentityRules { secret: secret.clone(), required });
         Ok(None)
@@ -267,7 +272,8 @@ pub(crate) async fn rotate_identity_secret(req: &Request, env: &Env) -> Result<R
 
 /// `DELETE /api/v1/admin/site/identity-secret`: stop verifying identities (and stop requiring them).
 pub(crate) async fn remove_identity_secret(req: &Request, env: &Env) -> Result<Response> {
-    let changed = change_site(req, env, async |_, site| {
+    let staff = staff_or_answer!(req, env, Role::Admin);
+    let changed = change_site(req, env, staff, async |_, site| {
         site.identity = None;
         Ok(None)
     })
@@ -280,7 +286,7 @@ pub(crate) async fn remove_identity_secret(req: &Request, env: &Env) -> Result<R
 
 /// `POST /api/v1/admin/agents`: a new account on the admin's site.
 pub(crate) async fn create_agent(mut req: Request, env: &Env) -> Result<Response> {
-    staff_or_answer!(&req, env, Role::Admin);
+    let staff = staff_or_answer!(&req, env, Role::Admin);
     let new: NewAgent = match json_body(&mut req).await {
         Ok(new) => new,
         Err(e) => return api_error(e),
@@ -293,7 +299,7 @@ pub(crate) async fn create_agent(mut req: Request, env: &Env) -> Result<Response
         return error(ErrorCode::Conflict, "this email already signs in to Confab: use another");
     }
     let agent = StoredAgent::new(&account, PasswordHash::new(&new.password).await?);
-    let changed = change_site(&req, env, async |_, site| {
+    let changed = change_site(&req, env, staff, async |_, site| {
         if site.agent(account.id.as_str()).is_some() {
             let taken = format!("there is already an account {:?} on this site", account.id.0);
             return error(ErrorCode::Conflict, taken).map(Some);
@@ -310,7 +316,7 @@ pub(crate) async fn create_agent(mut req: Request, env: &Env) -> Result<Response
 
 /// `PATCH /api/v1/admin/agents/{agent}`: changes an account (role, capacity, queues, active, password, ...).
 pub(crate) async fn update_agent(mut req: Request, env: &Env, id: &str) -> Result<Response> {
-    staff_or_answer!(&req, env, Role::Admin);
+    let staff = staff_or_answer!(&req, env, Role::Admin);
     let changes: AgentChanges = match json_body(&mut req).await {
         Ok(changes) => changes,
         Err(e) => return api_error(e),
@@ -320,7 +326,7 @@ pub(crate) async fn update_agent(mut req: Request, env: &Env, id: &str) -> Resul
         None => None,
     };
     let mut changed_account = None;
-    let changed = change_site(&req, env, async |staff, site| {
+    let changed = change_site(&req, env, staff, async |staff, site| {
         let Some(index) = site.agents.iter().position(|a| a.id.as_str() == id) else {
             return error(ErrorCode::NotFound, format!("there is no account {id:?} on this site")).map(Some);
         };

@@ -257,13 +257,26 @@ impl Desk {
         DeskFrame::Roster { agents, queues: routing.queues.iter().cloned().collect() }
     }
 
-    fn sla(&self) -> SlaTargets {
+    /// A value kept in the desk's `settings` table.
+    fn setting(&self, key: &str) -> Option<String> {
         let rows: Vec<Body> = self
             .sql
-            .exec("SELECT value AS body FROM settings WHERE key = 'sla'", None)
+            .exec("SELECT value AS body FROM settings WHERE key = ?", vec![key.into()])
             .and_then(|c| c.to_array())
             .unwrap_or_default();
-        rows.first().and_then(|r| serde_json::from_str(&r.body).ok()).unwrap_or_default()
+        rows.into_iter().next().map(|r| r.body)
+    }
+
+    fn set_setting(&self, key: &str, value: String) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), value.into()],
+        )?;
+        Ok(())
+    }
+
+    fn sla(&self) -> SlaTargets {
+        self.setting("sla").and_then(|body| serde_json::from_str(&body).ok()).unwrap_or_default()
     }
 
     fn overview(&self) -> Result<DeskFrame> {
@@ -597,33 +610,18 @@ impl DurableObject for Desk {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/configure") => {
                 let config: DeskConfig = req.json().await?;
-                #[derive(Deserialize)]
-                struct Value {
-                    value: String,
-                }
-                let applied: Option<u64> = self
-                    .sql
-                    .exec("SELECT value FROM settings WHERE key = 'revision'", None)?
-                    .to_array::<Value>()?
-                    .first()
-                    .and_then(|v| v.value.parse().ok());
+                let applied: Option<u64> = self.setting("revision").and_then(|v| v.parse().ok());
                 if applied.is_some_and(|applied| config.revision < applied) {
                     return Response::from_json(&serde_json::json!({"ok": true, "outdated": true}));
                 }
-                self.sql.exec(
-                    "INSERT INTO settings (key, value) VALUES ('revision', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    vec![config.revision.to_string().into()],
-                )?;
+                self.set_setting("revision", config.revision.to_string())?;
                 for agent in &config.agents {
                     self.sql.exec(
                         "INSERT INTO agent_names (agent, name) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET name = excluded.name",
                         vec![agent.id.0.clone().into(), agent.name.clone().into()],
                     )?;
                 }
-                self.sql.exec(
-                    "INSERT INTO settings (key, value) VALUES ('sla', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    vec![serde_json::to_string(&config.sla)?.into()],
-                )?;
+                self.set_setting("sla", serde_json::to_string(&config.sla)?)?;
                 let removed: Vec<AgentId> = self
                     .routing
                     .borrow()
