@@ -567,6 +567,12 @@ impl Core {
         Response::from_websocket(pair.client)
     }
 
+    /// Why an agent on this socket may not send typing or read receipts to the contact, if it may not.
+    fn signal_refused(&self, peer: &Peer) -> Option<Refusal> {
+        let Peer::Agent { id, .. } = peer else { return None };
+        self.lifecycle.borrow().as_ref().and_then(|l| l.state.agent_may_signal(id).err())
+    }
+
     fn send_error(ws: &WebSocket, code: ErrorCode, message: impl Into<String>) {
         let _ = ws.send_with_str(ServerFrame::error(code, message).encode());
     }
@@ -693,6 +699,10 @@ impl Core {
                 None
             }
             ClientFrame::Typing { on } => {
+                if let Some(refusal) = self.signal_refused(&socket.peer) {
+                    Self::refuse(ws, &refusal);
+                    return Ok(());
+                }
                 let (who, to_contact) = match &socket.peer {
                     Peer::Contact => (Participant::Contact, false),
                     Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
@@ -703,6 +713,10 @@ impl Core {
                 None
             }
             ClientFrame::Read { seq } => {
+                if let Some(refusal) = self.signal_refused(&socket.peer) {
+                    Self::refuse(ws, &refusal);
+                    return Ok(());
+                }
                 let (who, to_contact) = match &socket.peer {
                     Peer::Contact => (Participant::Contact, false),
                     Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),

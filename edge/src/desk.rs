@@ -547,11 +547,9 @@ impl Desk {
                 }
                 return Ok(());
             }
+            // The desk's answer (a presence frame, then any offer it leads to) comes with its effects.
             DeskClientFrame::SetPresence { presence } => {
-                self.apply(|d| d.set_presence(agent, presence, now))?.map(|()| {
-                    self.send_to(agent, &DeskFrame::Presence { presence });
-                    self.broadcast(&self.roster());
-                })
+                self.apply(|d| d.set_presence(agent, presence, now))?
             }
             DeskClientFrame::Accept { interaction } => self.apply(|d| d.accept(agent, interaction, now))?,
             DeskClientFrame::Reject { interaction } => self.apply(|d| d.reject(agent, interaction, now))?,

@@ -9,75 +9,64 @@ use confab_protocol::admin::{Role, is_plain_origin, normalize_email};
 use confab_protocol::api::{AgentProfile, ChatStarted, SignIn, SiteSetup, SiteView, StartChat};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{ContactId, InteractionId, SiteId};
+use confab_protocol::routes::{self, Found, Method, Route};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::validate;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{Env, Headers, Request, RequestInit, Response, Result};
 
 pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
     let path = req.path();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (req.method(), segments.as_slice()) {
-        (Method::Put, ["api", "v1", "admin", "sites", site]) => put_site(req, &env, site).await,
-        (Method::Post, ["api", "v1", "setup"]) => admin::first_run(req, &env).await,
-        (Method::Get, ["api", "v1", "admin", "site"]) => admin::get_site(&req, &env).await,
-        (Method::Put, ["api", "v1", "admin", "site"]) => admin::put_settings(req, &env).await,
-        (Method::Post, ["api", "v1", "admin", "site", "identity-secret"]) => {
-            admin::rotate_identity_secret(&req, &env).await
-        }
-        (Method::Delete, ["api", "v1", "admin", "site", "identity-secret"]) => {
-            admin::remove_identity_secret(&req, &env).await
-        }
-        (Method::Post, ["api", "v1", "admin", "agents"]) => admin::create_agent(req, &env).await,
-        (Method::Patch, ["api", "v1", "admin", "agents", agent]) => {
-            admin::update_agent(req, &env, agent).await
-        }
-        (Method::Get, ["api", "v1", "records"]) => admin::records(&req, &env).await,
-        (Method::Delete, ["api", "v1", "contacts", contact]) => {
-            admin::erase_contact(&req, &env, &decoded(contact)).await
-        }
+    let method = Method::from_name(req.method().as_ref());
+    let Some(Found { route, params: [first, second, third] }) = method.and_then(|m| routes::find(m, &path))
+    else {
+        return if routes::is_api(&path) {
+            error(ErrorCode::NotFound, format!("no API route {} {path}", req.method()))
+        } else {
+            Response::error("Not found", 404)
+        };
+    };
+    match route {
+        Route::PutSite => put_site(req, &env, first).await,
+        Route::FirstRun => admin::first_run(req, &env).await,
+        Route::AdminSite => admin::get_site(&req, &env).await,
+        Route::SaveSettings => admin::put_settings(req, &env).await,
+        Route::RotateIdentitySecret => admin::rotate_identity_secret(&req, &env).await,
+        Route::RemoveIdentitySecret => admin::remove_identity_secret(&req, &env).await,
+        Route::CreateAgent => admin::create_agent(req, &env).await,
+        Route::UpdateAgent => admin::update_agent(req, &env, first).await,
+        Route::Records => admin::records(&req, &env).await,
+        Route::EraseContact => admin::erase_contact(&req, &env, &decoded(first)).await,
         // The loader reads these on the host page (CORS); the frame gets them inlined.
-        (Method::Options, ["api", "v1", "sites", site, "widget"]) => {
-            with_site_cors(&req, &env, site, Response::empty()?.with_status(204)).await
+        Route::WidgetSettingsPreflight => {
+            with_site_cors(&req, &env, first, Response::empty()?.with_status(204)).await
         }
-        (Method::Get, ["api", "v1", "sites", site, "widget"]) => widget_config(&req, &env, site).await,
-        (Method::Post, ["api", "v1", "sites", site, "chats"]) => start_chat(req, &env, site).await,
-        (Method::Get, ["api", "v1", "chats", interaction, "socket"]) => {
-            chat_socket(req, &env, interaction).await
-        }
-        (Method::Post, ["api", "v1", "agent", "session"]) => sign_in(req, &env).await,
-        (Method::Delete, ["api", "v1", "agent", "session"]) => sign_out(),
-        (Method::Get, ["api", "v1", "agent", "me"]) => me(&req, &env).await,
-        (Method::Get, ["api", "v1", "site"]) => site_view(&req, &env).await,
+        Route::WidgetSettings => widget_config(&req, &env, first).await,
+        Route::StartChat => start_chat(req, &env, first).await,
+        Route::ChatSocket => chat_socket(req, &env, first).await,
+        Route::SignIn => sign_in(req, &env).await,
+        Route::SignOut => sign_out(),
+        Route::Me => me(&req, &env).await,
+        Route::SiteView => site_view(&req, &env).await,
         // The loader asks from the host page: CORS for the site's allowed origins only.
-        (Method::Options, ["api", "v1", "sites", site, "contact"]) => {
-            with_site_cors(&req, &env, site, Response::empty()?.with_status(204)).await
+        Route::ContactSessionPreflight => {
+            with_site_cors(&req, &env, first, Response::empty()?.with_status(204)).await
         }
-        (Method::Get, ["api", "v1", "sites", site, "contact"]) => {
-            let resp = crate::history::contact_session(&req, &env, site).await?;
-            with_site_cors(&req, &env, site, resp).await
+        Route::ContactSession => {
+            let resp = crate::history::contact_session(&req, &env, first).await?;
+            with_site_cors(&req, &env, first, resp).await
         }
-        (Method::Get, ["api", "v1", "desk", "socket"]) => desk_socket(req, &env).await,
-        (Method::Post, ["api", "v1", "chats", interaction, "attachments"]) => {
-            crate::attachments::upload(req, &env, interaction).await
-        }
-        (Method::Get, ["api", "v1", "chats", interaction, "attachments", id, "link"]) => {
-            crate::attachments::link(req, &env, interaction, id).await
-        }
-        (Method::Get, ["api", "v1", "files", site, interaction, id]) => {
-            let object = format!("{site}/{interaction}/{id}");
+        Route::DeskSocket => desk_socket(req, &env).await,
+        Route::Upload => crate::attachments::upload(req, &env, first).await,
+        Route::AttachmentLink => crate::attachments::link(req, &env, first, second).await,
+        Route::Download => {
+            let object = format!("{first}/{second}/{third}");
             crate::attachments::download(req, &env, &object).await
         }
-        (Method::Get, ["api", "v1", "contacts"]) => crate::history::contacts(&req, &env).await,
-        (Method::Get, ["api", "v1", "contacts", contact, "history"]) => {
-            crate::history::contact_history(&req, &env, &decoded(contact)).await
-        }
-        (Method::Get, ["api", "v1", "chats", interaction, "transcript"]) => {
-            crate::history::transcript(&req, &env, interaction).await
-        }
-        (Method::Get, ["widget", "frame"]) => widget_frame(&req, &env).await,
-        (Method::Get, ["agent"]) => Response::redirect(req.url()?.join("/agent/")?),
-        (_, ["api", ..]) => error(ErrorCode::NotFound, format!("no API route {} {path}", req.method())),
-        _ => Response::error("Not found", 404),
+        Route::Contacts => crate::history::contacts(&req, &env).await,
+        Route::ContactHistory => crate::history::contact_history(&req, &env, &decoded(first)).await,
+        Route::Transcript => crate::history::transcript(&req, &env, first).await,
+        Route::WidgetFrame => widget_frame(&req, &env).await,
+        Route::AgentDesktop => Response::redirect(req.url()?.join("/agent/")?),
     }
 }
 
@@ -472,7 +461,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Re-issues `req` to a Durable Object at `path`, keeping its headers (the WebSocket upgrade among them).
 pub(crate) fn forward(req: &Request, path: &str) -> Result<Request> {
     let mut init = RequestInit::new();
-    init.with_method(Method::Get);
+    init.with_method(worker::Method::Get);
     init.with_headers(req.headers().clone());
     Request::new_with_init(&format!("https://do.internal{path}"), &init)
 }

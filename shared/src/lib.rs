@@ -9,6 +9,7 @@
 //! | [`ids`] | interaction, message, site, agent, queue and contact identifiers |
 //! | [`json`] | a small JSON reader and writer, so the widget carries no serde (its size budget) |
 //! | [`lifecycle`] | one interaction: queued → offered → active ⇄ parked → ended → wrap → completed, reactivation, SLA timers, who sees which event (diagram in the module docs) |
+//! | [`routes`] | the edge's HTTP routes, as one table the router dispatches by and the tests cover |
 //! | [`routing`] | one site's desk: presence, capacity, queues, offers, reject/timeout, auto-accept, transfers, post-parking |
 //! | [`delivery`] | message numbering, de-duplication, resume, the client's outbox, unread counts, typing timing |
 //! | [`validate`], [`attachments`] | input limits; the attachment allow-list checked by name and content, ≤ 100 MB |
@@ -49,6 +50,7 @@ pub mod ids;
 pub mod json;
 pub mod lifecycle;
 pub mod limits;
+pub mod routes;
 pub mod routing;
 pub mod supervision;
 pub mod validate;

@@ -148,6 +148,14 @@ impl State {
     }
 }
 
+impl State {
+    /// Whether `agent` may tell the contact it is typing or has read the chat: as for writing, since the
+    /// contact takes "typing…" and "Seen" as coming from the agent who has the chat, not from an onlooker.
+    pub fn agent_may_signal(&self, agent: &AgentId) -> Result<(), Refusal> {
+        self.agent_may_write(agent)
+    }
+}
+
 /// The phases DESIGN.md names, for display: the state plus whether a wrap-up is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -485,6 +493,16 @@ impl Interaction {
         }
     }
 
+    /// Refuses an agent action from anyone but the agent the interaction is with (offered, active, parked)
+    /// or whose wrap-up it is: "not yours" comes before "not now", so an onlooker is told the one thing that
+    /// matters to it, whatever the interaction is doing.
+    fn refuse_other_agents(&self, agent: &AgentId) -> Result<(), Refusal> {
+        match self.agent().or(self.wrap.as_ref().map(|w| &w.agent)) {
+            Some(holder) if holder != agent => Err(Refusal::NotYours),
+            _ => Ok(()),
+        }
+    }
+
     /// How the interaction stands in an agent's log: its phase, the agent it is with (offered, active,
     /// parked, or in that agent's wrap-up), and the end of the countdown the log shows (a park's limit, a
     /// wrap-up's automatic close).
@@ -738,6 +756,7 @@ impl Interaction {
 
     /// The agent takes a parked interaction back itself (the desk checks capacity).
     pub fn unpark(&mut self, agent: &AgentId) -> Result<(), Refusal> {
+        self.refuse_other_agents(agent)?;
         match &mut self.state {
             State::Parked { agent: holder, reclaiming, .. } if holder == agent => {
                 if !*reclaiming {
@@ -798,6 +817,7 @@ impl Interaction {
     /// Chooses a disposition code, during the session or its wrap-up. With single codes it replaces the
     /// previous choice. Choosing a chosen code again (multiple) removes it.
     pub fn choose_code(&mut self, agent: &AgentId, code: &str) -> Result<(), Refusal> {
+        self.refuse_other_agents(agent)?;
         if !self.rules.wrap.codes.iter().any(|c| c.code == code) {
             return Err(Refusal::UnknownCode(code.to_owned()));
         }
@@ -852,6 +872,7 @@ impl Interaction {
 
     /// Restarts the wrap countdown.
     pub fn extend_wrap(&mut self, agent: &AgentId, now: Millis) -> Result<(), Refusal> {
+        self.refuse_other_agents(agent)?;
         let timeout = self.rules.wrap.timeout_ms;
         let wrap = self.wrap.as_mut().filter(|w| w.agent == *agent).ok_or(Refusal::NoWrapUp)?;
         let Some(deadline) = &mut wrap.deadline else { return Err(Refusal::NoWrapUp) };
@@ -863,6 +884,7 @@ impl Interaction {
 
     /// Saves the wrap-up to the interaction record and clears it from the agent's log.
     pub fn complete(&mut self, agent: &AgentId, now: Millis) -> Result<(), Refusal> {
+        self.refuse_other_agents(agent)?;
         let wrap = self.wrap.as_ref().filter(|w| w.agent == *agent).ok_or(Refusal::NoWrapUp)?;
         if self.rules.wrap.required && wrap.session.codes.is_empty() {
             return Err(Refusal::DispositionRequired);

@@ -144,7 +144,8 @@ pub enum DeskEffect {
     TransferStarted { from: AgentId, interaction: InteractionId, ticket: Ticket, target: TransferTarget },
     /// Tell the agent who asked for a transfer how it ended.
     TransferEnded { from: AgentId, interaction: InteractionId, ticket: Ticket, outcome: TransferOutcome },
-    /// An agent's presence changed without the agent asking (a missed offer, going offline).
+    /// An agent's presence: the answer to its own request (before what it leads to), or a change the desk
+    /// made (a missed offer, going offline).
     PresenceChanged { agent: AgentId, presence: Presence },
 }
 
@@ -348,6 +349,9 @@ impl Desk {
         now: Millis,
     ) -> Result<(), DeskRefusal> {
         let seat = self.agents.get_mut(agent).ok_or(DeskRefusal::UnknownAgent)?;
+        // The agent hears of its presence (also when unchanged: the answer to its request) before anything
+        // it leads to, so an agent going Ready is told so before it is offered a chat.
+        self.effects.push_back(DeskEffect::PresenceChanged { agent: agent.clone(), presence });
         if seat.presence == presence {
             return Ok(());
         }
@@ -635,9 +639,7 @@ impl Desk {
             if let Some(seat) = self.agents.get_mut(&agent) {
                 seat.disconnected_at = None;
             }
-            if self.set_presence(&agent, Presence::Offline, now).is_ok() {
-                self.effects.push_back(DeskEffect::PresenceChanged { agent, presence: Presence::Offline });
-            }
+            let _ = self.set_presence(&agent, Presence::Offline, now);
         }
         for waiting in &mut self.waiting {
             if waiting.last_refusal.is_some_and(|at| at + self.offer_timeout_ms <= now) {

@@ -97,6 +97,25 @@ fn a_lone_agent_who_rejected_a_chat_is_offered_it_again_only_after_a_pause() {
 }
 
 #[test]
+fn an_agent_going_ready_is_told_so_before_it_is_offered_the_waiting_chat() {
+    let mut w = World::new();
+    let chat = w.new_chat("Anyone there?");
+    w.add_agent("ada", RoutingProfile { capacity: 1, ..RoutingProfile::default() });
+    let ada = agent("ada");
+    w.presence(&ada, Presence::Ready);
+    // The desktop shows "Ready" first, then the offer: never an offer to an agent it still shows Not Ready.
+    let ready =
+        DeskNote::Other(DeskEffect::PresenceChanged { agent: ada.clone(), presence: Presence::Ready });
+    let notes = &w.desk_notes[&ada];
+    let told_ready = notes.iter().position(|n| *n == ready).expect("told it is Ready");
+    let offered = notes
+        .iter()
+        .position(|n| matches!(n, DeskNote::Offer { interaction, .. } if *interaction == chat))
+        .expect("offered the waiting chat");
+    assert!(told_ready < offered, "{notes:?}");
+}
+
+#[test]
 fn an_offer_that_times_out_goes_to_the_next_agent_and_the_silent_agent_becomes_not_ready() {
     let mut w = World::new();
     let ada = w.ready_agent("ada", 2);
@@ -632,4 +651,46 @@ fn timers_are_harmless_when_handled_twice_or_early() {
     w.pump();
     assert_eq!(w.state(chat), &before);
     let _ = LifecycleRules::default();
+}
+
+#[test]
+fn only_the_agent_who_has_the_chat_may_show_the_contact_typing_or_seen() {
+    let (ada, grace) = (agent("ada"), agent("grace"));
+    let active = State::Active { agent: ada.clone(), since: 0, transfer: None };
+    assert_eq!(active.agent_may_signal(&ada), Ok(()));
+    assert_eq!(
+        active.agent_may_signal(&grace),
+        Err(Refusal::NotYours),
+        "an onlooker is not the chat's agent"
+    );
+    let offered = State::Offered { agent: ada.clone(), since: 0 };
+    assert_eq!(offered.agent_may_signal(&grace), Err(Refusal::NotYours));
+    let queued = State::Queued { since: 0 };
+    assert!(queued.agent_may_signal(&ada).is_err(), "nobody has a queued chat yet");
+    // After the end, any agent of the site may follow up, and so type.
+    let ended = State::Ended { by: EndedBy::Contact, at: 0 };
+    assert_eq!(ended.agent_may_signal(&grace), Ok(()));
+}
+
+#[test]
+fn an_agent_who_does_not_have_the_chat_is_told_not_yours_whatever_the_chat_is_doing() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let grace = w.ready_agent("grace", 2);
+    let chat = w.new_chat("Hello");
+    let holder = if w.offers_to(&ada).contains(&chat) { ada.clone() } else { grace.clone() };
+    let onlooker = if holder == ada { grace.clone() } else { ada.clone() };
+    w.accept(&holder, chat).expect("offered");
+    // Active with the holder: nothing is parked and no wrap-up runs, yet the onlooker hears "not yours",
+    // not "not now" (nor, for a code, "no such code").
+    assert_eq!(w.act(chat, |i, _| i.unpark(&onlooker)), Err(Refusal::NotYours));
+    assert_eq!(w.act(chat, |i, _| i.choose_code(&onlooker, "no-such-code")), Err(Refusal::NotYours));
+    assert_eq!(w.act(chat, |i, now| i.extend_wrap(&onlooker, now)), Err(Refusal::NotYours));
+    assert_eq!(w.act(chat, |i, now| i.complete(&onlooker, now)), Err(Refusal::NotYours));
+    // In the holder's wrap-up too.
+    w.act(chat, |i, now| i.end(EndedBy::Agent(holder.clone()), now)).expect("the holder ends it");
+    assert_eq!(w.act(chat, |i, now| i.complete(&onlooker, now)), Err(Refusal::NotYours));
+    assert_eq!(w.act(chat, |i, now| i.extend_wrap(&onlooker, now)), Err(Refusal::NotYours));
+    // The holder itself still gets the precise answer.
+    assert_eq!(w.act(chat, |i, _| i.unpark(&holder)), Err(Refusal::NotParked));
 }

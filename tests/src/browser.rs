@@ -26,36 +26,57 @@ impl Chromedriver {
                 );
             }
         }
-        let port = free_port()?;
+        // A port taken by another server between choosing and binding it: chromedriver exits; try a new one.
+        let mut last_failure = String::new();
+        for _ in 0..5 {
+            let port = free_port()?;
+            match Self::start_on(paths, port)? {
+                Ok(driver) => return Ok(driver),
+                Err(failure) => last_failure = failure,
+            }
+        }
+        bail!("chromedriver did not start: {last_failure}")
+    }
+
+    /// Starts chromedriver on `port`; `Ok(Err(why))` when it exited at start (its port was taken).
+    fn start_on(paths: &Paths, port: u16) -> Result<std::result::Result<Chromedriver, String>> {
         // Short on purpose: Chromium puts its SingletonSocket under TMPDIR, and a Unix socket path must stay
         // under 108 bytes. A folder under a deep target dir (CI's) is too long and Chromium exits at start.
         let scratch = std::env::temp_dir().join(format!("confab-chrome-{port}"));
         let _ = std::fs::remove_dir_all(&scratch);
         std::fs::create_dir_all(scratch.join("tmp"))?;
+        let log_path = scratch.join("chromedriver.log");
+        let log = std::fs::File::create(&log_path)?;
         let child = Command::new(paths.chromedriver())
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             // Chromium's scoped temp dirs pile up in /tmp when it is killed: keep them in our scratch folder.
             .env("TMPDIR", scratch.join("tmp"))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
             .process_group(0)
             .spawn()
             .context("starting chromedriver")?;
         started_group(&child);
         let mut driver = Chromedriver { child, port, scratch };
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(20) {
-                bail!("chromedriver did not listen on port {port} within 20 s");
-            }
+        // Its own "started successfully" line, not just something listening: another server on the port
+        // would accept connections too, while this chromedriver fails to bind and exits.
+        let ready = format!("started successfully on port {port}");
+        loop {
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
             if driver.child.try_wait()?.is_some() {
-                bail!("chromedriver exited at start");
+                return Ok(Err(format!("it exited at start on port {port}: {}", said.trim())));
+            }
+            if said.contains(&ready) && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(Ok(driver));
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                bail!("chromedriver did not listen on port {port} within 20 s: {}", said.trim());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(driver)
     }
 
     pub fn url(&self) -> String {

@@ -13,6 +13,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone)]
 pub struct EdgeOptions {
+    /// 0: any free port ([`Edge::start`] picks one, and picks again if another server takes it first).
     pub port: u16,
     /// `--persist-to`: Durable Object storage and R2 live here and survive restarts.
     pub state_dir: PathBuf,
@@ -37,7 +38,8 @@ impl EdgeOptions {
         let nonce =
             format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos());
         Ok(EdgeOptions {
-            port: free_port()?,
+            // Picked by `Edge::start`, which tries again if another server takes it first.
+            port: 0,
             state_dir: dir.join("state"),
             log_file: dir.join("wrangler.log"),
             secret: format!("test-secret-{nonce}"),
@@ -48,14 +50,48 @@ impl EdgeOptions {
     }
 }
 
+/// How a test takes the edge down before starting it again on the same storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
+    /// `SIGTERM`: workerd shuts down cleanly (a deploy, a stopped dev server).
+    Stop,
+    /// `SIGKILL`: no shutdown at all; whatever was being written is cut off wherever it was (a crash).
+    Crash,
+}
+
 /// A running `wrangler dev`. Dropping it stops wrangler and workerd (the whole process group).
 pub struct Edge {
     child: Child,
     pub options: EdgeOptions,
 }
 
+/// How many times [`Edge::start`] tries fresh ports when another server took the ones it picked.
+const START_ATTEMPTS: u32 = 5;
+
+/// Why one attempt to start wrangler failed.
+enum StartFailure {
+    /// Another process took the port or the inspector's port between choosing it and wrangler binding it.
+    PortTaken,
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for StartFailure {
+    fn from(e: anyhow::Error) -> Self {
+        StartFailure::Other(e)
+    }
+}
+
+impl From<std::io::Error> for StartFailure {
+    fn from(e: std::io::Error) -> Self {
+        StartFailure::Other(e.into())
+    }
+}
+
 impl Edge {
-    pub fn start(paths: &Paths, options: EdgeOptions) -> Result<Edge> {
+    /// Starts `wrangler dev` and waits until it answers. With `options.port` 0 it picks a free port, and picks
+    /// again when another server takes it before wrangler binds it (ports chosen by binding port 0 and letting
+    /// go can be taken by any other process in between); `edge.options.port` then holds the port it got.
+    pub fn start(paths: &Paths, mut options: EdgeOptions) -> Result<Edge> {
         if let Some(missing) = paths.missing_build() {
             bail!(missing);
         }
@@ -64,7 +100,8 @@ impl Edge {
                 bail!("{} is missing: run `cargo xtask setup`", tool.display());
             }
         }
-        if port_in_use(options.port) {
+        let any_port = options.port == 0;
+        if !any_port && port_in_use(options.port) {
             bail!(
                 "port {} on 127.0.0.1 is already in use (another `cargo xtask dev`?). Stop it, or pick another \
                  port with --port",
@@ -75,67 +112,64 @@ impl Edge {
         if let Some(parent) = options.log_file.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let log = std::fs::File::create(&options.log_file)
-            .with_context(|| format!("creating {}", options.log_file.display()))?;
-        let xdg = options.state_dir.join("xdg");
-        let node_bin = paths.node().parent().map(PathBuf::from).unwrap_or_default();
-        let path = format!("{}:{}", node_bin.display(), std::env::var("PATH").unwrap_or_default());
-        let child = Command::new(paths.node())
-            .arg(paths.wrangler())
-            .arg("dev")
-            .arg("--config")
-            .arg(options.config.clone().unwrap_or_else(|| paths.wrangler_toml()))
-            .args(["--ip", "127.0.0.1", "--port", &options.port.to_string()])
-            .args(["--inspector-port", &free_port()?.to_string()])
-            .arg("--persist-to")
-            .arg(&options.state_dir)
-            .args(["--var", &format!("CONFAB_SECRET:{}", options.secret)])
-            .args(["--var", &format!("CONFAB_ADMIN_TOKEN:{}", options.admin_token)])
-            .args(
-                options.vars.iter().flat_map(|(name, value)| ["--var".to_owned(), format!("{name}:{value}")]),
-            )
-            .arg("--show-interactive-dev-session=false")
-            .current_dir(&paths.root)
-            .env("PATH", path)
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            // wrangler traces every Durable Object event into SQLite by default: slow, and not needed here.
-            .env("X_LOCAL_OBSERVABILITY", "false")
-            .env("XDG_CONFIG_HOME", xdg.join("config"))
-            .env("XDG_CACHE_HOME", xdg.join("cache"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting wrangler with {}", paths.node().display()))?;
-        started_group(&child);
-        let mut edge = Edge { child, options };
-        edge.wait_ready()?;
-        Ok(edge)
+        for attempt in 1..=START_ATTEMPTS {
+            if any_port {
+                options.port = free_port()?;
+            }
+            let mut edge = Edge { child: spawn_wrangler(paths, &options)?, options: options.clone() };
+            match edge.wait_ready() {
+                Ok(()) => return Ok(edge),
+                Err(StartFailure::PortTaken) if any_port && attempt < START_ATTEMPTS => edge.stop(),
+                Err(StartFailure::PortTaken) => {
+                    bail!(
+                        "port {} or wrangler's inspector port was taken:\n{}",
+                        options.port,
+                        edge.log_tail(40)
+                    )
+                }
+                Err(StartFailure::Other(e)) => return Err(e),
+            }
+        }
+        unreachable!("the last attempt returns")
     }
 
-    fn wait_ready(&mut self) -> Result<()> {
+    /// Waits until *this* wrangler says it listens on its port and answers there: a server that took the port
+    /// first would answer too, but wrangler would then report the address in use instead of being ready.
+    fn wait_ready(&mut self) -> Result<(), StartFailure> {
         let started = Instant::now();
         let probe = self.url("/api/v1/agent/me");
+        let ready_line = format!("Ready on {}", self.origin());
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).build(),
         );
         while started.elapsed() < READY_TIMEOUT {
+            let log = std::fs::read_to_string(&self.options.log_file).unwrap_or_default();
+            if log.contains("Address already in use") {
+                return Err(StartFailure::PortTaken);
+            }
             if let Some(status) = self.child.try_wait()? {
-                bail!("wrangler exited ({status}) before answering:\n{}", self.log_tail(40));
+                return Err(anyhow::anyhow!(
+                    "wrangler exited ({status}) before answering:\n{}",
+                    self.log_tail(40)
+                )
+                .into());
             }
             // After a failed build wrangler stays up, waiting for the files to change: don't wait for it.
-            let log = std::fs::read_to_string(&self.options.log_file).unwrap_or_default();
             if log.contains("[ERROR]") || log.contains("ERROR\u{1b}") || log.contains("Build failed") {
-                bail!("wrangler failed to start the edge:\n{}", self.log_tail(40));
+                return Err(
+                    anyhow::anyhow!("wrangler failed to start the edge:\n{}", self.log_tail(40)).into()
+                );
             }
-            match agent.get(&probe).call() {
-                Ok(_) | Err(ureq::Error::StatusCode(_)) => return Ok(()),
-                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            if log.contains(&ready_line) {
+                match agent.get(&probe).call() {
+                    Ok(_) | Err(ureq::Error::StatusCode(_)) => return Ok(()),
+                    Err(_) => {}
+                }
             }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        bail!("wrangler did not answer within {READY_TIMEOUT:?}:\n{}", self.log_tail(40))
+        Err(anyhow::anyhow!("wrangler did not answer within {READY_TIMEOUT:?}:\n{}", self.log_tail(40))
+            .into())
     }
 
     /// The last `lines` lines of wrangler's output, for error messages.
@@ -183,6 +217,14 @@ impl Edge {
         let _ = self.child.wait();
     }
 
+    /// Stops wrangler and workerd the way `how` says: what a restart test goes through.
+    pub fn halt(&mut self, how: Halt) {
+        match how {
+            Halt::Stop => self.stop(),
+            Halt::Crash => self.crash(),
+        }
+    }
+
     /// The process group of wrangler and workerd (wrangler's pid).
     pub fn process_group(&self) -> u32 {
         self.child.id()
@@ -198,6 +240,66 @@ impl Drop for Edge {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts `wrangler dev` for `options` in its own process group, with a fresh inspector port.
+fn spawn_wrangler(paths: &Paths, options: &EdgeOptions) -> Result<Child> {
+    let log = std::fs::File::create(&options.log_file)
+        .with_context(|| format!("creating {}", options.log_file.display()))?;
+    let xdg = options.state_dir.join("xdg");
+    let node_bin = paths.node().parent().map(PathBuf::from).unwrap_or_default();
+    let path = format!("{}:{}", node_bin.display(), std::env::var("PATH").unwrap_or_default());
+    let child = Command::new(paths.node())
+        .arg(paths.wrangler())
+        .arg("dev")
+        .arg("--config")
+        .arg(options.config.clone().unwrap_or_else(|| paths.wrangler_toml()))
+        .args(["--ip", "127.0.0.1", "--port", &options.port.to_string()])
+        .args(["--inspector-port", &free_port()?.to_string()])
+        .arg("--persist-to")
+        .arg(&options.state_dir)
+        // Secrets go in a file only this user can read, not on the command line that `ps` shows everyone.
+        .arg("--env-file")
+        .arg(write_secrets(options)?)
+        .args(options.vars.iter().flat_map(|(name, value)| ["--var".to_owned(), format!("{name}:{value}")]))
+        .arg("--show-interactive-dev-session=false")
+        .current_dir(&paths.root)
+        .env("PATH", path)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        // wrangler traces every Durable Object event into SQLite by default: slow, and not needed here.
+        .env("X_LOCAL_OBSERVABILITY", "false")
+        .env("XDG_CONFIG_HOME", xdg.join("config"))
+        .env("XDG_CACHE_HOME", xdg.join("cache"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting wrangler with {}", paths.node().display()))?;
+    started_group(&child);
+    Ok(child)
+}
+
+/// Writes the edge's secrets as a dotenv file (mode 0600) in its state folder, for `wrangler dev --env-file`.
+fn write_secrets(options: &EdgeOptions) -> Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = options.state_dir.join("secrets.env");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    for (name, value) in [("CONFAB_SECRET", &options.secret), ("CONFAB_ADMIN_TOKEN", &options.admin_token)] {
+        if value.contains(['\n', '"', '\'', '\\', '$', '#']) {
+            bail!("{name} holds a character a dotenv file cannot carry as it is (newline, quote, $, #, \\)");
+        }
+        writeln!(file, "{name}={value}")?;
+    }
+    Ok(path)
 }
 
 /// `PUT /api/v1/admin/sites/{site}` with the admin token.

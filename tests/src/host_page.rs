@@ -3,16 +3,28 @@
 use anyhow::Result;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Serves one HTML page at every path on 127.0.0.1:`port` until dropped.
+///
+/// The listener is bound when the page is created and kept until it is dropped, so a port picked with 0 can
+/// never be taken by another server between choosing it and serving on it; the page itself may be set later
+/// ([`HostPage::set_page`]), once what it embeds (the edge, a site allowing this origin) is running.
 pub struct HostPage {
     port: u16,
+    page: Arc<Mutex<Page>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the host page answers: its HTML and extra response header lines.
+#[derive(Default)]
+struct Page {
+    html: String,
+    headers: String,
 }
 
 impl HostPage {
@@ -27,25 +39,48 @@ impl HostPage {
 
     /// Like [`HostPage::serve`], with extra response header lines (`name: value\r\n` each), like a CSP.
     pub fn serve_with_headers(port: u16, html: String, headers: String) -> Result<HostPage> {
+        let host = Self::bind(port)?;
+        host.set_page(html, headers);
+        Ok(host)
+    }
+
+    /// Listens on `port` (0: any free one) and answers an empty page until [`HostPage::set_page`].
+    pub fn bind(port: u16) -> Result<HostPage> {
         let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
             anyhow::anyhow!("cannot serve the demo page on 127.0.0.1:{port}: {e} (port in use? pick another)")
         })?;
         let port = listener.local_addr()?.port();
+        let page = Arc::new(Mutex::new(Page::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = std::thread::spawn({
-            let stop = stop.clone();
+            let (page, stop) = (page.clone(), stop.clone());
             move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     if let Ok(stream) = stream {
+                        let (html, headers) = match page.lock() {
+                            Ok(page) => (page.html.clone(), page.headers.clone()),
+                            Err(_) => break,
+                        };
                         let _ = answer(stream, &html, &headers);
                     }
                 }
             }
         });
-        Ok(HostPage { port, stop, thread: Some(thread) })
+        Ok(HostPage { port, page, stop, thread: Some(thread) })
+    }
+
+    /// From now on, answers `html` with the extra header lines `headers`.
+    pub fn set_page(&self, html: String, headers: String) {
+        if let Ok(mut page) = self.page.lock() {
+            *page = Page { html, headers };
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn origin(&self) -> String {

@@ -6,7 +6,7 @@
 //! - [`Edge`]: `wrangler dev` (workerd) on a loopback port with its own state folder, in its own process
 //!   group, stopped with the whole group when dropped;
 //! - [`HostPage`]: a tiny HTTP server for a site owner's page on a *different origin* from the edge;
-//! - [`free_port`] and [`admin`] helpers.
+//! - [`free_port`]: listening ports that no other test of the run and no client socket can take.
 //!
 //! Everything here is synchronous std code, so xtask can use it without an async runtime.
 
@@ -16,15 +16,46 @@ mod host_page;
 mod paths;
 
 pub use edge::{
-    DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, DEMO_SUPERVISOR, Edge, EdgeOptions, admin_seed_site,
-    demo_site, demo_site_showcase, demo_site_with_staff,
+    DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, DEMO_SUPERVISOR, Edge, EdgeOptions, Halt,
+    admin_seed_site, demo_site, demo_site_showcase, demo_site_with_staff,
 };
 pub use host_page::HostPage;
 pub use paths::Paths;
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1 that was free a moment ago, and that this process has not handed out before.
+///
+/// Chosen outside the kernel's range for outgoing connections (`ip_local_port_range`), so that no client
+/// socket of any process (Chromium, workerd, the tests themselves) can land on it, and never twice in one
+/// process, so that a server restarted on its old port cannot lose it to another test of the same run. The
+/// only way left for the port to be taken before it is used is another server started at that moment on the
+/// same port: servers started on a port from here retry on a fresh one when that happens ([`Edge::start`],
+/// [`browser::Chromedriver::start`]).
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static HANDED_OUT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = listening_port_range();
+    let span = u32::from(high - low) + 1;
+    // Each process starts at its own place in the range, so that two runs at once rarely meet.
+    let start = (std::process::id().wrapping_mul(7919)) % span;
+    for _ in 0..span {
+        let n = HANDED_OUT.fetch_add(1, Ordering::Relaxed);
+        let port = low + ((start + n) % span) as u16;
+        if !port_in_use(port) {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port between {low} and {high} on 127.0.0.1")
+}
+
+/// The ports [`free_port`] chooses from: below the kernel's range for outgoing connections, above the
+/// well-known and commonly configured ones.
+fn listening_port_range() -> (u16, u16) {
+    const LOWEST: u16 = 10_000;
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().and_then(|low| low.parse::<u16>().ok()))
+        .unwrap_or(32_768);
+    if ephemeral_low > LOWEST + 1_000 { (LOWEST, ephemeral_low - 1) } else { (61_000, 65_000) }
 }
 
 /// Whether something is already listening on 127.0.0.1:`port`.

@@ -259,15 +259,16 @@ async fn two_admins_at_once_never_undo_each_other() -> Result<()> {
     assert_eq!(both["settings"]["widget"]["title"], "Title from the first admin");
     assert_eq!(both["settings"]["widget"]["greeting"], "Greeting from the second admin");
 
-    // Changes at the same moment, to different accounts: each one either lands or is refused with 409, and
-    // nothing answered 200 is lost (each change reads the site, changes it and writes it back).
+    // Changes at the same moment, to different accounts: every one lands (a change that crossed another is
+    // made again on the site as it is now; with five at once, each crosses at most four others) and none is
+    // lost (each change reads the site, changes it and writes it back).
     let ids: Vec<String> = both["agents"]
         .as_array()
         .map(|a| a.iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     assert!(ids.len() >= 4, "{both}");
     let accounts: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let (mut landed, mut refused) = (0, 0);
+    let mut landed = 0;
     for round in 0..20u32 {
         let calls: Vec<_> = accounts
             .iter()
@@ -300,12 +301,11 @@ async fn two_admins_at_once_never_undo_each_other() -> Result<()> {
                         "round {round}: {id}'s saved change was lost"
                     );
                 }
-                409 => refused += 1,
-                other => bail!("round {round}: PATCH {id} answered {other}"),
+                other => bail!("round {round}: PATCH {id} answered {other}, not 200: a change was refused"),
             }
         }
     }
-    println!("changes at the same moment: {landed} landed, {refused} refused with 409");
+    assert_eq!(landed, 20 * accounts.len(), "every change at the same moment landed");
     Ok(())
 }
 

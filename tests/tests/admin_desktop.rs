@@ -12,10 +12,9 @@ use confab_tests::{
 };
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use std::time::Duration;
 use support::web::{
     ENTER, Shop, ShopOptions, browser, open_widget, screenshot, sign_in_ready, wait_for_absence,
-    wait_for_text,
+    wait_for_script, wait_for_text,
 };
 use support::{PATIENCE, edge_with_site};
 
@@ -68,8 +67,9 @@ async fn a_site_set_up_in_the_browser_takes_chats_from_its_copied_snippet() -> R
     wait_for_text(&owner, ".ad-me", "pottery").await?;
 
     // Settings: allow the shop's origin, save, copy the snippet.
-    let host_port = confab_tests::free_port()?;
-    let host_origin = format!("http://127.0.0.1:{host_port}");
+    // The shop's page listens from now on (its port cannot be taken meanwhile); it gets its HTML below.
+    let host = HostPage::bind(0)?;
+    let host_origin = format!("http://127.0.0.1:{}", host.port());
     open_screen(&owner, "Settings").await?;
     let snippet =
         owner.wait().at_most(PATIENCE).for_element(Locator::Css(".ad-snippet")).await?.text().await?;
@@ -90,7 +90,7 @@ async fn a_site_set_up_in_the_browser_takes_chats_from_its_copied_snippet() -> R
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Pottery Studio</title></head>\
          <body><h1>Pottery Studio</h1><p>Hand-thrown mugs.</p>{snippet}</body></html>"
     );
-    let _host = HostPage::serve_with_headers(host_port, html, String::new())?;
+    host.set_page(html, String::new());
     owner.find(Locator::Css("select[name=presence]")).await?.select_by_value("ready").await?;
     owner
         .wait()
@@ -211,14 +211,26 @@ async fn a_page_on_an_origin_the_site_does_not_allow_gets_no_chat() -> Result<()
         "admin-origin",
         ShopOptions {
             site: Some(json!({"allowed_origins": ["https://shop.example"]})),
+            // The page notes what the loader says in the console, where it explains a refusal.
+            page_head: Some(
+                "<script>window.consoleErrors = []; var shown = console.error; \
+                 console.error = function (m) { consoleErrors.push(String(m)); shown.apply(console, arguments); };\
+                 </script>",
+            ),
             ..Default::default()
         },
     )?;
     let customer = browser(&shop.driver, &shop.paths, "stranger").await?;
     customer.goto(&shop.host_origin).await?;
     customer.wait().at_most(PATIENCE).for_element(Locator::Css("h1")).await?;
-    // The loader asked and was refused: no chat button appears, so nobody opens a blocked frame.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The loader ran, asked and was refused (it says why in the console)...
+    let said = wait_for_script(&customer, "return window.consoleErrors.join('\\n')").await?;
+    let said = said.as_str().unwrap_or_default();
+    assert!(
+        said.starts_with(&format!("Confab: {} may not show the chat", shop.host_origin)),
+        "the loader's refusal: {said:?}"
+    );
+    // ... and so drew no chat button: nobody opens a blocked frame.
     assert!(customer.find_all(Locator::Css("[data-confab=launcher]")).await?.is_empty());
     // And the API refuses this origin too.
     let agent = support::http_client();

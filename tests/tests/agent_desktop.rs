@@ -241,6 +241,12 @@ async fn reject_auto_accept_capacity_and_the_wrap_timer() -> Result<()> {
     let mut site = site();
     site["agents"][0]["capacity"] = 1.into();
     site["agents"][1]["auto_accept"] = true.into();
+    // A supervisor watches the queue (through the protocol) to know when the desk has routed a chat.
+    let (email, name) = confab_tests::DEMO_SUPERVISOR;
+    if let Some(agents) = site["agents"].as_array_mut() {
+        agents.push(serde_json::json!({"id": "margaret", "name": name, "email": email,
+            "password": confab_tests::DEMO_PASSWORD, "role": "supervisor"}));
+    }
     site["rules"]["lifecycle"]["wrap"] = serde_json::json!({
         "codes": [{"code": "info", "label": "Information given"}], "required": false, "timeout_ms": 8000});
     let edge = edge_with_site("desktop-routing", site)?;
@@ -269,8 +275,14 @@ async fn reject_auto_accept_capacity_and_the_wrap_timer() -> Result<()> {
     wait_for_text(&ada, ".ad-offer .ad-preview", "change my order").await?;
     click(&ada, ".ad-offer .ad-accept").await?;
     wait_for_text(&ada, ".ad-load", "1 / 1 chats").await?;
+    let mut supervisor =
+        support::DeskPeer::connect(&edge, &support::sign_in(&edge, confab_tests::DEMO_SUPERVISOR.0)?).await?;
     let _third = contact_writes(&edge, "Where is my parcel?").await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The desk has routed the third chat once the supervisor sees it waiting (an offered chat is not
+    // waiting): it stays in the queue, and Ada's desktop shows no offer.
+    supervisor
+        .expect(|f| matches!(f, confab_protocol::frames::DeskFrame::Overview { overview } if overview.waiting.len() == 1))
+        .await?;
     assert!(ada.find_all(Locator::Css(".ad-offer")).await?.is_empty(), "a full agent gets no offer");
     screenshot(&ada, &paths, "agent-10-at-capacity").await?;
 

@@ -6,7 +6,7 @@ mod support;
 use anyhow::Result;
 use confab_protocol::frames::{Author, ErrorCode, ServerFrame};
 use confab_protocol::lifecycle::{Event, State};
-use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths};
+use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Halt, Paths};
 use std::time::Duration;
 use support::{Peer, edge_with_demo, ready_agent, start_chat};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -137,44 +137,64 @@ async fn refusals_are_clear_errors() -> Result<()> {
     assert_eq!(ack_seq(contact.next().await?), 1);
 
     // HTTP refusals: unknown site, foreign origin, bad sign-in, unknown conversation, admin without token.
-    let status = |r: Result<ureq::http::Response<ureq::Body>, ureq::Error>| match r {
-        Err(ureq::Error::StatusCode(code)) => code,
-        Ok(resp) => resp.status().as_u16(),
-        Err(e) => panic!("{e}"),
+    // Each refusal is the exact status and error code a client can act on (a connection refused, or any
+    // other error, fails the test).
+    let refused = |r: Result<ureq::http::Response<ureq::Body>, ureq::Error>| -> Result<(u16, String)> {
+        let mut resp = r?;
+        let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
+        Ok((resp.status().as_u16(), support::code(&body).to_owned()))
     };
-    assert_eq!(status(ureq::post(&edge.url("/api/v1/sites/nope/chats")).send_empty()), 404);
+    let http = support::http_client();
     assert_eq!(
-        status(
-            ureq::post(&edge.url("/api/v1/sites/demo/chats"))
+        refused(http.post(&edge.url("/api/v1/sites/nope/chats")).send_json(serde_json::json!({})))?,
+        (404, "not_found".to_owned())
+    );
+    assert_eq!(
+        refused(
+            http.post(&edge.url("/api/v1/sites/demo/chats"))
                 .header("origin", "http://evil.test")
-                .send_empty()
-        ),
-        403
+                .send_json(serde_json::json!({}))
+        )?,
+        (403, "origin_not_allowed".to_owned())
     );
     assert_eq!(
-        status(
-            ureq::post(&edge.url("/api/v1/agent/session"))
+        refused(
+            http.post(&edge.url("/api/v1/agent/session"))
                 .send_json(serde_json::json!({"email": DEMO_AGENTS[0].0, "password": "wrong-password"}))
-        ),
-        401
+        )?,
+        (401, "bad_credentials".to_owned())
     );
-    assert_eq!(status(ureq::put(&edge.url("/api/v1/admin/sites/x")).send_json(serde_json::json!({}))), 401);
+    assert_eq!(
+        refused(http.put(&edge.url("/api/v1/admin/sites/x")).send_json(serde_json::json!({})))?,
+        (401, "unauthorized".to_owned())
+    );
     // A page of another origin cannot open a conversation socket, even with a valid token.
     let mut foreign = edge.ws_url(&format!("/api/v1/chats/{interaction}/socket")).into_client_request()?;
     foreign.headers_mut().insert("origin", "http://evil.test".parse()?);
-    match tokio_tungstenite::connect_async(foreign).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 403),
-        other => panic!("a foreign origin must be refused, got {:?}", other.map(|_| ())),
+    assert_eq!(support::refused_upgrade(foreign).await?, (403, "origin_not_allowed".to_owned()));
+    // A conversation that does not exist, and a path that is no conversation id at all.
+    for missing in [uuid::Uuid::new_v4().to_string(), "not-a-conversation".to_owned()] {
+        let request = edge.ws_url(&format!("/api/v1/chats/{missing}/socket")).into_client_request()?;
+        assert_eq!(support::refused_upgrade(request).await?, (404, "not_found".to_owned()), "{missing}");
     }
-    let unknown = Peer::connect(&edge, &uuid::Uuid::new_v4().to_string(), None).await;
-    assert!(unknown.is_err(), "a socket to a conversation that does not exist must be refused");
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_of_workerd_loses_nothing() -> Result<()> {
+    after_workerd_goes_down_nothing_is_lost(Halt::Stop).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workerd_killed_outright_loses_nothing() -> Result<()> {
+    after_workerd_goes_down_nothing_is_lost(Halt::Crash).await
+}
+
+/// Three acknowledged messages, workerd taken down (`how`) and started on the same storage: all three are
+/// there in order, the next is numbered after them, and resuming from the middle finds it.
+async fn after_workerd_goes_down_nothing_is_lost(how: Halt) -> Result<()> {
     let paths = Paths::new();
-    let mut edge = edge_with_demo("restart", "http://127.0.0.1:9")?;
+    let mut edge = edge_with_demo(&format!("restart-{how:?}"), "http://127.0.0.1:9")?;
     let chat = start_chat(&edge, DEMO_SITE)?;
     let interaction = chat.interaction.to_string();
     {
@@ -188,8 +208,8 @@ async fn a_restart_of_workerd_loses_nothing() -> Result<()> {
     }
     // Same state folder and secrets, new process (and port).
     let mut options = edge.options.clone();
-    edge.stop();
-    options.port = confab_tests::free_port()?;
+    edge.halt(how);
+    options.port = 0; // any free port
     let edge = Edge::start(&paths, options)?;
     let mut contact = Peer::connect(&edge, &interaction, None).await?;
     assert!(matches!(contact.hello(Some(&chat.contact_token), None).await?, ServerFrame::Welcome { .. }));

@@ -7,11 +7,13 @@
 mod support;
 
 use anyhow::{Context, Result};
-use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, ServerFrame};
+use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, Participant, ServerFrame};
 use confab_protocol::ids::{AgentId, ClientMessageId};
-use confab_protocol::lifecycle::{Event, State};
+use confab_protocol::lifecycle::{EndedBy, Event, State};
 use confab_protocol::routing::{TransferOutcome, TransferTarget};
-use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Paths, demo_site};
+use confab_tests::{
+    DEMO_AGENTS, DEMO_SITE, DEMO_SUPERVISOR, Edge, Halt, Paths, demo_site, demo_site_with_staff,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -29,10 +31,22 @@ async fn contact_writes(edge: &Edge, text: &str) -> Result<(confab_protocol::api
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_messages_in_flight_park_timers_and_pending_transfers() -> Result<()> {
+    going_down_keeps_messages_in_flight_park_timers_and_pending_transfers(Halt::Stop).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_keeps_messages_in_flight_park_timers_and_pending_transfers() -> Result<()> {
+    going_down_keeps_messages_in_flight_park_timers_and_pending_transfers(Halt::Crash).await
+}
+
+/// How long a parked chat of this test waits for its contact before it ends.
+const PARK_LIMIT_MS: i64 = 12_000;
+
+async fn going_down_keeps_messages_in_flight_park_timers_and_pending_transfers(how: Halt) -> Result<()> {
     let paths = Paths::new();
     let mut site = demo_site("http://127.0.0.1:9");
-    site["rules"] = json!({"offer_timeout_ms": 120000, "lifecycle": {"park_limit_ms": 12000, "auto_park_after_ms": null}});
-    let mut edge = edge_with_site("faults-restart", site)?;
+    site["rules"] = json!({"offer_timeout_ms": 120000, "lifecycle": {"park_limit_ms": PARK_LIMIT_MS, "auto_park_after_ms": null}});
+    let mut edge = edge_with_site(&format!("faults-restart-{how:?}"), site)?;
     let (ada, mut ada_desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
 
     // Chat 1: Ada parks it; its park limit runs out while the edge is down or just after.
@@ -41,7 +55,13 @@ async fn a_restart_keeps_messages_in_flight_park_timers_and_pending_transfers() 
     ada_desk.accept(parked.interaction).await?;
     let mut ada_chat = Peer::agent(&edge, &parked.interaction.to_string(), &ada).await?;
     ada_chat.send(&ClientFrame::Park).await?;
-    ada_chat.expect(|f| matches!(f, ServerFrame::Event { event: Event::Parked { .. } })).await?;
+    let parked_event =
+        ada_chat.expect(|f| matches!(f, ServerFrame::Event { event: Event::Parked { .. } })).await?;
+    let ServerFrame::Event { event: Event::Parked { until: park_until, at: parked_at, .. } } = parked_event
+    else {
+        unreachable!()
+    };
+    assert_eq!(park_until - parked_at, PARK_LIMIT_MS, "the park limit counts from the park");
 
     // Chat 2: Ada transfers it to Grace, who has not answered when the edge goes down.
     let (moving, _) = contact_writes(&edge, "I need billing").await?;
@@ -59,9 +79,9 @@ async fn a_restart_keeps_messages_in_flight_park_timers_and_pending_transfers() 
     let send = ClientFrame::Send { client_id: in_flight, text: "in flight".into(), attachments: Vec::new() };
     contact.send(&send).await?;
     let mut options = edge.options.clone();
-    edge.stop();
+    edge.halt(how);
     drop((contact, ada_chat, ada_desk, grace_desk));
-    options.port = confab_tests::free_port()?;
+    options.port = 0; // any free port
     let edge = Edge::start(&paths, options)?;
 
     // The contact comes back and resends what it has no acknowledgement for: stored once, whichever side of
@@ -102,18 +122,28 @@ async fn a_restart_keeps_messages_in_flight_park_timers_and_pending_transfers() 
         "{ended:?}"
     );
 
-    // The parked chat's timer fired (or fires now) on the restarted edge: it ends by timeout.
+    // The parked chat's timer fired (or fires now) on the restarted edge: it ends by timeout, not before its
+    // limit, and not much after it (the edge was down for a few seconds at most).
     let mut watcher = Peer::connect(&edge, &parked.interaction.to_string(), Some(&ada)).await?;
     watcher.hello(None, None).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let frame = tokio::time::timeout_at(deadline, watcher.next()).await??;
+    let (by, ended_at) = loop {
+        let frame = tokio::time::timeout_at(deadline, watcher.next())
+            .await
+            .context("the parked chat did not end within 30 s of the restart")??;
         if let ServerFrame::State { view } = frame
-            && matches!(view.state, State::Ended { .. })
+            && let State::Ended { by, at } = view.state
         {
-            break;
+            break (by, at);
         }
-    }
+    };
+    assert_eq!(by, EndedBy::Timeout, "a parked chat nobody answered ends by its timer");
+    assert!(ended_at >= park_until, "ended at {ended_at}, before its limit {park_until}");
+    assert!(
+        ended_at - park_until < 30_000,
+        "ended at {ended_at}, {} ms after its limit",
+        ended_at - park_until
+    );
     Ok(())
 }
 
@@ -188,7 +218,7 @@ async fn a_crash_mid_write_loses_no_acknowledged_message_and_stores_none_twice()
     assert!(acked.len() < from_agent.len() + from_contact.len(), "the crash came before the last write");
     drop((contact, agent, desk));
 
-    options.port = confab_tests::free_port()?;
+    options.port = 0; // any free port
     let edge = Edge::start(&paths, options)?;
     // Each side resends what it has no acknowledgement for, in order, as the clients' outboxes do.
     let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
@@ -265,7 +295,7 @@ async fn a_crash_mid_write_loses_no_acknowledged_message_and_stores_none_twice()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicated_and_reordered_frames_change_nothing() -> Result<()> {
-    let edge = edge_with_site("faults-frames", demo_site("http://127.0.0.1:9"))?;
+    let edge = edge_with_site("faults-frames", demo_site_with_staff("http://127.0.0.1:9"))?;
     let chat = start_chat(&edge, DEMO_SITE)?;
     let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
     contact.hello(Some(&chat.contact_token), None).await?;
@@ -276,6 +306,8 @@ async fn duplicated_and_reordered_frames_change_nothing() -> Result<()> {
     for frame in [send(0), send(1), send(0), send(2), send(1), send(3), send(2), send(3)] {
         contact.send(&frame).await?;
     }
+    // Read receipts for a message that does not exist yet, then for none: what agents are told the contact
+    // read is the last message there is, never a number beyond it, and never goes back.
     contact.send(&ClientFrame::Read { seq: 99 }).await?;
     contact.send(&ClientFrame::Read { seq: 0 }).await?;
     let mut acks = Vec::new();
@@ -299,12 +331,28 @@ async fn duplicated_and_reordered_frames_change_nothing() -> Result<()> {
     }
     assert_eq!(replayed, ["m2", "m3"]);
     again.expect_none(Duration::from_millis(500), |f| matches!(f, ServerFrame::Message { .. })).await?;
+    let ada_cookie = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let mut ada_view = Peer::connect(&edge, &chat.interaction.to_string(), Some(&ada_cookie)).await?;
+    ada_view.hello(None, None).await?;
+    let read = ada_view.expect(|f| matches!(f, ServerFrame::Read { .. })).await?;
+    assert!(
+        matches!(read, ServerFrame::Read { who: Participant::Contact, seq: 4 }),
+        "the contact read up to the last message, 4: {read:?}"
+    );
     let (_, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
     desk.offered(chat.interaction).await?;
     // A duplicated accept is harmless: assigned once, the second refused or ignored, capacity counted once.
     desk.send(&DeskClientFrame::Accept { interaction: chat.interaction }).await?;
     desk.send(&DeskClientFrame::Accept { interaction: chat.interaction }).await?;
     desk.expect(|f| matches!(f, DeskFrame::Assigned { .. })).await?;
-    desk.expect_none(Duration::from_millis(800), |f| matches!(f, DeskFrame::Assigned { .. })).await?;
+    // The second accept is refused (the offer is gone); the desk answers in order, so by then a second
+    // assignment would have arrived.
+    desk.expect(|f| matches!(f, DeskFrame::Error { .. })).await?;
+    desk.expect_none(Duration::from_millis(100), |f| matches!(f, DeskFrame::Assigned { .. })).await?;
+    let mut supervisor = DeskPeer::connect(&edge, &sign_in(&edge, DEMO_SUPERVISOR.0)?).await?;
+    let overview = supervisor.expect(|f| matches!(f, DeskFrame::Overview { .. })).await?;
+    let DeskFrame::Overview { overview } = overview else { unreachable!() };
+    let load = overview.agents.iter().find(|a| a.agent.as_str() == "ada").map(|a| a.load);
+    assert_eq!(load, Some(1), "one chat accepted twice is one chat of Ada's capacity: {overview:?}");
     Ok(())
 }

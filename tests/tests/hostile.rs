@@ -1,15 +1,19 @@
 //! Hostile input shown inertly: a corpus of HTML and script injection strings written by a contact (as its
-//! name and as messages) and by an agent, in real headless Chromium on both sides. Nothing runs and no markup
-//! renders: each string reads back exactly as typed, as text.
+//! name, its email, a file's name and messages), by an agent, and by a site owner (title, greeting, codes,
+//! standard responses, agent names), in real headless Chromium on every screen that shows them: the widget,
+//! the desktop's log, conversation, info panel and wrap-up, the live view, records, contacts and settings.
+//! Nothing runs and no markup renders: each string reads back exactly as typed, as text.
 
 mod support;
 
 use anyhow::{Context, Result};
-use confab_tests::DEMO_AGENTS;
+use confab_tests::{DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SUPERVISOR};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::PATIENCE;
-use support::web::{ENTER, Shop, ShopOptions, browser, open_chat, screenshot, sign_in_ready, wait_for_text};
+use support::web::{
+    ENTER, Shop, ShopOptions, browser, open_chat, screenshot, sign_in_ready, wait_for_absence, wait_for_text,
+};
 
 /// Each would run script or draw markup if a UI put text into HTML.
 const CORPUS: [&str; 8] = [
@@ -99,5 +103,152 @@ async fn injection_strings_are_shown_as_text_in_the_widget_and_the_desktop() -> 
     screenshot(&customer, paths, "hostile-2-widget").await?;
     let host_clean = customer.execute("return window.__pwned === undefined", vec![]).await?;
     assert_eq!(host_clean, json!(true), "nothing ran on the host page either");
+    Ok(())
+}
+
+/// A PDF's first bytes: enough for the edge's content check. (A document, not a photo: its name is shown as
+/// text, where a photo is shown as a picture.)
+const PDF: &[u8] = b"%PDF-1.7\n%%EOF\n";
+
+/// Waits until `css` shows `text` exactly as typed, then checks nothing injected rendered there.
+async fn shown_as_text(client: &Client, css: &str, text: &str) -> Result<()> {
+    wait_for_text(client, css, text).await.with_context(|| format!("{text:?} in {css}"))?;
+    inert(client, css).await
+}
+
+/// Opens a screen of the agent desktop from its header ("Chats", "Live view", "Records", "Settings").
+async fn open_screen(client: &Client, label: &str) -> Result<()> {
+    let xpath = format!("//nav[@class='ad-nav']/button[normalize-space()='{label}']");
+    client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await?.click().await?;
+    Ok(())
+}
+
+/// Signs in without going Ready (a supervisor or admin who only looks).
+async fn sign_in(client: &Client, edge: &confab_tests::Edge, email: &str) -> Result<()> {
+    client.goto(&edge.url("/agent/")).await?;
+    let field = client.wait().at_most(PATIENCE).for_element(Locator::Css("input[name=email]")).await?;
+    field.send_keys(email).await?;
+    client.find(Locator::Css("input[name=password]")).await?.send_keys(DEMO_PASSWORD).await?;
+    click(client, "button[type=submit]").await?;
+    wait_for_text(client, ".ad-presence", "Connected").await?;
+    Ok(())
+}
+
+async fn click(client: &Client, css: &str) -> Result<()> {
+    client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await?.click().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injection_strings_in_settings_names_emails_and_files_are_text_on_every_screen() -> Result<()> {
+    // Each place a site owner, an agent or a contact can put text into, filled with the corpus.
+    let (title, greeting, agent_name, code_label, response_title, response_text) =
+        (CORPUS[1], CORPUS[2], CORPUS[5], CORPUS[6], CORPUS[7], CORPUS[3]);
+    let contact_name = CORPUS[0];
+    let email = r#""><img/src=x/onerror=window.__pwned=1>@evil.test"#;
+    let file_name = r#"<img src=x onerror=window.__pwned=1>.pdf"#;
+    let shop = Shop::start_with(
+        "hostile-everywhere",
+        ShopOptions {
+            site: Some(json!({
+                "widget": {"title": title, "greeting": greeting,
+                           "pre_chat": {"name": "required", "email": "required"}},
+                "rules": {"lifecycle": {"wrap": {"codes": [{"code": "odd", "label": code_label}],
+                                                 "required": true}}},
+                "standard_responses": [{"title": response_title, "text": response_text}],
+                "agents": [
+                    {"id": "ada", "name": agent_name, "email": DEMO_AGENTS[0].0, "password": DEMO_PASSWORD},
+                    {"id": "margaret", "name": DEMO_SUPERVISOR.1, "email": DEMO_SUPERVISOR.0,
+                     "password": DEMO_PASSWORD, "role": "supervisor"},
+                    {"id": "sam", "name": DEMO_ADMIN.1, "email": DEMO_ADMIN.0, "password": DEMO_PASSWORD,
+                     "role": "admin"},
+                ],
+            })),
+            ..Default::default()
+        },
+    )?;
+    let paths = &shop.paths;
+    let ada = browser(&shop.driver, paths, "ada").await?;
+    ada.set_window_size(1366, 900).await?;
+    sign_in_ready(&ada, &shop.edge, DEMO_AGENTS[0].0).await?;
+    shown_as_text(&ada, ".ad-shell", agent_name).await?;
+
+    // The widget: the site's title and greeting; the contact's name and email in the pre-chat form; a file.
+    let customer = browser(&shop.driver, paths, "attacker").await?;
+    open_chat(&customer, &shop.host_origin).await?;
+    shown_as_text(&customer, ".cw-title", title).await?;
+    let fields = customer.find_all(Locator::Css(".cw-field input")).await?;
+    assert_eq!(fields.len(), 2, "name and email");
+    fields[0].send_keys(contact_name).await?;
+    fields[1].send_keys(email).await?;
+    customer.find(Locator::Css(".cw-start")).await?.click().await?;
+    let input = customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-input")).await?;
+    shown_as_text(&customer, ".cw-list", greeting).await?;
+    input.send_keys(&format!("Hello{ENTER}")).await?;
+    customer
+        .execute(
+            "const [bytes, name] = arguments;
+             const file = new File([new Uint8Array(bytes)], name, {type: 'application/pdf'});
+             const files = new DataTransfer(); files.items.add(file);
+             const picker = document.querySelector('.cw-file');
+             picker.files = files.files;
+             picker.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(PDF.to_vec()), json!(file_name)],
+        )
+        .await?;
+    shown_as_text(&customer, ".cw-list", file_name).await?;
+
+    // The desktop: the offer card, the conversation (transcript with the file, the info panel with the
+    // email link), the standard responses, and the wrap-up's codes.
+    shown_as_text(&ada, ".ad-offer", contact_name).await?;
+    click(&ada, ".ad-offer .ad-accept").await?;
+    shown_as_text(&ada, ".ad-transcript", file_name).await?;
+    shown_as_text(&ada, ".ad-email", email).await?;
+    let href = ada.find(Locator::Css(".ad-email")).await?.attr("href").await?.unwrap_or_default();
+    assert!(href.starts_with("mailto:"), "the email stays a mail link: {href}");
+    click(&ada, ".ad-responses-toggle").await?;
+    shown_as_text(&ada, ".ad-responses", response_title).await?;
+    click(&ada, ".ad-response").await?;
+    let composed = ada.find(Locator::Css(".ad-input")).await?.prop("value").await?.unwrap_or_default();
+    assert_eq!(composed, response_text, "a standard response is inserted as typed");
+    ada.find(Locator::Css(".ad-input")).await?.send_keys(ENTER).await?;
+    shown_as_text(&customer, ".cw-theirs", response_text).await?;
+    shown_as_text(&customer, ".cw-list", agent_name).await?;
+    click(&ada, ".ad-end").await?;
+    click(&ada, ".ad-end-confirm").await?;
+    shown_as_text(&ada, ".ad-wrap", code_label).await?;
+    click(&ada, ".ad-codes input").await?;
+    click(&ada, ".ad-complete").await?;
+    wait_for_absence(&ada, ".ad-wrap").await?;
+    inert(&ada, ".ad-shell").await?;
+    screenshot(&ada, paths, "hostile-3-desktop-settings-names-files").await?;
+    customer.enter_parent_frame().await?;
+    let host_clean = customer.execute("return window.__pwned === undefined", vec![]).await?;
+    assert_eq!(host_clean, json!(true), "nothing ran on the host page");
+    screenshot(&customer, paths, "hostile-4-widget-settings").await?;
+
+    // The supervisor's screens: the live view (agent names), the records (names, codes), the contacts.
+    let margaret = browser(&shop.driver, paths, "margaret").await?;
+    margaret.set_window_size(1366, 900).await?;
+    sign_in(&margaret, &shop.edge, DEMO_SUPERVISOR.0).await?;
+    open_screen(&margaret, "Live view").await?;
+    shown_as_text(&margaret, ".ad-shell", agent_name).await?;
+    open_screen(&margaret, "Records").await?;
+    shown_as_text(&margaret, ".ad-shell", contact_name).await?;
+    shown_as_text(&margaret, ".ad-shell", code_label).await?;
+    screenshot(&margaret, paths, "hostile-5-records").await?;
+    open_screen(&margaret, "Chats").await?;
+    let contacts = "//button[.//span[normalize-space()='Contacts and history']]";
+    margaret.wait().at_most(PATIENCE).for_element(Locator::XPath(contacts)).await?.click().await?;
+    shown_as_text(&margaret, ".ad-shell", contact_name).await?;
+
+    // The admin's settings: every list shows the corpus as typed.
+    let sam = browser(&shop.driver, paths, "sam").await?;
+    sam.set_window_size(1366, 900).await?;
+    sign_in(&sam, &shop.edge, DEMO_ADMIN.0).await?;
+    open_screen(&sam, "Settings").await?;
+    shown_as_text(&sam, ".ad-shell", agent_name).await?;
+    shown_as_text(&sam, ".ad-shell", response_title).await?;
+    screenshot(&sam, paths, "hostile-6-settings").await?;
     Ok(())
 }

@@ -86,10 +86,11 @@ async fn oversized_broken_and_forged_requests_get_clear_errors() -> Result<()> {
     let mut hijack = edge.ws_url("/api/v1/desk/socket").into_client_request()?;
     hijack.headers_mut().insert("cookie", cookie.parse()?);
     hijack.headers_mut().insert("origin", "https://evil.example".parse()?);
-    match tokio_tungstenite::connect_async(hijack).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 403),
-        other => panic!("a foreign page must not open the desk socket, got {:?}", other.map(|_| ())),
-    }
+    assert_eq!(
+        support::refused_upgrade(hijack).await?,
+        (403, "origin_not_allowed".to_owned()),
+        "a foreign page must not open the desk socket"
+    );
 
     // A binary frame is refused with an error; the conversation goes on.
     let chat = start_chat(&edge, DEMO_SITE)?;
@@ -104,11 +105,13 @@ async fn oversized_broken_and_forged_requests_get_clear_errors() -> Result<()> {
     let refused = ServerFrame::decode(&text)?;
     assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::BadFrame, .. }), "{refused:?}");
     drop(ws);
-    contact.say("still fine").await?;
-    assert!(matches!(
-        contact.expect(|f| matches!(f, ServerFrame::Ack { .. })).await?,
-        ServerFrame::Ack { .. }
-    ));
+    // The binary frame stored nothing: the next message is the conversation's first.
+    let still_fine = contact.say("still fine").await?;
+    let ack = contact.expect(|f| matches!(f, ServerFrame::Ack { .. })).await?;
+    assert!(
+        matches!(ack, ServerFrame::Ack { client_id, seq: 1 } if client_id == still_fine),
+        "the message after a refused binary frame is stored as the first: {ack:?}"
+    );
 
     // An upload named to climb out of its folder is stored under its base name only, in its conversation.
     let auth = format!("Bearer {}", chat.contact_token);

@@ -8,14 +8,14 @@ use confab_protocol::frames::{DeskClientFrame, DeskFrame, ErrorCode, ServerFrame
 use confab_protocol::ids::{AgentId, InteractionId};
 use confab_protocol::lifecycle::{EndedBy, Event, Phase};
 use confab_protocol::routing::{Presence, TransferOutcome, TransferTarget};
-use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, demo_site};
+use confab_tests::{DEMO_AGENTS, DEMO_SITE, DEMO_SUPERVISOR, Edge, demo_site_with_staff};
 use serde_json::json;
 use std::time::Duration;
 use support::{Peer, edge_with_site, ready_agent, start_chat};
 
 /// The demo site with short timers and required or optional codes.
 fn site(required_codes: bool) -> serde_json::Value {
-    let mut site = demo_site("http://127.0.0.1:9");
+    let mut site = demo_site_with_staff("http://127.0.0.1:9");
     site["rules"] = json!({
         "offer_timeout_ms": 1500,
         "lifecycle": {
@@ -53,6 +53,22 @@ async fn contact_writes_keeping_token(edge: &Edge, text: &str) -> Result<(Intera
 /// An agent's conversation socket, after hello.
 async fn open_as_agent(edge: &Edge, chat: InteractionId, cookie: &str) -> Result<Peer> {
     Peer::agent(edge, &chat.to_string(), cookie).await
+}
+
+/// The agent writes `reply`; returns every frame the contact was sent before it (and not taken yet). What an
+/// agent did before writing reached the contact, if at all, before the reply: an empty list proves the
+/// contact was told nothing of it.
+async fn contact_frames_before_reply(
+    contact: &mut Peer,
+    agent: &mut Peer,
+    reply: &str,
+) -> Result<Vec<ServerFrame>> {
+    agent.say(reply).await?;
+    agent.expect(|f| matches!(f, ServerFrame::Ack { .. })).await?;
+    let (before, _) = contact
+        .frames_until(|f| matches!(f, ServerFrame::Message { message } if message.text == reply))
+        .await?;
+    Ok(before)
 }
 
 fn ada() -> AgentId {
@@ -137,7 +153,7 @@ async fn an_accepted_transfer_moves_the_chat_and_the_contact_sees_nothing() -> R
 async fn a_rejected_transfer_leaves_the_chat_with_the_sender() -> Result<()> {
     let edge = edge_with_site("transfer-rejected", site(false))?;
     let (ada_cookie, mut desk_ada) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
-    let (chat, _contact) = contact_writes(&edge, "Hello").await?;
+    let (chat, mut contact) = contact_writes(&edge, "Hello").await?;
     desk_ada.offered(chat).await?;
     desk_ada.accept(chat).await?;
     let (_, mut desk_grace) = ready_agent(&edge, DEMO_AGENTS[1].0).await?;
@@ -149,8 +165,8 @@ async fn a_rejected_transfer_leaves_the_chat_with_the_sender() -> Result<()> {
     let ended = desk_ada.expect(|f| matches!(f, DeskFrame::TransferEnded { .. })).await?;
     assert!(matches!(ended, DeskFrame::TransferEnded { outcome: TransferOutcome::Rejected { .. }, .. }));
     let mut ada_chat = open_as_agent(&edge, chat, &ada_cookie).await?;
-    ada_chat.say("Still with you.").await?;
-    ada_chat.expect(|f| matches!(f, ServerFrame::Ack { .. })).await?;
+    let before = contact_frames_before_reply(&mut contact, &mut ada_chat, "Still with you.").await?;
+    assert!(before.is_empty(), "the contact was told of the rejected transfer: {before:?}");
     // Transfers to agents who are not Ready are refused with a clear error.
     desk_grace.send(&DeskClientFrame::SetPresence { presence: Presence::NotReady }).await?;
     desk_grace.expect(|f| matches!(f, DeskFrame::Presence { presence: Presence::NotReady })).await?;
@@ -173,13 +189,22 @@ async fn a_contact_reply_unparks_the_chat_back_to_its_agent() -> Result<()> {
     agent.send(&confab_protocol::frames::ClientFrame::Park).await?;
     let parked = agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Parked { .. } })).await?;
     assert!(matches!(parked, ServerFrame::Event { event: Event::Parked { auto: false, .. } }));
-    contact.expect_silence(Duration::from_millis(300)).await?;
     contact.say("Are you there?").await?;
     let unparked =
         agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Unparked { .. } })).await?;
     assert!(matches!(unparked, ServerFrame::Event { event: Event::Unparked { by_contact: true, .. } }));
-    agent.say("Yes, back with you.").await?;
-    agent.expect(|f| matches!(f, ServerFrame::Ack { .. })).await?;
+    // The contact was sent its own message back (ack and echo), then the reply: nothing of the park.
+    let before = contact_frames_before_reply(&mut contact, &mut agent, "Yes, back with you.").await?;
+    let of_the_park: Vec<_> = before
+        .iter()
+        .filter(|f| match f {
+            ServerFrame::Ack { .. } => false,
+            ServerFrame::Message { message } => message.text != "Are you there?",
+            _ => true,
+        })
+        .collect();
+    assert!(of_the_park.is_empty(), "the contact was told of the park: {of_the_park:?}");
+    assert_eq!(before.len(), 2, "its ack and its own message: {before:?}");
     Ok(())
 }
 
@@ -209,6 +234,10 @@ async fn the_contact_ends_the_chat_and_required_codes_block_complete() -> Result
         (record.codes, record.auto_closed, record.agent),
         (vec!["support".to_owned()], false, Some(ada()))
     );
+    // The contact was told the chat ended, and nothing of the refused completion, the code or the record.
+    let before =
+        contact_frames_before_reply(&mut contact, &mut agent, "One more thing about your order.").await?;
+    assert!(before.is_empty(), "the contact was told of the wrap-up: {before:?}");
     Ok(())
 }
 
@@ -216,12 +245,16 @@ async fn the_contact_ends_the_chat_and_required_codes_block_complete() -> Result
 async fn an_optional_wrap_closes_by_itself_and_an_agent_can_reactivate_the_chat() -> Result<()> {
     let edge = edge_with_site("wrap-timer", site(false))?;
     let (cookie, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
-    let (chat, contact, token) = contact_writes_keeping_token(&edge, "Bye").await?;
+    let (chat, mut contact, token) = contact_writes_keeping_token(&edge, "Bye").await?;
     desk.offered(chat).await?;
     desk.accept(chat).await?;
     let mut agent = open_as_agent(&edge, chat, &cookie).await?;
     agent.send(&confab_protocol::frames::ClientFrame::Notes { text: "Said goodbye.".into() }).await?;
+    agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::NotesChanged { .. } })).await?;
     agent.send(&confab_protocol::frames::ClientFrame::End).await?;
+    // The contact is told the chat ended, and nothing of the notes before it.
+    let (before, _) = contact.frames_until(|f| matches!(f, ServerFrame::ChatEnded { .. })).await?;
+    assert!(before.is_empty(), "the contact was told of the notes: {before:?}");
     // The wrap timer (1.5 s) runs out: the progress is saved and the interaction closes.
     let done = agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Completed { .. } })).await?;
     let ServerFrame::Event { event: Event::Completed { record } } = done else { unreachable!() };
@@ -236,9 +269,17 @@ async fn an_optional_wrap_closes_by_itself_and_an_agent_can_reactivate_the_chat(
     // ... and the contact, coming back with the token its widget kept, finds the whole thread with it.
     let mut back = Peer::connect(&edge, &chat.to_string(), None).await?;
     back.hello(Some(&token), None).await?;
-    back.expect(|f| matches!(f, ServerFrame::Message { message } if message.text == "Bye")).await?;
-    back.expect(|f| matches!(f, ServerFrame::Message { message } if message.text == "Your refund went through today."))
+    let (replayed, _) = back
+        .frames_until(|f| matches!(f, ServerFrame::Message { message } if message.text == "Your refund went through today."))
         .await?;
+    let texts: Vec<&str> = replayed
+        .iter()
+        .map(|f| match f {
+            ServerFrame::Message { message } => message.text.as_str(),
+            other => panic!("the contact was replayed more than messages: {other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["Bye"], "the thread before the new reply, and none of the wrap-up");
     // When it answers, a new session starts and goes to ada first, who reactivated it.
     back.say("Great, thanks!").await?;
     desk.offered(chat).await?;
@@ -252,13 +293,23 @@ async fn auto_accept_assigns_at_once_and_capacity_limits_what_an_agent_gets() ->
     setup["agents"][0]["capacity"] = json!(1);
     let edge = edge_with_site("auto-accept", setup)?;
     let (_, mut desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
-    let (first, _c1) = contact_writes(&edge, "first").await?;
+    let (first, mut first_contact) = contact_writes(&edge, "first").await?;
     desk.expect(|f| matches!(f, DeskFrame::Assigned { interaction, .. } if *interaction == first)).await?;
+    let mut supervisor =
+        support::DeskPeer::connect(&edge, &support::sign_in(&edge, DEMO_SUPERVISOR.0)?).await?;
     let (second, _c2) = contact_writes(&edge, "second").await?;
-    desk.expect_none(Duration::from_millis(1500), |f| {
+    // The desk has routed the second chat once the supervisor sees it waiting: it stays in the queue, and
+    // Ada, at capacity, was neither offered nor given it.
+    supervisor
+        .expect(|f| matches!(f, DeskFrame::Overview { overview } if overview.waiting.iter().any(|w| w.interaction == second)))
+        .await?;
+    desk.expect_none(Duration::from_millis(200), |f| {
         matches!(f, DeskFrame::Offer { interaction, .. } | DeskFrame::Assigned { interaction, .. } if *interaction == second)
     })
     .await?;
+    // Her first chat ends and is wrapped up (1.5 s): the second is hers at once.
+    first_contact.send(&confab_protocol::frames::ClientFrame::End).await?;
+    desk.expect(|f| matches!(f, DeskFrame::Assigned { interaction, .. } if *interaction == second)).await?;
     Ok(())
 }
 
@@ -280,7 +331,15 @@ async fn an_idle_chat_is_auto_parked_and_ends_when_the_park_limit_passes() -> Re
     // ... and with no reply before the park limit, it ends; the contact is told the chat ended.
     let ended = agent.expect(|f| matches!(f, ServerFrame::Event { event: Event::Ended { .. } })).await?;
     assert!(matches!(ended, ServerFrame::Event { event: Event::Ended { by: EndedBy::Timeout, .. } }));
-    let notice = contact.expect(|f| matches!(f, ServerFrame::ChatEnded { .. })).await?;
+    let (before, notice) = contact.frames_until(|f| matches!(f, ServerFrame::ChatEnded { .. })).await?;
     assert!(matches!(notice, ServerFrame::ChatEnded { by_contact: false, .. }));
+    let texts: Vec<_> = before
+        .iter()
+        .map(|f| match f {
+            ServerFrame::Message { message } => message.text.as_str(),
+            other => panic!("the contact was told more than the reply and the end: {other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["Checked: all fine. Anything else?"], "nothing of the park");
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! A soak run through the real edge: many contacts and auto-accepting agents at once, every contact writing a
 //! few messages and each answered, then ending its chat. Afterwards, from the stored transcripts: every
-//! acknowledged message is there exactly once and in order, every answer arrived, every chat was assigned
-//! once; and, from every live overview the supervisor received (the desk's own count), no agent ever held
-//! more chats than its capacity.
+//! acknowledged message is there exactly once and in order, every answer arrived, every chat was held by one
+//! agent once; from the frames each agent was sent, no agent ever held more chats than its capacity and none
+//! was offered a chat while Not Ready (some agents pause during the run); and the supervisor's live overview
+//! (the desk's own count) agrees.
 //!
 //! The suite runs a small load; `cargo xtask soak` (or `SOAK_CONTACTS=… SOAK_AGENTS=… SOAK_MESSAGES=…`) a
 //! large one. Loopback only, bounded in count and time.
@@ -11,9 +12,10 @@ mod support;
 
 use anyhow::{Context, Result, bail, ensure};
 use confab_protocol::api::ConversationTranscript;
-use confab_protocol::frames::{Author, ClientFrame, DeskFrame, ServerFrame};
+use confab_protocol::frames::{Author, ClientFrame, DeskClientFrame, DeskFrame, ServerFrame};
 use confab_protocol::ids::InteractionId;
 use confab_protocol::lifecycle::State;
+use confab_protocol::routing::Presence;
 use confab_tests::{DEMO_PASSWORD, DEMO_SITE, Edge};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,36 +54,78 @@ fn record(loads: &Loads, agent: &str, load: u32) {
     *max = (*max).max(load);
 }
 
+/// One chat as its agent saw it on the conversation socket: held from `since` (assigned) to `ended`.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    interaction: InteractionId,
+    since: i64,
+    ended: i64,
+}
+
 /// An agent: Ready, auto-accepting; answers each contact message once; completes the wrap-up after the end.
-async fn agent(edge: Arc<Edge>, n: usize, stop: Arc<Mutex<bool>>) -> Result<usize> {
+/// Agents with an odd number go Not Ready for a moment after their first chat, and fail the run if the desk
+/// gives them a chat or an offer between its "Not Ready" and its "Ready" (frames on one socket keep their
+/// order, so anything after the desk's "Not Ready" was decided while Not Ready). Returns the chats it held.
+async fn agent(edge: Arc<Edge>, n: usize, stop: Arc<Mutex<bool>>) -> Result<Vec<Held>> {
     let cookie = sign_in(&edge, &format!("a{n}@soak.test"))?;
     let me = format!("a{n}");
     let mut desk = DeskPeer::connect(&edge, &cookie).await?;
     desk.ready().await?;
+    let mut ready = true;
+    let mut pause_began: Option<Instant> = None;
     let mut chats = tokio::task::JoinSet::new();
     let mut taken = 0;
     while !*stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
-        let frame = match tokio::time::timeout(Duration::from_millis(500), desk.next()).await {
+        if pause_began.is_some_and(|at| at.elapsed() > Duration::from_millis(400)) {
+            pause_began = None;
+            desk.send(&DeskClientFrame::SetPresence { presence: Presence::Ready }).await?;
+        }
+        let frame = match tokio::time::timeout(Duration::from_millis(100), desk.next()).await {
             Err(_) => continue,
             Ok(frame) => frame?,
         };
-        if let DeskFrame::Assigned { interaction, .. } = frame {
-            taken += 1;
-            let (edge, cookie, me) = (edge.clone(), cookie.clone(), me.clone());
-            chats.spawn(async move { answer(&edge, interaction, &cookie, &me).await });
+        match frame {
+            DeskFrame::Presence { presence } => ready = presence == Presence::Ready,
+            DeskFrame::Offer { interaction, .. } | DeskFrame::Assigned { interaction, .. } if !ready => {
+                bail!("{me} was offered or given {interaction} while Not Ready")
+            }
+            DeskFrame::Assigned { interaction, .. } => {
+                taken += 1;
+                if taken == 1 && n % 2 == 1 {
+                    pause_began = Some(Instant::now());
+                    desk.send(&DeskClientFrame::SetPresence { presence: Presence::NotReady }).await?;
+                }
+                let (edge, cookie, me) = (edge.clone(), cookie.clone(), me.clone());
+                chats.spawn(async move { answer(&edge, interaction, &cookie, &me).await });
+            }
+            _ => {}
         }
     }
+    let mut held = Vec::new();
     while let Some(done) = chats.join_next().await {
-        done??;
+        held.push(done??);
     }
-    Ok(taken)
+    Ok(held)
 }
 
-async fn answer(edge: &Edge, interaction: InteractionId, cookie: &str, me: &str) -> Result<()> {
+/// The most chats held at one moment (holding ends when the chat ends; the next may start at that moment).
+fn most_held_at_once(held: &[Held]) -> usize {
+    let mut moments: Vec<(i64, i32)> = held.iter().flat_map(|h| [(h.since, 1), (h.ended, -1)]).collect();
+    // Ends before starts at the same millisecond.
+    moments.sort();
+    let (mut now, mut most) = (0i32, 0i32);
+    for (_, change) in moments {
+        now += change;
+        most = most.max(now);
+    }
+    most as usize
+}
+
+async fn answer(edge: &Edge, interaction: InteractionId, cookie: &str, me: &str) -> Result<Held> {
     let mut chat = Peer::connect(edge, &interaction.to_string(), Some(cookie)).await?;
     chat.hello(None, None).await?;
     // The conversation learns of the assignment a moment after the desk says so; answers wait for it.
-    let mut active = false;
+    let mut since = None;
     let mut waiting = Vec::new();
     let mut answered = BTreeSet::new();
     loop {
@@ -93,16 +137,18 @@ async fn answer(edge: &Edge, interaction: InteractionId, cookie: &str, me: &str)
                 waiting.push(message.text);
             }
             ServerFrame::State { view } => match view.state {
-                State::Active { agent, .. } if agent.as_str() == me => active = true,
-                State::Ended { .. } => {
+                State::Active { agent, since: at, .. } if agent.as_str() == me => since = Some(at),
+                State::Active { agent, .. } => bail!("{interaction}, given to {me}, is active with {agent}"),
+                State::Ended { at, .. } => {
                     chat.send(&ClientFrame::Complete).await?;
-                    return Ok(());
+                    let since = since.with_context(|| format!("{interaction} ended before {me} held it"))?;
+                    return Ok(Held { interaction, since, ended: at });
                 }
                 _ => {}
             },
             _ => {}
         }
-        if active {
+        if since.is_some() {
             for text in waiting.drain(..) {
                 chat.say(&format!("re: {text}")).await?;
             }
@@ -175,9 +221,11 @@ async fn many_contacts_and_agents_at_once_lose_nothing_and_respect_capacity() ->
         tokio::spawn(async move {
             let mut desk = DeskPeer::connect(&edge, &sign_in(&edge, "sup@soak.test")?).await?;
             while !*stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
-                if let Ok(Ok(DeskFrame::Overview { overview })) =
-                    tokio::time::timeout(Duration::from_millis(500), desk.next()).await
-                {
+                // A quiet moment is fine; a socket that died is not (the run would check nothing).
+                let Ok(frame) = tokio::time::timeout(Duration::from_millis(500), desk.next()).await else {
+                    continue;
+                };
+                if let DeskFrame::Overview { overview } = frame.context("the supervisor's desk socket")? {
                     for a in overview.agents {
                         record(&loads, a.agent.as_str(), a.load);
                     }
@@ -202,12 +250,30 @@ async fn many_contacts_and_agents_at_once_lose_nothing_and_respect_capacity() ->
         conversations.push(done??);
     }
     *stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
-    let mut taken = 0;
+    let mut held_by_agent = Vec::new();
     while let Some(done) = agent_tasks.join_next().await {
-        taken += done??;
+        held_by_agent.push(done??);
     }
-    ensure!(taken == scale.contacts, "{taken} chats assigned for {} contacts", scale.contacts);
     watcher.await??;
+    // From what each agent was sent: every chat held once, by one agent, and never more at once than its
+    // capacity.
+    let held: Vec<InteractionId> = held_by_agent.iter().flatten().map(|h| h.interaction).collect();
+    let distinct: BTreeSet<InteractionId> = held.iter().copied().collect();
+    ensure!(
+        held.len() == scale.contacts && distinct.len() == scale.contacts,
+        "{} chats held ({} distinct) for {} contacts",
+        held.len(),
+        distinct.len(),
+        scale.contacts
+    );
+    for (n, chats) in held_by_agent.iter().enumerate() {
+        let most = most_held_at_once(chats);
+        ensure!(
+            most <= scale.capacity as usize,
+            "a{n} held {most} chats at once, capacity {}",
+            scale.capacity
+        );
+    }
 
     // From the stored transcripts: each acknowledged message once, in order, each followed by its answer.
     let supervisor = sign_in(&edge, "sup@soak.test")?;

@@ -10,11 +10,11 @@ use confab_protocol::frames::{ClientFrame, DeskClientFrame, DeskFrame, Participa
 use confab_protocol::ids::{AgentId, InteractionId};
 use confab_protocol::lifecycle::{EndedBy, Event};
 use confab_protocol::routing::TransferTarget;
-use confab_tests::DEMO_AGENTS;
+use confab_tests::{DEMO_AGENTS, Halt};
 use fantoccini::Locator;
 use std::time::Duration;
 use support::web::{
-    ENTER, SHIFT, Shop, browser, open_widget, screenshot, wait_for_absence, wait_for_text,
+    ENTER, SHIFT, Shop, browser, open_widget, screenshot, wait_for_absence, wait_for_script, wait_for_text,
     wait_longer_for_text,
 };
 use support::{PATIENCE, Peer, ready_agent};
@@ -211,8 +211,15 @@ async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_aft
     // Read now: the next visit shows no badge.
     customer.refresh().await?;
     customer.wait().at_most(PATIENCE).for_element(Locator::Css("[data-confab=launcher]")).await?;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Once the loader has its answer to "are replies waiting?", it shows no badge (and preloads no frame).
+    wait_for_script(
+        &customer,
+        "return performance.getEntriesByType('resource')\
+           .some(e => e.name.endsWith('/contact') && e.responseEnd > 0)",
+    )
+    .await?;
     assert!(!customer.find(Locator::Css("[data-confab=badge]")).await?.is_displayed().await?);
+    assert!(customer.find_all(Locator::Css("iframe[data-confab=frame]")).await?.is_empty());
     customer.close().await?;
     Ok(())
 }
@@ -281,8 +288,19 @@ async fn a_transfer_while_the_customer_watches_leaves_no_trace() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_written_while_offline_are_sent_in_order_once_back() -> Result<()> {
-    let mut shop = Shop::start("widget-offline")?;
+async fn messages_written_while_the_edge_restarts_are_sent_in_order_once_back() -> Result<()> {
+    messages_written_while_the_edge_is_down_are_sent_in_order_once_back(Halt::Stop).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_written_while_the_edge_is_killed_are_sent_in_order_once_back() -> Result<()> {
+    messages_written_while_the_edge_is_down_are_sent_in_order_once_back(Halt::Crash).await
+}
+
+/// The edge goes down (`how`) under an open widget and comes back on the same storage: what the customer
+/// wrote meanwhile is kept, shown as not sent, then sent in order, once; what was there before stays.
+async fn messages_written_while_the_edge_is_down_are_sent_in_order_once_back(how: Halt) -> Result<()> {
+    let mut shop = Shop::start(&format!("widget-offline-{how:?}"))?;
     let customer = browser(&shop.driver, &shop.paths, "customer").await?;
     let (interaction, mut ada, _desk) =
         customer_chat_with_ada(&shop, &customer, "Do you restock the ash vase?").await?;
@@ -293,7 +311,7 @@ async fn messages_written_while_offline_are_sent_in_order_once_back() -> Result<
     // writes meanwhile waits, in order, marked as not sent yet.
     let waiting = ["Great, can you hold one for me?", "I'd pick it up on Friday."];
     let paths = shop.paths.clone();
-    shop.restart_edge(|| async {
+    shop.restart_edge(how, || async {
         wait_longer_for_text(&customer, ".cw-link[data-link=offline]", "Offline", Duration::from_secs(30))
             .await?;
         let input = customer.find(Locator::Css(".cw-input")).await?;
@@ -304,7 +322,7 @@ async fn messages_written_while_offline_are_sent_in_order_once_back() -> Result<
         wait_for_text(&customer, ".cw-mine[data-pending=true]", waiting[1]).await?;
         assert_eq!(customer.find_all(Locator::Css(".cw-mine[data-pending=true]")).await?.len(), 2);
         customer.enter_parent_frame().await?;
-        screenshot(&customer, &paths, "widget-7-offline-outbox").await?;
+        screenshot(&customer, &paths, &format!("widget-7-offline-outbox-{how:?}")).await?;
         customer.enter_frame(0).await?;
         Ok(())
     })

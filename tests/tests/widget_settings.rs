@@ -197,6 +197,7 @@ if (window.Confab) identify(); else addEventListener("confab:ready", identify);
             })),
             page_extra: Some(page),
             csp: Some(csp),
+            page_head: None,
         },
     )?;
     let (cookie, mut desk) = ready_agent(&shop.edge, DEMO_AGENTS[0].0).await?;

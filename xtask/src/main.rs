@@ -6,12 +6,14 @@
 //! - `test`: formatting, lints, unit tests, builds, then integration and browser tests against real workerd
 //!   and headless Chromium;
 //! - `bench`: build, then measure against the budgets (sizes of what visitors download);
+//! - `mutants [FILE..]`: mutation testing (cargo-mutants) of the protocol's rules, for long runs;
 //! - `deploy`: build, then `wrangler deploy`;
 //! - `wrangler ARGS`: any wrangler command, with the pinned Node 22, from `edge/`.
 
 mod bench;
 mod build;
 mod dev;
+mod mutants;
 mod setup;
 
 use anyhow::{Context, Result, bail};
@@ -61,6 +63,8 @@ fn run() -> Result<()> {
             )
         }
         Some("test") => test(&paths),
+        // Mutation testing of the protocol's rules (long: not part of `test`).
+        Some("mutants") => mutants::run(&paths, &args[1..]),
         Some("bench") => {
             setup::all(&paths)?;
             // `--no-build` measures what was built last (a developer measuring the same build twice).
@@ -85,7 +89,7 @@ fn run() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  setup    install the pinned tools (idempotent)\n  build    build widget, agent \
                  desktop and edge\n  dev      run Confab locally with a demo (--port 8787 --demo-port 8788)\n  test     \
-                 everything CI checks\n  fuzz [N]  the decoders against N random inputs per property (200000)\n  soak [C A M]  C contacts and A agents at once, M messages each (120 10 10)\n  bench    build, then measure against the budgets\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
+                 everything CI checks\n  fuzz [N]  the decoders against N random inputs per property (200000)\n  mutants [FILE..]  mutation testing of the routing, lifecycle and delivery rules (or FILEs)\n  soak [C A M]  C contacts and A agents at once, M messages each (120 10 10)\n  bench    build, then measure against the budgets\n  deploy   build and `wrangler deploy`\n  wrangler ARGS  any wrangler command (Node 22, from edge/)"
             );
             std::process::exit(2);
         }
@@ -121,33 +125,40 @@ fn test(paths: &Paths) -> Result<()> {
             .args(["--", "-D", "warnings"])
             .current_dir(&paths.root),
     )?;
+    // Every test binary runs to the end whatever failed before it (`--no-fail-fast`), so one run names every
+    // failing test; the closing tally is printed either way.
     step("unit, golden, simulation and property tests (confab-protocol)");
     let mut tally = Tally::default();
-    tally.run(
-        Command::new("cargo").args(["test", "-p", "confab-protocol", "-p", "xtask"]).current_dir(&paths.root),
-    )?;
+    // One run per package: a package that does not build must not hide the other's results.
+    for package in ["confab-protocol", "xtask"] {
+        tally.run(
+            Command::new("cargo").args(["test", "--no-fail-fast", "-p", package]).current_dir(&paths.root),
+        )?;
+    }
     build::all(paths)?;
     step("integration and browser tests (real workerd, headless Chromium)");
     tally.run(
         Command::new("cargo")
-            .args(["test", "-p", "confab-tests", "--", "--test-threads=2"])
+            .args(["test", "--no-fail-fast", "-p", "confab-tests", "--", "--test-threads=2"])
             .current_dir(&paths.root),
     )?;
-    step("all checks passed");
     // One closing line for the whole run, whatever order cargo printed its per-binary summaries in.
-    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
-    Ok(())
+    tally.report()
 }
 
-/// Test counts summed over `cargo test` runs, read from their `test result:` lines.
+/// Test counts summed over `cargo test` runs, read from their `test result:` lines, and the failing tests'
+/// names from their `test NAME ... FAILED` lines.
 #[derive(Debug, Default)]
 struct Tally {
     passed: u64,
     failed: u64,
+    failing: Vec<String>,
+    /// Runs that failed without a failing test to show for it (a test binary that crashed or did not build).
+    broken_runs: Vec<String>,
 }
 
 impl Tally {
-    /// Runs `cargo test`, passing its output through, and adds up its summaries; fails if it fails.
+    /// Runs `cargo test`, passing its output through, and adds up its summaries.
     fn run(&mut self, cmd: &mut Command) -> Result<()> {
         use std::io::{BufRead, BufReader};
         let shown = format!("{cmd:?}");
@@ -155,6 +166,7 @@ impl Tally {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .with_context(|| format!("could not start {shown}"))?;
+        let failed_before = self.failed;
         if let Some(out) = child.stdout.take() {
             for line in BufReader::new(out).lines() {
                 let line = line?;
@@ -163,15 +175,20 @@ impl Tally {
             }
         }
         let status = child.wait()?;
-        if !status.success() {
-            bail!("{shown} failed ({status})");
+        if !status.success() && self.failed == failed_before {
+            self.broken_runs.push(format!("{shown} failed ({status})"));
         }
         Ok(())
     }
 
-    /// Reads `test result: ok. 3 passed; 1 failed; ...`.
+    /// Reads `test result: ok. 3 passed; 1 failed; ...` and `test some::name ... FAILED`.
     fn add(&mut self, line: &str) {
-        let Some(rest) = line.trim().strip_prefix("test result: ") else { return };
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix("test ").and_then(|rest| rest.strip_suffix(" ... FAILED")) {
+            self.failing.push(name.to_owned());
+            return;
+        }
+        let Some(rest) = line.strip_prefix("test result: ") else { return };
         for part in rest.split(';') {
             let mut words = part.split_whitespace().rev();
             let (Some(kind), Some(count)) = (words.next(), words.next()) else { continue };
@@ -182,6 +199,26 @@ impl Tally {
                 _ => {}
             }
         }
+    }
+
+    /// Prints the failing tests and the closing line; an error if anything failed.
+    fn report(&self) -> Result<()> {
+        if self.failing.is_empty() && self.broken_runs.is_empty() && self.failed == 0 {
+            step("all checks passed");
+        } else {
+            step("failed");
+            for name in &self.failing {
+                println!("  FAILED {name}");
+            }
+            for run in &self.broken_runs {
+                println!("  {run}");
+            }
+        }
+        println!("tests: {} passed, {} failed", self.passed, self.failed);
+        if self.failed > 0 || !self.broken_runs.is_empty() {
+            bail!("{} tests failed, {} test runs broke", self.failed, self.broken_runs.len());
+        }
+        Ok(())
     }
 }
 
@@ -220,6 +257,10 @@ mod tests {
             "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1s",
         );
         tally.add("running 3 tests");
+        tally.add("test agent_desktop::a_chat_is_offered ... FAILED");
+        tally.add("test agent_desktop::a_chat_is_accepted ... ok");
         assert_eq!((tally.passed, tally.failed), (25, 1));
+        assert_eq!(tally.failing, ["agent_desktop::a_chat_is_offered"]);
+        assert!(tally.report().is_err(), "a run with a failed test fails");
     }
 }

@@ -74,12 +74,12 @@ fn worker_build(paths: &Paths) -> Result<()> {
     ]))
 }
 
-/// Node 22, wrangler, binaryen and Lighthouse (for `cargo xtask bench`), exactly as `package-lock.json` pins them. npm runs only when the lock file
-/// changed since the last install (a copy of it is kept in `node_modules`).
+/// Node 22, wrangler, binaryen and Lighthouse (for `cargo xtask bench`), exactly as `package-lock.json` pins
+/// them. npm runs only when the lock file changed since the last install (a copy of it is kept in
+/// `node_modules`).
 ///
-/// `npm install`, not `npm ci`: the registry reachable here has only the Linux builds of workerd, so the lock
-/// cannot list the other platforms' optional packages, and `npm ci` refuses such a lock. With a lock present,
-/// `npm install` installs exactly the locked versions.
+/// `npm ci`, which installs the lock as it is and never rewrites it, so setup leaves a fresh clone's tree
+/// clean (the lock lists every platform's optional workerd package; npm fetches only this one's).
 fn npm_tools(paths: &Paths) -> Result<()> {
     let lock = std::fs::read(paths.root.join("package-lock.json"))?;
     let stamp = paths.node_modules().join(".confab-installed-lock.json");
@@ -100,7 +100,7 @@ fn npm_tools(paths: &Paths) -> Result<()> {
     installing("Node 22, wrangler, binaryen and Lighthouse with npm", "~1 min, less from npm's cache");
     exec(
         Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefer-offline"])
+            .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
             .current_dir(&paths.root)
             .env("WRANGLER_SEND_METRICS", "false"),
     )?;

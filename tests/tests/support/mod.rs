@@ -105,6 +105,78 @@ pub fn sign_in(edge: &Edge, email: &str) -> Result<String> {
     Ok(set_cookie.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// Asks the edge to upgrade `request` (a WebSocket request built with `into_client_request`, with its
+/// headers) and returns the refusal's status and JSON error code; an error if the upgrade was accepted.
+pub async fn refused_upgrade(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<(u16, String)> {
+    let answer = upgrade_answer(request).await?;
+    if answer.0 == 101 {
+        bail!("the socket opened");
+    }
+    Ok(answer)
+}
+
+/// Asks the edge to upgrade `request` and returns the answer's status and JSON error code (`101` and `""`
+/// when the socket opened; the connection is then dropped).
+///
+/// Written on a plain TCP stream because a WebSocket client keeps a refusal's body only if it happened to
+/// arrive with the headers, and the body's error code is what the tests assert.
+pub async fn upgrade_answer(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let uri = request.uri();
+    let authority = uri.authority().context("no host in the socket's URL")?.to_string();
+    let mut head = format!(
+        "GET {} HTTP/1.1\r\nhost: {authority}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+        uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    for (name, value) in request.headers() {
+        if !name.as_str().starts_with("sec-websocket")
+            && !["host", "connection", "upgrade"].contains(&name.as_str())
+        {
+            head.push_str(&format!("{name}: {}\r\n", value.to_str()?));
+        }
+    }
+    head.push_str("\r\n");
+    let mut stream = tokio::time::timeout(PATIENCE, TcpStream::connect(&authority)).await??;
+    stream.write_all(head.as_bytes()).await?;
+    // Read the head, then exactly the body its content-length announces.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let body_at = loop {
+        if let Some(at) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf)).await??;
+        if n == 0 {
+            bail!("the connection closed before an answer: {:?}", String::from_utf8_lossy(&answer));
+        }
+        answer.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&answer[..body_at]).to_string();
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("no status")?;
+    if status == 101 {
+        return Ok((101, String::new()));
+    }
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+        .and_then(|v| v.parse().ok())
+        .context("the refusal has no content-length")?;
+    while answer.len() < body_at + length {
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf)).await??;
+        if n == 0 {
+            bail!("the connection closed in the middle of the refusal's body");
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let body: Value = serde_json::from_slice(&answer[body_at..body_at + length]).unwrap_or(Value::Null);
+    Ok((status, code(&body).to_owned()))
+}
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A protocol client on one conversation socket.
@@ -213,6 +285,32 @@ impl Peer {
         }
     }
 
+    /// Waits for the first frame `marker` matches and returns it with every frame that came before it and was
+    /// not taken yet (passed over by [`Peer::expect`] or not), oldest first. A frame sent after something
+    /// happened arrives after whatever that something sent to this socket (a socket keeps order), so this
+    /// proves what a side was, and was not, sent.
+    pub async fn frames_until(
+        &mut self,
+        marker: impl Fn(&ServerFrame) -> bool,
+    ) -> Result<(Vec<ServerFrame>, ServerFrame)> {
+        let mut before = std::mem::take(&mut self.seen);
+        if let Some(at) = before.iter().position(&marker) {
+            let found = before.remove(at);
+            self.seen = before.split_off(at);
+            return Ok((before, found));
+        }
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.next())
+                .await
+                .context("the marker frame did not arrive")??;
+            if marker(&frame) {
+                return Ok((before, frame));
+            }
+            before.push(frame);
+        }
+    }
+
     /// Asserts that no frame for which `unwanted` is true arrives within `wait` (others are kept for later).
     pub async fn expect_none(
         &mut self,
@@ -298,6 +396,11 @@ impl DeskPeer {
         Ok(())
     }
 
+    pub async fn send_raw(&mut self, text: &str) -> Result<()> {
+        self.ws.send(WsMessage::text(text.to_owned())).await?;
+        Ok(())
+    }
+
     /// The first frame (already passed over, or arriving within [`PATIENCE`]) for which `wanted` is true.
     pub async fn expect(&mut self, wanted: impl Fn(&DeskFrame) -> bool) -> Result<DeskFrame> {
         if let Some(at) = self.seen.iter().position(&wanted) {
@@ -353,8 +456,12 @@ impl DeskPeer {
         Ok(())
     }
 
-    /// Asserts that no frame matching `unwanted` arrives within `wait`.
+    /// Asserts that no frame matching `unwanted` came (passed over by [`DeskPeer::expect`]) or arrives within
+    /// `wait`; others are kept for later. Call it after a positive sign that the work it is about was done.
     pub async fn expect_none(&mut self, wait: Duration, unwanted: impl Fn(&DeskFrame) -> bool) -> Result<()> {
+        if let Some(frame) = self.seen.iter().find(|f| unwanted(f)) {
+            bail!("unexpected desk frame (arrived earlier): {frame:?}");
+        }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
@@ -364,6 +471,7 @@ impl DeskPeer {
                     if unwanted(&frame) {
                         bail!("unexpected desk frame: {frame:?}");
                     }
+                    self.seen.push(frame);
                 }
                 Ok(Some(Ok(_))) => continue,
                 Ok(other) => bail!("the desk socket ended: {other:?}"),

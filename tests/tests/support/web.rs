@@ -34,6 +34,24 @@ pub async fn wait_for_absence(client: &Client, css: &str) -> Result<()> {
     Ok(())
 }
 
+/// Runs `script` (a function body that returns a value) in the page until it returns something other than
+/// `null`, `false` or `""`, and returns that: a page's own state as the positive sign a test waits for.
+pub async fn wait_for_script(client: &Client, script: &str) -> Result<serde_json::Value> {
+    let started = Instant::now();
+    loop {
+        let value = client.execute(script, vec![]).await?;
+        if !matches!(&value, serde_json::Value::Null | serde_json::Value::Bool(false))
+            && value.as_str() != Some("")
+        {
+            return Ok(value);
+        }
+        if started.elapsed() > PATIENCE {
+            bail!("{script:?} still answered {value} after {PATIENCE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Saves a screenshot to `target/screenshots/{name}.png`, for people to look at.
 pub async fn screenshot(client: &Client, paths: &Paths, name: &str) -> Result<()> {
     let png = client.screenshot().await?;
@@ -106,6 +124,8 @@ pub struct ShopOptions {
     pub site: Option<serde_json::Value>,
     /// HTML after the script tag, given the edge's origin.
     pub page_extra: Option<fn(&str) -> String>,
+    /// HTML at the end of the page's head, before the script tag (a page's script that must run first).
+    pub page_head: Option<&'static str>,
     /// The page's `Content-Security-Policy`, given the edge's origin.
     pub csp: Option<fn(&str) -> String>,
 }
@@ -117,9 +137,10 @@ impl Shop {
 
     pub fn start_with(name: &str, options: ShopOptions) -> Result<Shop> {
         let paths = Paths::new();
-        // Another port is another origin, as a real site is to the edge.
-        let host_port = confab_tests::free_port()?;
-        let host_origin = format!("http://127.0.0.1:{host_port}");
+        // Another port is another origin, as a real site is to the edge. It listens from now on, so nothing
+        // else can take its port while the edge starts; the page is set once the edge's origin is known.
+        let host = confab_tests::HostPage::bind(0)?;
+        let host_origin = format!("http://127.0.0.1:{}", host.port());
         let mut site = confab_tests::demo_site(&host_origin);
         if let Some(serde_json::Value::Object(changes)) = options.site {
             for (key, value) in changes {
@@ -129,23 +150,25 @@ impl Shop {
         let edge = super::edge_with_site(name, site)?;
         let edge_origin = edge.origin();
         let extra = options.page_extra.map(|f| f(&edge_origin)).unwrap_or_default();
-        let html = confab_tests::HostPage::demo_html_with(&edge_origin, confab_tests::DEMO_SITE, &extra);
+        let html = confab_tests::HostPage::demo_html_with(&edge_origin, confab_tests::DEMO_SITE, &extra)
+            .replacen("</head>", &format!("{}</head>", options.page_head.unwrap_or_default()), 1);
         let headers = options
             .csp
             .map(|f| format!("content-security-policy: {}\r\n", f(&edge_origin)))
             .unwrap_or_default();
-        let host = confab_tests::HostPage::serve_with_headers(host_port, html, headers)?;
+        host.set_page(html, headers);
         let driver = Chromedriver::start(&paths)?;
         Ok(Shop { paths, host_origin, edge, driver, _host: host })
     }
 
-    /// Stops the edge and starts it again on the same port and storage, as after a crash or a deploy.
-    /// In between (`while_down`), the edge is unreachable.
+    /// Takes the edge down (`how`: a clean stop for a deploy, SIGKILL for a crash) and starts it again on the
+    /// same port and storage. In between (`while_down`), the edge is unreachable.
     pub async fn restart_edge<F: Future<Output = Result<()>>>(
         &mut self,
+        how: confab_tests::Halt,
         while_down: impl FnOnce() -> F,
     ) -> Result<()> {
-        self.edge.stop();
+        self.edge.halt(how);
         while_down().await?;
         let options = self.edge.options.clone();
         self.edge = confab_tests::Edge::start(&self.paths, options)?;

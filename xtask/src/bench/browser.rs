@@ -52,14 +52,15 @@ fn without_widget(html: &str) -> String {
 }
 
 pub(crate) async fn run(paths: &Paths) -> Result<BrowserFigures> {
-    let with_port = confab_tests::free_port()?;
-    let with_origin = format!("http://127.0.0.1:{with_port}");
+    // Both pages listen before anything else starts, so no other server can take their ports.
+    let page_with = HostPage::bind(0)?;
+    let page_without = HostPage::bind(0)?;
+    let with_origin = format!("http://127.0.0.1:{}", page_with.port());
     let edge = net::start_edge(paths, "bench-browser", None)?;
     edge.seed_site(DEMO_SITE, &confab_tests::demo_site(&with_origin))?;
     let html = HostPage::demo_html(&edge.origin(), DEMO_SITE);
-    let _with = HostPage::serve(with_port, html.clone())?;
-    let without_port = confab_tests::free_port()?;
-    let _without = HostPage::serve(without_port, without_widget(&html))?;
+    page_with.set_page(html.clone(), String::new());
+    page_without.set_page(without_widget(&html), String::new());
     let driver = Chromedriver::start(paths)?;
 
     crate::step(&format!("widget: launcher click to an interactive composer, {OPENS} first opens"));
@@ -81,7 +82,7 @@ pub(crate) async fn run(paths: &Paths) -> Result<BrowserFigures> {
     ));
     let (mut without, mut with) = (Vec::new(), Vec::new());
     for _ in 0..LIGHTHOUSE_RUNS {
-        without.push(lighthouse(paths, &format!("http://127.0.0.1:{without_port}/"))?);
+        without.push(lighthouse(paths, &format!("http://127.0.0.1:{}/", page_without.port()))?);
         with.push(lighthouse(paths, &format!("{with_origin}/"))?);
     }
     let (lighthouse_without, lighthouse_with) = (median(without), median(with));

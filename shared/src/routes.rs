@@ -1,0 +1,189 @@
+//! The edge's HTTP routes as one table. The edge's router finds a request's route here and dispatches on it
+//! with an exhaustive `match`, so a route exists only if it is in [`ROUTES`]; the authorization test in
+//! `tests/` checks every row of [`ROUTES`] against every kind of caller, so a route added here without a row
+//! there fails that test.
+
+/// The HTTP methods the edge answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+}
+
+impl Method {
+    /// The method named `name` (as in a request line), if the edge answers it.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Some(match name {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
+/// What a request asks for. `docs/api.md` describes each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Route {
+    /// The operator creates or replaces a site (the deployment's admin token).
+    PutSite,
+    /// A new site and its first admin, with the deployment's setup token.
+    FirstRun,
+    AdminSite,
+    SaveSettings,
+    RotateIdentitySecret,
+    RemoveIdentitySecret,
+    CreateAgent,
+    UpdateAgent,
+    Records,
+    EraseContact,
+    /// CORS preflight of the loader's settings request.
+    WidgetSettingsPreflight,
+    WidgetSettings,
+    StartChat,
+    ChatSocket,
+    SignIn,
+    SignOut,
+    Me,
+    SiteView,
+    /// CORS preflight of the loader's unread-count request.
+    ContactSessionPreflight,
+    ContactSession,
+    DeskSocket,
+    Upload,
+    AttachmentLink,
+    /// A file, through a signed, expiring link.
+    Download,
+    Contacts,
+    ContactHistory,
+    Transcript,
+    WidgetFrame,
+    /// `/agent` without its slash, sent to the desktop at `/agent/`.
+    AgentDesktop,
+}
+
+/// Every route: method, path pattern (`{name}` matches one non-empty segment), route.
+pub const ROUTES: &[(Method, &str, Route)] = &[
+    (Method::Put, "/api/v1/admin/sites/{site}", Route::PutSite),
+    (Method::Post, "/api/v1/setup", Route::FirstRun),
+    (Method::Get, "/api/v1/admin/site", Route::AdminSite),
+    (Method::Put, "/api/v1/admin/site", Route::SaveSettings),
+    (Method::Post, "/api/v1/admin/site/identity-secret", Route::RotateIdentitySecret),
+    (Method::Delete, "/api/v1/admin/site/identity-secret", Route::RemoveIdentitySecret),
+    (Method::Post, "/api/v1/admin/agents", Route::CreateAgent),
+    (Method::Patch, "/api/v1/admin/agents/{agent}", Route::UpdateAgent),
+    (Method::Get, "/api/v1/records", Route::Records),
+    (Method::Delete, "/api/v1/contacts/{contact}", Route::EraseContact),
+    (Method::Options, "/api/v1/sites/{site}/widget", Route::WidgetSettingsPreflight),
+    (Method::Get, "/api/v1/sites/{site}/widget", Route::WidgetSettings),
+    (Method::Post, "/api/v1/sites/{site}/chats", Route::StartChat),
+    (Method::Get, "/api/v1/chats/{interaction}/socket", Route::ChatSocket),
+    (Method::Post, "/api/v1/agent/session", Route::SignIn),
+    (Method::Delete, "/api/v1/agent/session", Route::SignOut),
+    (Method::Get, "/api/v1/agent/me", Route::Me),
+    (Method::Get, "/api/v1/site", Route::SiteView),
+    (Method::Options, "/api/v1/sites/{site}/contact", Route::ContactSessionPreflight),
+    (Method::Get, "/api/v1/sites/{site}/contact", Route::ContactSession),
+    (Method::Get, "/api/v1/desk/socket", Route::DeskSocket),
+    (Method::Post, "/api/v1/chats/{interaction}/attachments", Route::Upload),
+    (Method::Get, "/api/v1/chats/{interaction}/attachments/{attachment}/link", Route::AttachmentLink),
+    (Method::Get, "/api/v1/files/{site}/{interaction}/{attachment}", Route::Download),
+    (Method::Get, "/api/v1/contacts", Route::Contacts),
+    (Method::Get, "/api/v1/contacts/{contact}/history", Route::ContactHistory),
+    (Method::Get, "/api/v1/chats/{interaction}/transcript", Route::Transcript),
+    (Method::Get, "/widget/frame", Route::WidgetFrame),
+    (Method::Get, "/agent", Route::AgentDesktop),
+];
+
+/// A request's route and the path segments its pattern's `{…}` matched, in order (unused ones are `""`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found<'a> {
+    pub route: Route,
+    pub params: [&'a str; 3],
+}
+
+/// The route of `method` on `path` (leading and trailing slashes do not matter), if there is one.
+pub fn find(method: Method, path: &str) -> Option<Found<'_>> {
+    let segments = || path.trim_matches('/').split('/');
+    ROUTES.iter().filter(|(m, _, _)| *m == method).find_map(|(_, pattern, route)| {
+        let mut params = [""; 3];
+        let mut taken = 0;
+        let mut wanted = pattern.trim_matches('/').split('/');
+        let mut given = segments();
+        loop {
+            match (wanted.next(), given.next()) {
+                (None, None) => return Some(Found { route: *route, params }),
+                (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') && !g.is_empty() => {
+                    *params.get_mut(taken)? = g;
+                    taken += 1;
+                }
+                (Some(w), Some(g)) if w == g => {}
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// Whether `path` is under the API (an unknown one is answered with a JSON error, not a page).
+pub fn is_api(path: &str) -> bool {
+    path.trim_start_matches('/').split('/').next() == Some("api")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pattern with each `{…}` replaced by a sample value.
+    fn sample(pattern: &str) -> String {
+        pattern.split('/').map(|s| if s.starts_with('{') { "x1" } else { s }).collect::<Vec<_>>().join("/")
+    }
+
+    #[test]
+    fn every_route_is_found_at_its_own_pattern_and_only_there() {
+        for (method, pattern, route) in ROUTES {
+            let found = find(*method, &sample(pattern)).map(|f| f.route);
+            assert_eq!(found, Some(*route), "{} {pattern}", method.as_str());
+        }
+        let mut seen: Vec<(Method, &str)> = ROUTES.iter().map(|(m, p, _)| (*m, *p)).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), ROUTES.len(), "a method and pattern appear twice");
+    }
+
+    #[test]
+    fn parameters_are_the_matched_segments_in_order() {
+        let found = find(Method::Get, "/api/v1/files/demo/abc/f1").expect("a download");
+        assert_eq!(found, Found { route: Route::Download, params: ["demo", "abc", "f1"] });
+        let found = find(Method::Patch, "/api/v1/admin/agents/ada/").expect("trailing slash");
+        assert_eq!(found.params, ["ada", "", ""]);
+    }
+
+    #[test]
+    fn other_methods_paths_and_empty_segments_have_no_route() {
+        assert_eq!(find(Method::Post, "/api/v1/agent/me"), None);
+        assert_eq!(find(Method::Get, "/api/v1/agent/me/more"), None);
+        assert_eq!(find(Method::Get, "/api/v1/agent"), None);
+        assert_eq!(find(Method::Get, "/api/v1/contacts//history"), None);
+        assert_eq!(find(Method::Get, "/api/v2/agent/me"), None);
+        assert_eq!(Method::from_name("TRACE"), None);
+        assert!(is_api("/api/v1/nothing") && !is_api("/apiary") && !is_api("/widget/frame"));
+    }
+}
