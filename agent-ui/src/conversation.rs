@@ -13,7 +13,7 @@ use confab_protocol::delivery::{self, ClientLog};
 use confab_protocol::format::clock_duration;
 use confab_protocol::frames::{Author, ClientFrame, ErrorCode, InteractionView, Participant, ServerFrame};
 use confab_protocol::ids::{AgentId, InteractionId};
-use confab_protocol::lifecycle::{EndedBy, Event, Phase, Refusal, State};
+use confab_protocol::lifecycle::{AgentActions, EndedBy, Event, Phase, State, WriteBlock};
 use confab_protocol::routing::{AssignKind, TransferOutcome, TransferTarget};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
@@ -73,7 +73,10 @@ impl Live {
 
 /// How an event reads in the transcript (`None`: nothing worth a line).
 fn describe(event: &Event, desk: &Desk) -> Option<(i64, String)> {
+    // "You" at the start of a line, "you" further on.
     let name = |agent: &AgentId| if *agent == desk.me() { "You".to_owned() } else { desk.agent_name(agent) };
+    let object =
+        |agent: &AgentId| if *agent == desk.me() { "you".to_owned() } else { desk.agent_name(agent) };
     let target = |target: &TransferTarget| match target {
         TransferTarget::Agent(agent) => desk.agent_name(agent),
         TransferTarget::Queue(queue) => format!("the {} queue", queue.0),
@@ -86,7 +89,7 @@ fn describe(event: &Event, desk: &Desk) -> Option<(i64, String)> {
                     format!("{} accepted the chat", name(agent))
                 }
                 AssignKind::Transferred { from } => {
-                    format!("Transferred from {} to {}", name(from), name(agent))
+                    format!("{} transferred the chat to {}", name(from), object(agent))
                 }
                 AssignKind::Unparked => format!("{} took the chat back", name(agent)),
             },
@@ -97,7 +100,8 @@ fn describe(event: &Event, desk: &Desk) -> Option<(i64, String)> {
         Event::TransferEnded { outcome, at, .. } => (
             *at,
             match outcome {
-                TransferOutcome::Accepted { by } => format!("{} accepted the transfer", name(by)),
+                // The handover has its own line, the assignment's ("… transferred the chat to …").
+                TransferOutcome::Accepted { .. } => return None,
                 TransferOutcome::Rejected { by } => format!("{} rejected the transfer", name(by)),
                 TransferOutcome::Expired => "Nobody accepted the transfer in time".into(),
                 TransferOutcome::Cancelled => "The transfer was cancelled".into(),
@@ -269,20 +273,16 @@ pub(crate) fn phase_label(phase: Phase) -> &'static str {
     }
 }
 
-/// Whether this agent holds the conversation in `state` (and so may write, park, transfer or end it).
-fn holds(state: &State, me: &AgentId) -> bool {
-    matches!(state, State::Active { agent, .. } if agent == me)
+/// What this agent may do on the open conversation (the lifecycle decides; the desktop only shows it).
+fn actions(desk: Desk, live: Live) -> Option<AgentActions> {
+    let offered = desk.offers.with(|offers| offers.iter().any(|o| o.interaction == live.interaction));
+    live.view.with(|v| v.as_ref().map(|v| v.state.actions_for(&desk.me(), offered)))
 }
 
 #[component]
 fn Actions(desk: Desk, live: Live, transferring: RwSignal<bool>) -> impl IntoView {
-    let state = move || live.view.with(|v| v.as_ref().map(|v| v.state.clone()));
-    let mine = move || state().is_some_and(|s| holds(&s, &desk.me()));
-    let pending_transfer = move || match state() {
-        Some(State::Active { transfer: Some(target), .. }) => Some(target),
-        _ => None,
-    };
-    let parked_by_me = move || matches!(state(), Some(State::Parked { agent, .. }) if agent == desk.me());
+    let may = move |pick: fn(&AgentActions) -> bool| actions(desk, live).is_some_and(|a| pick(&a));
+    let pending_transfer = move || actions(desk, live).and_then(|a| a.cancel_transfer);
     let confirming_end = RwSignal::new(false);
     view! {
         <div class="ad-actions">
@@ -298,13 +298,13 @@ fn Actions(desk: Desk, live: Live, transferring: RwSignal<bool>) -> impl IntoVie
                     }>"Cancel transfer"</button>
                 }.into_any(),
                 None => view! {
-                    <button class="ad-secondary ad-transfer-open" disabled=move || !mine() on:click=move |_| transferring.set(true)>"Transfer"</button>
+                    <button class="ad-secondary ad-transfer-open" disabled=move || !may(|a| a.transfer) on:click=move |_| transferring.set(true)>"Transfer"</button>
                 }.into_any(),
             }}
-            {move || if parked_by_me() {
+            {move || if may(|a| a.unpark) {
                 view! { <button class="ad-secondary ad-unpark" on:click=move |_| { live.send(ClientFrame::Unpark); }>"Unpark"</button> }.into_any()
             } else {
-                view! { <button class="ad-secondary ad-park" disabled=move || !mine() || pending_transfer().is_some()
+                view! { <button class="ad-secondary ad-park" disabled=move || !may(|a| a.park)
                     title="Frees a slot while you wait for the customer; the chat comes back when they reply"
                     on:click=move |_| { live.send(ClientFrame::Park); }>"Park"</button> }.into_any()
             }}
@@ -317,7 +317,7 @@ fn Actions(desk: Desk, live: Live, transferring: RwSignal<bool>) -> impl IntoVie
                     </span>
                 }.into_any()
             } else {
-                view! { <button class="ad-danger ad-end" disabled=move || !(mine() || parked_by_me())
+                view! { <button class="ad-danger ad-end" disabled=move || !may(|a| a.end)
                     on:click=move |_| confirming_end.set(true)>"End chat"</button> }.into_any()
             }}
         </div>
@@ -432,15 +432,13 @@ fn Composer(desk: Desk, live: Live) -> impl IntoView {
     let next_upload = StoredValue::new(0u32);
     // Writing is for the agent who holds the chat, or a follow-up after it ended (it reopens it).
     let blocked = move || {
-        live.view.with(|v| {
-            let Some(v) = v else { return Some("Connecting…") };
-            // The lifecycle decides; this only says why in words.
-            v.state.agent_may_write(&desk.me()).err().map(|refusal| match (refusal, &v.state) {
-                (Refusal::Parked, _) => "Unpark the chat to write.",
-                (_, State::Offered { .. } | State::Queued { .. }) => "Accept the chat to write.",
-                (_, State::Parked { .. }) => "Another agent parked this chat.",
-                _ => "Another agent has this chat.",
-            })
+        let Some(actions) = actions(desk, live) else { return Some("Connecting…") };
+        // The lifecycle decides; this only says why in words.
+        actions.write.err().map(|why| match why {
+            WriteBlock::UnparkFirst => "Unpark the chat to write.",
+            WriteBlock::AcceptFirst => "Accept the chat to write.",
+            WriteBlock::ParkedByAnother => "Another agent parked this chat.",
+            WriteBlock::AnotherAgent => "Another agent has this chat.",
         })
     };
     let follow_up = move || {

@@ -5,7 +5,7 @@ use crate::desk::Desk;
 use confab_client::view::set_timeout;
 use confab_protocol::format::clock_duration;
 use confab_protocol::frames::{ClientFrame, InteractionView};
-use confab_protocol::lifecycle::countdown;
+use confab_protocol::lifecycle::wrap_countdown;
 use leptos::prelude::*;
 
 #[component]
@@ -44,8 +44,9 @@ pub(crate) fn WrapPanel(
             <header>
                 <h2>"Wrap-up"</h2>
                 {move || deadline.get().map(|until| view! {
-                    <span class="ad-countdown" data-urgent="true" title="Closes by itself at zero">
-                        {move || clock_duration(countdown(until, desk.now.get()).remaining_ms)}
+                    <span class="ad-countdown" title="Closes by itself at zero"
+                        data-urgent=move || wrap_countdown(until, desk.now.get()).urgent.to_string()>
+                        {move || clock_duration(wrap_countdown(until, desk.now.get()).remaining_ms)}
                     </span>
                     <button type="button" class="ad-secondary ad-extend" on:click=move |_| send(ClientFrame::ExtendWrap)>"Extend"</button>
                 })}

@@ -510,7 +510,7 @@ impl Core {
         let preview = session
             .iter()
             .find(|m| matches!(m.author, Author::Contact))
-            .map(|m| delivery::preview(&m.text))
+            .map(delivery::message_preview)
             .unwrap_or_default();
         let entry = crate::desk::RecordEntry {
             summary: RecordSummary {
@@ -537,7 +537,7 @@ impl Core {
             contact_label: meta.contact_label.clone(),
             contact_email: meta.contact_email.clone(),
             started_at: meta.started_at,
-            last_text: last.as_ref().map(|m| delivery::preview(&m.text)),
+            last_text: last.as_ref().map(delivery::message_preview),
             last_at: last.as_ref().map_or(meta.started_at, |m| m.at),
             status: self.lifecycle.borrow().as_ref().map(Interaction::log_status),
         };

@@ -508,7 +508,7 @@ impl Desk {
         let now = now_ms();
         let outcome: std::result::Result<(), DeskRefusal> = match frame {
             DeskClientFrame::Hello { .. } => {
-                self.apply(|d| d.agent_connected(agent))?;
+                self.apply(|d| d.agent_connected(agent, now))?;
                 let (presence, capacity, auto_accept, offers) = {
                     let routing = self.routing.borrow();
                     let seat = routing.agents.get(agent);

@@ -97,6 +97,17 @@ pub fn preview(text: &str) -> String {
     cut
 }
 
+/// How a message reads in a one-line list (an agent's log, a record): its text as a reader sees it, without
+/// the `*bold*` / `_italic_` markers, or for a message of files only, "📎" and their names.
+pub fn message_preview(message: &Message) -> String {
+    let plain: String = crate::format::spans(&message.text).into_iter().map(|span| span.text).collect();
+    if !plain.trim().is_empty() || message.attachments.is_empty() {
+        return preview(&plain);
+    }
+    let names: Vec<&str> = message.attachments.iter().map(|a| a.name.as_str()).collect();
+    preview(&format!("📎 {}", names.join(", ")))
+}
+
 /// A message written by this client and not yet acknowledged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outgoing {
@@ -266,6 +277,26 @@ mod tests {
         assert!(typing_due(true, 10_000, 10_000 + TYPING_REFRESH_MS));
         assert!(typing_due(false, 10_000, 10_001));
         assert!(!typing_due(false, 0, 10_001), "nothing to stop");
+    }
+
+    #[test]
+    fn a_messages_preview_reads_as_shown_and_names_its_files() {
+        use crate::attachments::FileKind;
+        let file =
+            |name: &str| Attachment { id: "f".into(), name: name.into(), size: 3, kind: FileKind::Pdf };
+        let message = |text: &str, attachments: Vec<Attachment>| Message {
+            seq: 1,
+            client_id: ClientMessageId(uuid::Uuid::nil()),
+            author: Author::Contact,
+            text: text.into(),
+            attachments,
+            at: 0,
+        };
+        assert_eq!(message_preview(&message("*Thanks*, _really_!", vec![])), "Thanks, really!");
+        assert_eq!(message_preview(&message("2 * 3 * 4", vec![])), "2 * 3 * 4", "no markers, no change");
+        assert_eq!(message_preview(&message("", vec![file("invoice.pdf")])), "📎 invoice.pdf");
+        assert_eq!(message_preview(&message("", vec![file("a.pdf"), file("b.pdf")])), "📎 a.pdf, b.pdf");
+        assert_eq!(message_preview(&message("See *this*", vec![file("a.pdf")])), "See this", "text first");
     }
 
     #[test]

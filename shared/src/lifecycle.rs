@@ -156,6 +156,67 @@ impl State {
     }
 }
 
+/// Why an agent's composer is closed on an interaction (the desktop says it in words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteBlock {
+    /// Offered to this agent (a queue offer or a transfer to it), or waiting in the queue.
+    AcceptFirst,
+    /// This agent parked it.
+    UnparkFirst,
+    /// Another agent parked it.
+    ParkedByAnother,
+    /// Another agent has it.
+    AnotherAgent,
+}
+
+/// What an agent's desktop lets it do on one interaction: the composer and every action button come from
+/// this one rule, so that no agent is shown a control that is not its own (a transfer's receiver sees no
+/// "Cancel transfer").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentActions {
+    /// The composer: open, or why not.
+    pub write: Result<(), WriteBlock>,
+    pub transfer: bool,
+    /// The transfer this agent asked for, pending: it may cancel it.
+    pub cancel_transfer: Option<TransferTarget>,
+    pub park: bool,
+    pub unpark: bool,
+    pub end: bool,
+}
+
+impl State {
+    /// What `agent` may do here; `offered_to_agent` is whether the desk has an open offer of it for this
+    /// agent (a transfer's receiver is known to the desk, not to the interaction).
+    pub fn actions_for(&self, agent: &AgentId, offered_to_agent: bool) -> AgentActions {
+        let holds = matches!(self, State::Active { agent: holder, .. } if holder == agent);
+        let parked_by_agent = matches!(self, State::Parked { agent: holder, .. } if holder == agent);
+        let pending = match self {
+            State::Active { agent: holder, transfer: Some(target), .. } if holder == agent => {
+                Some(target.clone())
+            }
+            _ => None,
+        };
+        let write = match self.agent_may_write(agent) {
+            Ok(()) => Ok(()),
+            Err(_) if offered_to_agent => Err(WriteBlock::AcceptFirst),
+            Err(Refusal::Parked) => Err(WriteBlock::UnparkFirst),
+            Err(_) => Err(match self {
+                State::Offered { .. } | State::Queued { .. } => WriteBlock::AcceptFirst,
+                State::Parked { .. } => WriteBlock::ParkedByAnother,
+                _ => WriteBlock::AnotherAgent,
+            }),
+        };
+        AgentActions {
+            write,
+            transfer: holds && pending.is_none(),
+            park: holds && pending.is_none(),
+            cancel_transfer: pending,
+            unpark: parked_by_agent,
+            end: holds || parked_by_agent,
+        }
+    }
+}
+
 /// The phases DESIGN.md names, for display: the state plus whether a wrap-up is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -963,10 +1024,24 @@ pub struct Countdown {
     pub urgent: bool,
 }
 
-/// The countdown to `until` at `now` (never negative).
+/// The countdown to a parked chat's end, `until`, at `now` (never negative): urgent under
+/// [`PARK_WARNING_MS`].
 pub fn countdown(until: Millis, now: Millis) -> Countdown {
+    countdown_warning_under(until, now, PARK_WARNING_MS)
+}
+
+/// A wrap-up's countdown shows red only in its last half minute: it is a few minutes long, and red all the
+/// way would say nothing.
+pub const WRAP_WARNING_MS: Millis = 30_000;
+
+/// The countdown to a wrap-up's automatic close, `until`, at `now`: urgent under [`WRAP_WARNING_MS`].
+pub fn wrap_countdown(until: Millis, now: Millis) -> Countdown {
+    countdown_warning_under(until, now, WRAP_WARNING_MS)
+}
+
+fn countdown_warning_under(until: Millis, now: Millis, warning_ms: Millis) -> Countdown {
     let remaining_ms = (until - now).max(0);
-    Countdown { remaining_ms, urgent: remaining_ms < PARK_WARNING_MS }
+    Countdown { remaining_ms, urgent: remaining_ms < warning_ms }
 }
 
 fn record(

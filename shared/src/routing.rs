@@ -20,7 +20,7 @@
 //! - an agent going **Offline** loses pending offers and active interactions to the queue.
 //!
 //! The desk never reads a clock: every input carries `now`, [`Desk::deadline`] says when to call
-//! [`Desk::handle_timeout`] next, and decisions come out as [`DeskEffect`]s, polled with [`Desk::poll`].
+//! [`Desk::handle_timeout`] next, and decisions come out as [`DeskEffect`]s, drained with [`Desk::drain`].
 
 use crate::ids::{AgentId, InteractionId, Millis, QueueId};
 use serde::{Deserialize, Serialize};
@@ -308,11 +308,6 @@ impl Desk {
         Desk { offer_timeout_ms, queues, ..Desk::default() }
     }
 
-    /// The next decision to carry out, in the order they were made.
-    pub fn poll(&mut self) -> Option<DeskEffect> {
-        self.effects.pop_front()
-    }
-
     /// All pending decisions.
     pub fn drain(&mut self) -> Vec<DeskEffect> {
         self.effects.drain(..).collect()
@@ -556,8 +551,8 @@ impl Desk {
                 self.make_offer(to, interaction, OfferKind::Transfer { from: from.clone() }, None, now);
             }
             TransferTarget::Queue(queue) => {
+                // Never offered back to its sender: `transfer_from` keeps it from every round.
                 self.insert_waiting(Waiting {
-                    refused_by: BTreeSet::from([from.clone()]),
                     transfer_from: Some(from.clone()),
                     ..Waiting::new(interaction, queue, now)
                 });
@@ -609,20 +604,27 @@ impl Desk {
         offers.chain(rounds).chain(gone).min()
     }
 
-    /// The agent's desktop connected (or reconnected within the grace period).
-    pub fn agent_connected(&mut self, agent: &AgentId) {
-        if let Some(seat) = self.agents.get_mut(agent) {
-            seat.disconnected_at = None;
+    /// The agent's desktop connected (or reconnected within the grace period): it may be offered chats again.
+    pub fn agent_connected(&mut self, agent: &AgentId, now: Millis) {
+        if let Some(seat) = self.agents.get_mut(agent)
+            && seat.disconnected_at.take().is_some()
+        {
+            self.route(now);
         }
     }
 
-    /// The agent's last desktop connection closed. Unless it comes back within [`DISCONNECT_GRACE_MS`], the
-    /// agent is set Offline (its offers and interactions go to others).
+    /// The agent's last desktop connection closed. Nobody is there to answer an offer: its open offers go to
+    /// others at once, and it is offered nothing until a desktop is back. The chats it holds stay its own for
+    /// [`DISCONNECT_GRACE_MS`] (a reload must not lose them); if it is not back by then, it is set Offline and
+    /// they go to others too.
     pub fn agent_disconnected(&mut self, agent: &AgentId, now: Millis) {
         if let Some(seat) = self.agents.get_mut(agent)
             && seat.presence != Presence::Offline
+            && seat.disconnected_at.is_none()
         {
-            seat.disconnected_at.get_or_insert(now);
+            seat.disconnected_at = Some(now);
+            self.withdraw_queue_offers(agent, now);
+            self.route(now);
         }
     }
 
@@ -772,9 +774,13 @@ impl Desk {
             reason,
         });
         match (offer.kind, offer.from_queue) {
+            // An agent who said no, or did not answer, is not asked again this round; one who merely went
+            // away (Not Ready, no desktop) is not offered anything while away anyway.
             (_, Some(mut waiting)) => {
-                waiting.refused_by.insert(offer.agent);
-                waiting.last_refusal = Some(now);
+                if matches!(reason, WithdrawReason::Rejected | WithdrawReason::TimedOut) {
+                    waiting.refused_by.insert(offer.agent);
+                    waiting.last_refusal = Some(now);
+                }
                 self.insert_waiting(waiting);
             }
             (OfferKind::Transfer { from }, None) => {
@@ -827,10 +833,8 @@ impl Desk {
                 from: agent.clone(),
                 reason: RequeueReason::AgentOffline,
             });
-            self.insert_waiting(Waiting {
-                refused_by: BTreeSet::from([agent.clone()]),
-                ..Waiting::new(interaction, default_queue(), now)
-            });
+            // Not a refusal: if this agent is the next one Ready, it may take its chat back.
+            self.insert_waiting(Waiting::new(interaction, default_queue(), now));
         }
     }
 
@@ -857,6 +861,7 @@ impl Desk {
     fn pick_agent(&self, waiting: &Waiting) -> Option<AgentId> {
         let eligible = |agent: &AgentId, seat: &Seat| {
             seat.presence == Presence::Ready
+                && seat.disconnected_at.is_none()
                 && seat.has_room()
                 && seat.serves(&waiting.queue)
                 && waiting.transfer_from.as_ref() != Some(agent)

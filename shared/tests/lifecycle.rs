@@ -323,6 +323,16 @@ fn the_park_countdown_turns_red_under_ten_minutes() {
 }
 
 #[test]
+fn the_wrap_countdown_turns_red_only_in_its_last_half_minute() {
+    use confab_protocol::lifecycle::wrap_countdown;
+    let until = 10 * MINUTE;
+    assert!(!wrap_countdown(until, until - 2 * MINUTE).urgent, "2:00 left is not red");
+    assert!(!wrap_countdown(until, until - 30_000).urgent);
+    assert!(wrap_countdown(until, until - 29_999).urgent);
+    assert_eq!(wrap_countdown(until, until + 1).remaining_ms, 0);
+}
+
+#[test]
 fn a_contact_reply_unparks_the_chat_to_its_agent_who_is_notified() {
     let mut w = World::new();
     let ada = w.ready_agent("ada", 1);
@@ -622,7 +632,8 @@ fn an_agent_whose_desktop_vanishes_goes_offline_after_the_grace_period_but_not_a
     let now = w.now;
     w.desk.agent_disconnected(&ada, now);
     w.advance(DISCONNECT_GRACE_MS / 2);
-    w.desk.agent_connected(&ada);
+    let now = w.now;
+    w.desk.agent_connected(&ada, now);
     w.advance(DISCONNECT_GRACE_MS);
     assert_eq!(w.presence_of(&ada), Presence::Ready);
     // Gone for good: Offline, and the chat goes to someone else.
@@ -693,4 +704,265 @@ fn an_agent_who_does_not_have_the_chat_is_told_not_yours_whatever_the_chat_is_do
     assert_eq!(w.act(chat, |i, now| i.extend_wrap(&onlooker, now)), Err(Refusal::NotYours));
     // The holder itself still gets the precise answer.
     assert_eq!(w.act(chat, |i, _| i.unpark(&holder)), Err(Refusal::NotParked));
+}
+
+#[test]
+fn an_agent_whose_desktop_is_gone_is_offered_nothing_and_its_open_offer_moves_on_at_once() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let offered = w.new_chat("First");
+    assert_eq!(w.offers_to(&ada), vec![offered]);
+    let grace = w.ready_agent("grace", 2);
+    // Ada closes the browser while Ready, with an offer open: the offer goes to Grace now, not when it would
+    // have timed out, and the next chat too, although Ada still counts as Ready for her chats' sake.
+    let now = w.now;
+    w.desk.agent_disconnected(&ada, now);
+    w.pump();
+    assert!(w.offers_to(&ada).is_empty());
+    assert_eq!(w.offers_to(&grace), vec![offered]);
+    let next = w.new_chat("Second");
+    assert!(w.offers_to(&grace).contains(&next), "offered to the agent who is there");
+    assert_eq!(w.presence_of(&ada), Presence::Ready, "the grace period keeps her presence and chats");
+    // Back (a reload): she is offered chats again at once, the one she never answered included.
+    w.desk.handle_timeout(w.now);
+    w.presence(&grace, Presence::NotReady);
+    let now = w.now;
+    w.desk.agent_connected(&ada, now);
+    w.pump();
+    let mut to_ada = w.offers_to(&ada);
+    to_ada.sort();
+    let mut both = vec![offered, next];
+    both.sort();
+    assert_eq!(to_ada, both);
+}
+
+#[test]
+fn a_transfers_receiver_is_shown_accept_first_and_none_of_the_senders_controls() {
+    use confab_protocol::lifecycle::{AgentActions, WriteBlock};
+    let (ada, grace, joan) = (agent("ada"), agent("grace"), agent("joan"));
+    let transferring =
+        State::Active { agent: ada.clone(), since: 0, transfer: Some(TransferTarget::Agent(grace.clone())) };
+    // The sender: the pending transfer and its Cancel, the composer, End; no new transfer, no park.
+    assert_eq!(
+        transferring.actions_for(&ada, false),
+        AgentActions {
+            write: Ok(()),
+            transfer: false,
+            cancel_transfer: Some(TransferTarget::Agent(grace.clone())),
+            park: false,
+            unpark: false,
+            end: true
+        }
+    );
+    // The receiver, offered it: accept first, and nothing of the sender's.
+    let receiver = transferring.actions_for(&grace, true);
+    assert_eq!(receiver.write, Err(WriteBlock::AcceptFirst));
+    assert!(!receiver.transfer && receiver.cancel_transfer.is_none() && !receiver.park && !receiver.end);
+    // Anyone else: another agent has it.
+    assert_eq!(transferring.actions_for(&joan, false).write, Err(WriteBlock::AnotherAgent));
+    // Parked: its agent unparks (and may end); others are told who has it.
+    let parked = State::Parked { agent: ada.clone(), since: 0, until: 10, reclaiming: false };
+    let own = parked.actions_for(&ada, false);
+    assert_eq!((own.write, own.unpark, own.end, own.park), (Err(WriteBlock::UnparkFirst), true, true, false));
+    assert_eq!(parked.actions_for(&grace, false).write, Err(WriteBlock::ParkedByAnother));
+    // Offered from the queue, and a follow-up after the end.
+    let offered = State::Offered { agent: grace.clone(), since: 0 };
+    assert_eq!(offered.actions_for(&grace, true).write, Err(WriteBlock::AcceptFirst));
+    let ended = State::Ended { by: EndedBy::Contact, at: 0 };
+    assert_eq!(ended.actions_for(&grace, false).write, Ok(()));
+}
+
+#[test]
+fn an_agent_of_some_queues_is_offered_only_their_chats() {
+    let mut w = World::new();
+    let billing = QueueId("billing".into());
+    w.add_agent(
+        "bea",
+        RoutingProfile { capacity: 2, queues: [billing.clone()].into(), ..RoutingProfile::default() },
+    );
+    let bea = agent("bea");
+    w.presence(&bea, Presence::Ready);
+    let general = w.new_chat("A general question");
+    assert!(w.offers_to(&bea).is_empty(), "not her queue");
+    let invoice = w.contact_opens_in(billing);
+    w.contact_says(invoice, "About my invoice");
+    assert_eq!(w.offers_to(&bea), vec![invoice]);
+    let ada = w.ready_agent("ada", 2);
+    assert_eq!(w.offers_to(&ada), vec![general], "an agent of every queue takes the rest");
+}
+
+#[test]
+fn the_agent_ready_the_longest_is_offered_first() {
+    let mut w = World::new();
+    w.add_agent("ada", RoutingProfile::default());
+    w.add_agent("grace", RoutingProfile::default());
+    let (ada, grace) = (agent("ada"), agent("grace"));
+    // Grace has been Ready for ten minutes when Ada becomes Ready: Grace waited longer, she gets the chat
+    // (by name alone, Ada would).
+    w.presence(&grace, Presence::Ready);
+    w.advance(10 * MINUTE);
+    w.presence(&ada, Presence::Ready);
+    let chat = w.new_chat("Hello");
+    assert_eq!(w.offers_to(&grace), vec![chat]);
+    assert!(w.offers_to(&ada).is_empty());
+}
+
+#[test]
+fn only_the_agent_offered_a_chat_can_accept_or_reject_it() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = w.new_chat("Hello");
+    let grace = w.ready_agent("grace", 1);
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+    assert_eq!(w.accept(&grace, chat), Err(DeskRefusal::NoSuchOffer));
+    assert_eq!(w.reject(&grace, chat), Err(DeskRefusal::NoSuchOffer));
+    assert_eq!(w.offers_to(&ada), vec![chat], "the offer is still Ada's");
+    assert_eq!(w.accept(&ada, chat), Ok(()));
+}
+
+#[test]
+fn a_second_transfer_waits_for_the_first_and_a_pending_one_can_be_cancelled() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let chat = active_chat(&mut w, &ada);
+    // To a queue where nobody else is Ready: it waits there, and another transfer is refused meanwhile.
+    let billing = TransferTarget::Queue(QueueId("billing".into()));
+    assert_eq!(w.transfer(&ada, chat, billing.clone()), Ok(()));
+    assert_eq!(w.transfer(&ada, chat, billing.clone()), Err(DeskRefusal::TransferPending));
+    assert!(w.offers_to(&ada).is_empty(), "never offered back to its sender");
+    // Someone else cannot cancel it; Ada can, and keeps the chat.
+    let grace = w.ready_agent("grace", 2);
+    let offered_to_grace = w.offers_to(&grace) == vec![chat];
+    assert!(offered_to_grace, "the waiting transfer is offered to the next Ready agent");
+    assert_eq!(w.desk.cancel_transfer(&grace, chat, w.now), Err(DeskRefusal::NotYours));
+    let now = w.now;
+    assert_eq!(w.desk.cancel_transfer(&ada, chat, now), Ok(()));
+    w.pump();
+    assert!(w.offers_to(&grace).is_empty(), "the receiver's offer is taken back");
+    assert!(
+        w.desk_notes[&ada].contains(&DeskNote::Other(DeskEffect::TransferEnded {
+            from: ada.clone(),
+            interaction: chat,
+            ticket: w.desk_notes[&ada]
+                .iter()
+                .find_map(|n| match n {
+                    DeskNote::Other(DeskEffect::TransferEnded { ticket, .. }) => Some(*ticket),
+                    _ => None,
+                })
+                .expect("a transfer ended"),
+            outcome: TransferOutcome::Cancelled,
+        }))
+    );
+    assert!(matches!(w.state(chat), State::Active { agent, transfer: None, .. } if *agent == ada));
+    assert_eq!(w.agent_says(&ada, chat, "Still with you."), Ok(()));
+    // Nothing is pending now: cancelling again is refused; a transfer to an agent is possible again.
+    let now = w.now;
+    assert_eq!(w.desk.cancel_transfer(&ada, chat, now), Err(DeskRefusal::NoTransferPending));
+    assert_eq!(w.transfer(&ada, chat, TransferTarget::Agent(grace.clone())), Ok(()));
+    assert_eq!(
+        w.transfer(&ada, chat, TransferTarget::Agent(grace.clone())),
+        Err(DeskRefusal::TransferPending)
+    );
+    assert_eq!(w.offers_to(&grace), vec![chat]);
+    let now = w.now;
+    assert_eq!(w.desk.cancel_transfer(&ada, chat, now), Ok(()));
+    w.pump();
+    assert!(w.offers_to(&grace).is_empty(), "a cancelled transfer to an agent is taken back from it too");
+}
+
+#[test]
+fn a_duplicated_routing_request_changes_nothing() {
+    use confab_protocol::routing::{Ticket, default_queue};
+    let mut w = World::new();
+    let chat = w.new_chat("Hello");
+    let ticket = Ticket::default();
+    let again = |w: &mut World| {
+        let now = w.now;
+        w.desk.enqueue(chat, ticket, default_queue(), None, now);
+        w.pump();
+    };
+    // Waiting: still once in the queue.
+    again(&mut w);
+    assert_eq!(w.desk.waiting.iter().filter(|q| q.interaction == chat).count(), 1);
+    // Offered: the offer stands, nothing waits.
+    let ada = w.ready_agent("ada", 2);
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+    again(&mut w);
+    assert_eq!(w.offers_to(&ada), vec![chat]);
+    assert!(w.desk.waiting.is_empty());
+    // Assigned: it stays Ada's, counted once.
+    w.accept(&ada, chat).expect("offered");
+    again(&mut w);
+    assert_eq!(w.desk.assigned.get(&chat), Some(&ada));
+    assert!(w.desk.waiting.is_empty() && w.offers_to(&ada).is_empty());
+    assert_eq!(w.load_of(&ada), 1);
+}
+
+#[test]
+fn the_desks_timers_called_early_change_nothing() {
+    use confab_protocol::routing::DISCONNECT_GRACE_MS;
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let grace = w.ready_agent("grace", 1);
+    let chat = w.new_chat("Hello");
+    let first = if w.offers_to(&ada) == vec![chat] { ada.clone() } else { grace.clone() };
+    let second = if first == ada { grace.clone() } else { ada.clone() };
+    w.reject(&first, chat).expect("offered");
+    assert_eq!(w.offers_to(&second), vec![chat]);
+    w.reject(&second, chat).expect("offered");
+    // Both said no: a new round starts only after the offer timeout, whatever calls the timer before.
+    let now = w.now;
+    w.desk.handle_timeout(now + 1);
+    w.desk.handle_timeout(now + OFFER_TIMEOUT - 1);
+    w.pump();
+    assert!(w.offers_to(&first).is_empty() && w.offers_to(&second).is_empty());
+    // A desktop gone for a moment: still Ready at any time before the grace period ends.
+    let now = w.now;
+    w.desk.agent_disconnected(&ada, now);
+    w.desk.handle_timeout(now + 1);
+    w.desk.handle_timeout(now + DISCONNECT_GRACE_MS - 1);
+    w.pump();
+    assert_eq!(w.presence_of(&ada), Presence::Ready);
+    w.desk.handle_timeout(now + DISCONNECT_GRACE_MS);
+    w.pump();
+    assert_eq!(w.presence_of(&ada), Presence::Offline);
+}
+
+#[test]
+fn an_agent_going_offline_with_a_transfer_waiting_in_a_queue_leaves_the_chat_waiting_once() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let chat = active_chat(&mut w, &ada);
+    let other = w.new_chat("Another chat, waiting too");
+    w.transfer(&ada, chat, TransferTarget::Queue(QueueId("billing".into()))).expect("active");
+    w.presence(&ada, Presence::Offline);
+    // The transfer is moot: the chat waits once, as any chat does, and the other chat still waits.
+    let entries: Vec<_> = w.desk.waiting.iter().filter(|q| q.interaction == chat).collect();
+    assert_eq!(entries.len(), 1, "{:?}", w.desk.waiting);
+    assert_eq!(entries[0].transfer_from, None);
+    assert!(w.desk.waiting.iter().any(|q| q.interaction == other));
+    let grace = w.ready_agent("grace", 2);
+    let mut offered = w.offers_to(&grace);
+    offered.sort();
+    let mut both = vec![chat, other];
+    both.sort();
+    assert_eq!(offered, both);
+    let offer = w.desk_notes[&grace].iter().find_map(|n| match n {
+        DeskNote::Offer { interaction, transfer_from } if *interaction == chat => Some(transfer_from.clone()),
+        _ => None,
+    });
+    assert_eq!(offer, Some(None), "a plain offer, not a transfer from Ada");
+}
+
+#[test]
+fn an_agent_back_after_going_offline_is_offered_its_waiting_chat_again() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.presence(&ada, Presence::Offline);
+    assert!(w.desk.waiting.iter().any(|q| q.interaction == chat), "back in the queue");
+    // Nobody else comes: when Ada is Ready again, the chat is hers to take (going away is no refusal).
+    w.advance(5 * MINUTE);
+    w.presence(&ada, Presence::Ready);
+    assert_eq!(w.offers_to(&ada), vec![chat]);
 }

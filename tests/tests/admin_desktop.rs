@@ -13,35 +13,13 @@ use confab_tests::{
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::web::{
-    ENTER, Shop, ShopOptions, browser, open_widget, screenshot, sign_in_ready, wait_for_absence,
-    wait_for_script, wait_for_text,
+    ENTER, Shop, ShopOptions, browser, click, open_screen, open_widget, screenshot, sign_in_desktop,
+    sign_in_ready, wait_for_absence, wait_for_script, wait_for_text,
 };
 use support::{PATIENCE, edge_with_site};
 
-async fn click(client: &Client, css: &str) -> Result<()> {
-    client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await?.click().await?;
-    Ok(())
-}
-
 async fn type_into(client: &Client, css: &str, text: &str) -> Result<()> {
     client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await?.send_keys(text).await?;
-    Ok(())
-}
-
-/// Opens a screen from the header ("Settings", "Live view", "Records").
-async fn open_screen(client: &Client, label: &str) -> Result<()> {
-    let xpath = format!("//nav[@class='ad-nav']/button[normalize-space()='{label}']");
-    client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await?.click().await?;
-    Ok(())
-}
-
-/// Signs in without going Ready (supervisors and admins who only watch or configure).
-async fn sign_in(client: &Client, edge: &confab_tests::Edge, email: &str) -> Result<()> {
-    client.goto(&edge.url("/agent/")).await?;
-    type_into(client, "input[name=email]", email).await?;
-    type_into(client, "input[name=password]", DEMO_PASSWORD).await?;
-    click(client, "button[type=submit]").await?;
-    wait_for_text(client, ".ad-presence", "Connected").await?;
     Ok(())
 }
 
@@ -122,13 +100,13 @@ async fn a_new_code_reaches_the_wrap_panel_live_while_a_supervisor_watches() -> 
         client.set_window_size(1366, 860).await?;
     }
     sign_in_ready(&ada, edge, DEMO_AGENTS[0].0).await?;
-    sign_in(&supervisor, edge, DEMO_SUPERVISOR.0).await?;
+    sign_in_desktop(&supervisor, edge, DEMO_SUPERVISOR.0).await?;
     open_screen(&supervisor, "Live view").await?;
     wait_for_text(&supervisor, "[data-testid=waiting-total]", "0").await?;
     wait_for_text(&supervisor, ".ad-agents tr[data-agent=ada]", "Ready").await?;
 
     // The admin adds a code while Ada is signed in.
-    sign_in(&admin, edge, DEMO_ADMIN.0).await?;
+    sign_in_desktop(&admin, edge, DEMO_ADMIN.0).await?;
     open_screen(&admin, "Settings").await?;
     type_into(&admin, "input[name=new-code]", "glaze").await?;
     type_into(&admin, "input[name=new-code-label]", "Glaze question").await?;
@@ -254,9 +232,9 @@ async fn open_desktops_follow_a_role_change_and_a_new_password_at_once() -> Resu
     for client in [&margaret, &ada] {
         client.set_window_size(1366, 860).await?;
     }
-    sign_in(&margaret, &edge, DEMO_SUPERVISOR.0).await?;
+    sign_in_desktop(&margaret, &edge, DEMO_SUPERVISOR.0).await?;
     open_screen(&margaret, "Live view").await?;
-    sign_in(&ada, &edge, DEMO_AGENTS[0].0).await?;
+    sign_in_desktop(&ada, &edge, DEMO_AGENTS[0].0).await?;
 
     // The admin makes Margaret an agent and gives Ada a new password, through the API.
     let admin = support::sign_in(&edge, DEMO_ADMIN.0)?;

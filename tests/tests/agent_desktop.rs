@@ -12,7 +12,7 @@ use confab_tests::browser::Chromedriver;
 use confab_tests::{DEMO_AGENTS, Paths, demo_site};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
-use support::web::{ENTER, browser, screenshot, sign_in_ready, wait_for_absence, wait_for_text};
+use support::web::{ENTER, browser, click, screenshot, sign_in_ready, wait_for_absence, wait_for_text};
 use support::{PATIENCE, Peer, edge_with_site, start_chat};
 
 /// The demo site with required wrap codes and standard responses.
@@ -26,11 +26,6 @@ fn site() -> serde_json::Value {
         {"title": "Opening hours", "text": "We're here Monday to Friday, 9:00 to 17:00."},
     ]);
     site
-}
-
-async fn click(client: &Client, css: &str) -> Result<()> {
-    client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await?.click().await?;
-    Ok(())
 }
 
 /// Waits until the element at `css` is enabled (`true`) or disabled.
@@ -74,6 +69,18 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
     wait_for_text(&ada, ".ad-from-contact .ad-text", "charged twice").await?;
     wait_for_text(&ada, ".ad-section[data-section=active] .ad-contact", "Visitor").await?;
     wait_for_text(&ada, ".ad-timers", "First response").await?;
+    // At 1280 px the interaction id's "Copy" stays one word on one line.
+    ada.set_window_size(1280, 800).await?;
+    let copy_lines = ada
+        .execute(
+            "const range = document.createRange();
+             range.selectNodeContents(document.querySelector('.ad-copy'));
+             return range.getClientRects().length",
+            vec![],
+        )
+        .await?;
+    assert_eq!(copy_lines, serde_json::json!(1), "\"Copy\" wraps at 1280 px");
+    ada.set_window_size(1366, 860).await?;
 
     // A standard response, found by a word, goes into the reply; Enter sends it to the contact.
     click(&ada, ".ad-responses-toggle").await?;
@@ -89,6 +96,9 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
         .expect(|f| matches!(f, ServerFrame::Message { message } if message.text.contains("issued a refund")))
         .await?;
     screenshot(&ada, &paths, "agent-2-conversation").await?;
+    // The log's preview reads as the message does, without its formatting markers.
+    contact.say("Great, *that* helps _a lot_").await?;
+    wait_for_text(&ada, ".ad-section[data-section=active] .ad-preview", "Great, that helps a lot").await?;
 
     // Park: the chat moves to Parked with a red countdown (the limit is an hour); the contact's reply brings
     // it back, with a notice in the transcript.
@@ -123,6 +133,14 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
     click(&grace, ".ad-offer-open").await?;
     wait_for_text(&grace, ".ad-from-contact .ad-text", "charged twice").await?;
     wait_for_text(&grace, ".ad-from-agent .ad-text", "issued a refund").await?;
+    // The receiver is asked to accept, and shown none of the sender's controls (its pending transfer and
+    // Cancel, Park, End): both come from the same view of the chat, so once one shows, so would the other.
+    wait_for_text(&grace, ".ad-blocked", "Accept the chat to write.").await?;
+    assert!(grace.find_all(Locator::Css(".ad-pending")).await?.is_empty(), "no 'Transfer … pending' for her");
+    for control in [".ad-park", ".ad-end", ".ad-transfer-open"] {
+        let enabled = grace.find(Locator::Css(control)).await?.is_enabled().await?;
+        assert!(!enabled, "the receiver's {control} is disabled before she accepts");
+    }
     screenshot(&grace, &paths, "agent-5-transfer-offer-preview").await?;
     click(&grace, ".ad-offer .ad-reject").await?;
     wait_for_text(&ada, ".ad-notice", "Grace Hopper rejected the transfer; the chat stays with you.").await?;
@@ -141,6 +159,16 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
     screenshot(&ada, &paths, "agent-6-after-transfer-sender").await?;
     wait_for_text(&grace, ".ad-section[data-section=active] .ad-contact", "Visitor").await?;
     wait_enabled(&grace, ".ad-input", true).await?;
+    // The handover reads once in her transcript, as a sentence.
+    wait_for_text(&grace, ".ad-system", "Ada Lovelace transferred the chat to you").await?;
+    let mut handover_lines = Vec::new();
+    for line in grace.find_all(Locator::Css(".ad-system")).await? {
+        let text = line.text().await?;
+        if text.contains("transferred the chat") || text.contains("accepted the transfer") {
+            handover_lines.push(text);
+        }
+    }
+    assert_eq!(handover_lines.len(), 1, "the handover, once: {handover_lines:?}");
     let grace_reply = grace.find(Locator::Css(".ad-input")).await?;
     grace_reply.send_keys("Hi, Grace here: delivery is on Friday.").await?;
     grace_reply.send_keys(ENTER).await?;

@@ -12,7 +12,8 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::PATIENCE;
 use support::web::{
-    ENTER, Shop, ShopOptions, browser, open_chat, screenshot, sign_in_ready, wait_for_absence, wait_for_text,
+    ENTER, Shop, ShopOptions, browser, click, open_chat, open_screen, screenshot, sign_in_desktop,
+    sign_in_ready, wait_for_absence, wait_for_text,
 };
 
 /// Each would run script or draw markup if a UI put text into HTML.
@@ -116,29 +117,6 @@ async fn shown_as_text(client: &Client, css: &str, text: &str) -> Result<()> {
     inert(client, css).await
 }
 
-/// Opens a screen of the agent desktop from its header ("Chats", "Live view", "Records", "Settings").
-async fn open_screen(client: &Client, label: &str) -> Result<()> {
-    let xpath = format!("//nav[@class='ad-nav']/button[normalize-space()='{label}']");
-    client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await?.click().await?;
-    Ok(())
-}
-
-/// Signs in without going Ready (a supervisor or admin who only looks).
-async fn sign_in(client: &Client, edge: &confab_tests::Edge, email: &str) -> Result<()> {
-    client.goto(&edge.url("/agent/")).await?;
-    let field = client.wait().at_most(PATIENCE).for_element(Locator::Css("input[name=email]")).await?;
-    field.send_keys(email).await?;
-    client.find(Locator::Css("input[name=password]")).await?.send_keys(DEMO_PASSWORD).await?;
-    click(client, "button[type=submit]").await?;
-    wait_for_text(client, ".ad-presence", "Connected").await?;
-    Ok(())
-}
-
-async fn click(client: &Client, css: &str) -> Result<()> {
-    client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await?.click().await?;
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injection_strings_in_settings_names_emails_and_files_are_text_on_every_screen() -> Result<()> {
     // Each place a site owner, an agent or a contact can put text into, filled with the corpus.
@@ -230,7 +208,7 @@ async fn injection_strings_in_settings_names_emails_and_files_are_text_on_every_
     // The supervisor's screens: the live view (agent names), the records (names, codes), the contacts.
     let margaret = browser(&shop.driver, paths, "margaret").await?;
     margaret.set_window_size(1366, 900).await?;
-    sign_in(&margaret, &shop.edge, DEMO_SUPERVISOR.0).await?;
+    sign_in_desktop(&margaret, &shop.edge, DEMO_SUPERVISOR.0).await?;
     open_screen(&margaret, "Live view").await?;
     shown_as_text(&margaret, ".ad-shell", agent_name).await?;
     open_screen(&margaret, "Records").await?;
@@ -245,7 +223,7 @@ async fn injection_strings_in_settings_names_emails_and_files_are_text_on_every_
     // The admin's settings: every list shows the corpus as typed.
     let sam = browser(&shop.driver, paths, "sam").await?;
     sam.set_window_size(1366, 900).await?;
-    sign_in(&sam, &shop.edge, DEMO_ADMIN.0).await?;
+    sign_in_desktop(&sam, &shop.edge, DEMO_ADMIN.0).await?;
     open_screen(&sam, "Settings").await?;
     shown_as_text(&sam, ".ad-shell", agent_name).await?;
     shown_as_text(&sam, ".ad-shell", response_title).await?;

@@ -71,6 +71,17 @@ async fn contact_frames_before_reply(
     Ok(before)
 }
 
+/// The texts of `frames`, which must all be messages: a contact shown anything else (an agent's event) fails.
+fn message_texts(frames: &[ServerFrame]) -> Vec<&str> {
+    frames
+        .iter()
+        .map(|f| match f {
+            ServerFrame::Message { message } => message.text.as_str(),
+            other => panic!("the contact was sent more than messages: {other:?}"),
+        })
+        .collect()
+}
+
 fn ada() -> AgentId {
     AgentId("ada".into())
 }
@@ -272,14 +283,7 @@ async fn an_optional_wrap_closes_by_itself_and_an_agent_can_reactivate_the_chat(
     let (replayed, _) = back
         .frames_until(|f| matches!(f, ServerFrame::Message { message } if message.text == "Your refund went through today."))
         .await?;
-    let texts: Vec<&str> = replayed
-        .iter()
-        .map(|f| match f {
-            ServerFrame::Message { message } => message.text.as_str(),
-            other => panic!("the contact was replayed more than messages: {other:?}"),
-        })
-        .collect();
-    assert_eq!(texts, ["Bye"], "the thread before the new reply, and none of the wrap-up");
+    assert_eq!(message_texts(&replayed), ["Bye"], "the thread before the new reply, and none of the wrap-up");
     // When it answers, a new session starts and goes to ada first, who reactivated it.
     back.say("Great, thanks!").await?;
     desk.offered(chat).await?;
@@ -333,13 +337,25 @@ async fn an_idle_chat_is_auto_parked_and_ends_when_the_park_limit_passes() -> Re
     assert!(matches!(ended, ServerFrame::Event { event: Event::Ended { by: EndedBy::Timeout, .. } }));
     let (before, notice) = contact.frames_until(|f| matches!(f, ServerFrame::ChatEnded { .. })).await?;
     assert!(matches!(notice, ServerFrame::ChatEnded { by_contact: false, .. }));
-    let texts: Vec<_> = before
-        .iter()
-        .map(|f| match f {
-            ServerFrame::Message { message } => message.text.as_str(),
-            other => panic!("the contact was told more than the reply and the end: {other:?}"),
-        })
-        .collect();
-    assert_eq!(texts, ["Checked: all fine. Anything else?"], "nothing of the park");
+    assert_eq!(message_texts(&before), ["Checked: all fine. Anything else?"], "nothing of the park");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_desktop_is_gone_is_offered_nothing_and_its_open_offer_moves_on_at_once() -> Result<()>
+{
+    // Offers wait two minutes for an answer: only taking the offer back at once gets it to Grace in time.
+    let mut setup = site(false);
+    setup["rules"]["offer_timeout_ms"] = json!(120_000);
+    let edge = edge_with_site("desktop-gone", setup)?;
+    let (_, mut ada_desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
+    let (first, _first_contact) = contact_writes(&edge, "Anyone there?").await?;
+    ada_desk.offered(first).await?;
+    let (_, mut grace_desk) = ready_agent(&edge, DEMO_AGENTS[1].0).await?;
+    // Ada closes the browser while Ready and offered a chat: it goes to Grace now, and so does the next.
+    drop(ada_desk);
+    grace_desk.offered(first).await?;
+    let (second, _second_contact) = contact_writes(&edge, "Hello?").await?;
+    grace_desk.offered(second).await?;
     Ok(())
 }

@@ -58,6 +58,19 @@ async fn a_customer_message_reaches_the_agent_and_the_reply_comes_back() -> Resu
     customer.enter_parent_frame().await?;
     screenshot(&customer, paths, "skeleton-3-customer-got-reply").await?;
 
+    // The desktop's tab has Confab's icon (the one its page names, and no 404 in the console for it).
+    let icon = agent
+        .execute("return document.querySelector('link[rel=icon]')?.href ?? ''", vec![])
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(icon.starts_with(&shop.edge.origin()), "the desktop names its icon: {icon:?}");
+    let answer = support::http_client().get(&icon).call()?;
+    assert_eq!(answer.status().as_u16(), 200, "{icon}");
+    let kind = answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(kind.starts_with("image/svg+xml"), "{icon} is an image: {kind}");
+
     customer.close().await?;
     agent.close().await?;
     Ok(())

@@ -124,9 +124,14 @@ impl World {
 
     /// A contact opens the widget: a new conversation (no session until it writes).
     pub fn contact_opens(&mut self) -> InteractionId {
+        self.contact_opens_in(default_queue())
+    }
+
+    /// A contact opens the widget of a page whose chats go to `queue`.
+    pub fn contact_opens_in(&mut self, queue: QueueId) -> InteractionId {
         let id = InteractionId(uuid::Uuid::from_u128(self.next_id));
         self.next_id += 1;
-        let lifecycle = Interaction::new(id, default_queue(), self.rules.clone(), self.now);
+        let lifecycle = Interaction::new(id, queue, self.rules.clone(), self.now);
         self.conversations.insert(
             id,
             Conversation { lifecycle, transcript: Vec::new(), contact_saw: Vec::new(), events: Vec::new() },

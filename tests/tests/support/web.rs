@@ -52,6 +52,30 @@ pub async fn wait_for_script(client: &Client, script: &str) -> Result<serde_json
     }
 }
 
+/// Clicks the element at `css` once it is there.
+pub async fn click(client: &Client, css: &str) -> Result<()> {
+    client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await?.click().await?;
+    Ok(())
+}
+
+/// Opens a screen of the agent desktop from its header ("Chats", "Live view", "Records", "Settings").
+pub async fn open_screen(client: &Client, label: &str) -> Result<()> {
+    let xpath = format!("//nav[@class='ad-nav']/button[normalize-space()='{label}']");
+    client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await?.click().await?;
+    Ok(())
+}
+
+/// Signs in at the agent desktop without going Ready (supervisors and admins who only watch or configure).
+pub async fn sign_in_desktop(client: &Client, edge: &confab_tests::Edge, email: &str) -> Result<()> {
+    client.goto(&edge.url("/agent/")).await?;
+    let field = client.wait().at_most(PATIENCE).for_element(Locator::Css("input[name=email]")).await?;
+    field.send_keys(email).await?;
+    client.find(Locator::Css("input[name=password]")).await?.send_keys(confab_tests::DEMO_PASSWORD).await?;
+    click(client, "button[type=submit]").await?;
+    wait_for_text(client, ".ad-presence", "Connected").await?;
+    Ok(())
+}
+
 /// Saves a screenshot to `target/screenshots/{name}.png`, for people to look at.
 pub async fn screenshot(client: &Client, paths: &Paths, name: &str) -> Result<()> {
     let png = client.screenshot().await?;
