@@ -437,6 +437,7 @@ fn Composer(desk: Desk, live: Live) -> impl IntoView {
         actions.write.err().map(|why| match why {
             WriteBlock::UnparkFirst => "Unpark the chat to write.",
             WriteBlock::AcceptFirst => "Accept the chat to write.",
+            WriteBlock::WaitingInQueue => "Waiting for an agent to accept it.",
             WriteBlock::ParkedByAnother => "Another agent parked this chat.",
             WriteBlock::AnotherAgent => "Another agent has this chat.",
         })

@@ -159,8 +159,10 @@ impl State {
 /// Why an agent's composer is closed on an interaction (the desktop says it in words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteBlock {
-    /// Offered to this agent (a queue offer or a transfer to it), or waiting in the queue.
+    /// Offered to this agent (a queue offer or a transfer to it).
     AcceptFirst,
+    /// Waiting in the queue for an agent to accept it.
+    WaitingInQueue,
     /// This agent parked it.
     UnparkFirst,
     /// Another agent parked it.
@@ -201,7 +203,8 @@ impl State {
             Err(_) if offered_to_agent => Err(WriteBlock::AcceptFirst),
             Err(Refusal::Parked) => Err(WriteBlock::UnparkFirst),
             Err(_) => Err(match self {
-                State::Offered { .. } | State::Queued { .. } => WriteBlock::AcceptFirst,
+                State::Offered { agent: offered, .. } if offered == agent => WriteBlock::AcceptFirst,
+                State::Queued { .. } => WriteBlock::WaitingInQueue,
                 State::Parked { .. } => WriteBlock::ParkedByAnother,
                 _ => WriteBlock::AnotherAgent,
             }),
@@ -527,11 +530,7 @@ impl Interaction {
         }
     }
 
-    /// The next output to carry out.
-    pub fn poll(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
-    }
-
+    /// Every output to carry out, in the order they were decided.
     pub fn drain(&mut self) -> Vec<Output> {
         self.outputs.drain(..).collect()
     }
@@ -558,9 +557,13 @@ impl Interaction {
     /// or whose wrap-up it is: "not yours" comes before "not now", so an onlooker is told the one thing that
     /// matters to it, whatever the interaction is doing.
     fn refuse_other_agents(&self, agent: &AgentId) -> Result<(), Refusal> {
-        match self.agent().or(self.wrap.as_ref().map(|w| &w.agent)) {
-            Some(holder) if holder != agent => Err(Refusal::NotYours),
-            _ => Ok(()),
+        // Two agents can each have a part: one the reopened chat, the other the wrap-up of its last session.
+        let holder = self.agent();
+        let wrapping = self.wrap.as_ref().map(|w| &w.agent);
+        match (holder, wrapping) {
+            (None, None) => Ok(()),
+            _ if holder == Some(agent) || wrapping == Some(agent) => Ok(()),
+            _ => Err(Refusal::NotYours),
         }
     }
 
@@ -818,18 +821,13 @@ impl Interaction {
     /// The agent takes a parked interaction back itself (the desk checks capacity).
     pub fn unpark(&mut self, agent: &AgentId) -> Result<(), Refusal> {
         self.refuse_other_agents(agent)?;
-        match &mut self.state {
-            State::Parked { agent: holder, reclaiming, .. } if holder == agent => {
-                if !*reclaiming {
-                    *reclaiming = true;
-                    let agent = agent.clone();
-                    self.reclaim(agent);
-                }
-                Ok(())
-            }
-            State::Parked { .. } => Err(Refusal::NotYours),
-            _ => Err(Refusal::NotParked),
+        let State::Parked { reclaiming, .. } = &mut self.state else { return Err(Refusal::NotParked) };
+        // Asked once: a second click while the desk decides changes nothing.
+        if !*reclaiming {
+            *reclaiming = true;
+            self.reclaim(agent.clone());
         }
+        Ok(())
     }
 
     /// Ends the session: by the contact (widget), by the handling agent (End), or by the park limit.
@@ -899,6 +897,7 @@ impl Interaction {
     }
 
     pub fn write_notes(&mut self, agent: &AgentId, notes: &str) -> Result<(), Refusal> {
+        self.refuse_other_agents(agent)?;
         let session = self.working_session(agent)?;
         session.notes = notes.to_owned();
         self.emit(Event::NotesChanged { agent: agent.clone(), notes: notes.to_owned() });

@@ -765,9 +765,14 @@ fn a_transfers_receiver_is_shown_accept_first_and_none_of_the_senders_controls()
     let own = parked.actions_for(&ada, false);
     assert_eq!((own.write, own.unpark, own.end, own.park), (Err(WriteBlock::UnparkFirst), true, true, false));
     assert_eq!(parked.actions_for(&grace, false).write, Err(WriteBlock::ParkedByAnother));
-    // Offered from the queue, and a follow-up after the end.
+    // Offered from the queue (to Grace: the desk's offer or the state says so), waiting, and a follow-up
+    // after the end.
     let offered = State::Offered { agent: grace.clone(), since: 0 };
     assert_eq!(offered.actions_for(&grace, true).write, Err(WriteBlock::AcceptFirst));
+    assert_eq!(offered.actions_for(&grace, false).write, Err(WriteBlock::AcceptFirst));
+    assert_eq!(offered.actions_for(&joan, false).write, Err(WriteBlock::AnotherAgent), "not hers to accept");
+    let queued = State::Queued { since: 0 };
+    assert_eq!(queued.actions_for(&joan, false).write, Err(WriteBlock::WaitingInQueue));
     let ended = State::Ended { by: EndedBy::Contact, at: 0 };
     assert_eq!(ended.actions_for(&grace, false).write, Ok(()));
 }
@@ -965,4 +970,187 @@ fn an_agent_back_after_going_offline_is_offered_its_waiting_chat_again() {
     w.advance(5 * MINUTE);
     w.presence(&ada, Presence::Ready);
     assert_eq!(w.offers_to(&ada), vec![chat]);
+}
+
+#[test]
+fn a_conversation_is_open_from_queued_to_ended() {
+    let ada = agent("ada");
+    let open = [
+        State::Queued { since: 0 },
+        State::Offered { agent: ada.clone(), since: 0 },
+        State::Active { agent: ada.clone(), since: 0, transfer: None },
+        State::Parked { agent: ada.clone(), since: 0, until: 1, reclaiming: false },
+    ];
+    for state in &open {
+        assert!(
+            state.is_open(),
+            "{state:?}: someone handles it (its contact's data is not erased meanwhile)"
+        );
+    }
+    for state in [State::New, State::Ended { by: EndedBy::Contact, at: 0 }] {
+        assert!(!state.is_open(), "{state:?}: nobody handles it (an agent's message starts a follow-up)");
+    }
+}
+
+#[test]
+fn open_phases_held_logs_and_the_time_to_resolution() {
+    use confab_protocol::lifecycle::{LogStatus, Sla};
+    for phase in [Phase::Queued, Phase::Offered, Phase::Active, Phase::Parked] {
+        assert!(phase.is_open(), "{phase:?}");
+    }
+    for phase in [Phase::New, Phase::Ended, Phase::Wrap, Phase::Completed] {
+        assert!(!phase.is_open(), "{phase:?}");
+    }
+    let (ada, grace) = (agent("ada"), agent("grace"));
+    let status = |phase, agent: Option<&confab_protocol::ids::AgentId>| LogStatus {
+        phase,
+        agent: agent.cloned(),
+        until: None,
+        awaiting_reply_since: None,
+    };
+    assert!(status(Phase::Active, Some(&ada)).held_by(&ada));
+    assert!(status(Phase::Wrap, Some(&ada)).held_by(&ada), "a wrap-up is still its agent's");
+    assert!(!status(Phase::Active, Some(&ada)).held_by(&grace));
+    assert!(!status(Phase::Completed, Some(&ada)).held_by(&ada), "a completed chat is nobody's");
+    assert!(!status(Phase::Queued, None).held_by(&ada));
+    let running =
+        Sla { started: 1_000, first_response: None, awaiting_reply_since: Some(1_000), resolved: None };
+    assert_eq!(running.time_to_resolution(61_000), 60_000, "still running: until now");
+    let resolved = Sla { resolved: Some(31_000), ..running };
+    assert_eq!(resolved.time_to_resolution(500_000), 30_000, "stopped at the end");
+}
+
+#[test]
+fn each_refusal_has_the_wire_code_a_client_acts_on() {
+    use confab_protocol::frames::ErrorCode;
+    assert_eq!(Refusal::NotYours.code(), ErrorCode::Unauthorized, "not this agent's: its rights");
+    assert_eq!(Refusal::UnknownCode("x".into()).code(), ErrorCode::BadRequest, "a wrong value");
+    for refusal in [Refusal::Parked, Refusal::NoWrapUp, Refusal::DispositionRequired, Refusal::AlreadyEnded] {
+        assert_eq!(refusal.code(), ErrorCode::NotAllowedNow, "{refusal:?}: not at this moment");
+    }
+}
+
+#[test]
+fn every_routing_request_carries_a_ticket_newer_than_the_last() {
+    use confab_protocol::lifecycle::{DeskRequest, Interaction, Output};
+    use confab_protocol::routing::{AssignKind, default_queue};
+    let ada = agent("ada");
+    let mut chat = Interaction::new(
+        confab_protocol::ids::InteractionId(uuid::Uuid::from_u128(7)),
+        default_queue(),
+        sim::rules(),
+        0,
+    );
+    let tickets = |chat: &mut Interaction| -> Vec<_> {
+        chat.drain()
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Desk(DeskRequest::Enqueue { ticket, .. } | DeskRequest::Reclaim { ticket, .. }) => {
+                    Some(ticket)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let mut seen = Vec::new();
+    chat.contact_wrote(1_000);
+    seen.extend(tickets(&mut chat));
+    // Assigned, parked, and brought back by the contact twice: each request a new ticket, so a decision
+    // about an earlier one that crosses it is recognised as stale.
+    for round in 0..2 {
+        let ticket = *seen.last().expect("a request");
+        let id = chat.id;
+        chat.on_desk(
+            DeskEffect::Assigned { agent: ada.clone(), interaction: id, ticket, how: AssignKind::Accepted },
+            2_000 + round,
+        );
+        chat.park(&ada, 3_000 + round).expect("active");
+        chat.contact_wrote(4_000 + round);
+        seen.extend(tickets(&mut chat));
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "tickets only grow: {seen:?}");
+}
+
+#[test]
+fn only_the_chats_agent_parks_it_and_only_once_while_it_runs() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let grace = w.ready_agent("grace", 1);
+    let chat = active_chat(&mut w, &ada);
+    assert_eq!(w.act(chat, |i, now| i.park(&grace, now)), Err(Refusal::NotYours));
+    assert!(matches!(w.state(chat), State::Active { agent, .. } if *agent == ada), "still active with Ada");
+    assert_eq!(w.act(chat, |i, now| i.park(&ada, now)), Ok(()));
+    assert_eq!(w.act(chat, |i, now| i.park(&ada, now)), Err(Refusal::Parked), "parked already");
+    w.act(chat, |i, now| i.end(EndedBy::Agent(ada.clone()), now)).expect("its agent ends it");
+    assert_eq!(w.act(chat, |i, now| i.park(&ada, now)), Err(Refusal::AlreadyEnded));
+    w.presence(&grace, Presence::NotReady);
+    w.presence(&ada, Presence::NotReady);
+    let queued = w.new_chat("Still nobody");
+    assert!(matches!(w.state(queued), State::Queued { .. }), "{:?}", w.state(queued));
+    assert_eq!(w.act(queued, |i, now| i.park(&ada, now)), Err(Refusal::NotAssigned));
+}
+
+#[test]
+fn its_agent_takes_a_parked_chat_back_once_however_often_it_asks() {
+    use confab_protocol::lifecycle::{DeskRequest, Output};
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.park(&ada, now)).expect("active");
+    let asked = w.act(chat, |i, _| {
+        i.unpark(&ada).expect("parked by her");
+        i.unpark(&ada).expect("asking again is fine");
+        i.drain()
+    });
+    let reclaims = asked.iter().filter(|o| matches!(o, Output::Desk(DeskRequest::Reclaim { .. }))).count();
+    assert_eq!(reclaims, 1, "{asked:?}");
+    // Through the desk, for real: back with her.
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = active_chat(&mut w, &ada);
+    w.act(chat, |i, now| i.park(&ada, now)).expect("active");
+    assert_eq!(w.act(chat, |i, _| i.unpark(&ada)), Ok(()));
+    assert!(matches!(w.state(chat), State::Active { agent, .. } if *agent == ada), "{:?}", w.state(chat));
+    assert_eq!(w.act(chat, |i, _| i.unpark(&ada)), Err(Refusal::NotParked));
+}
+
+#[test]
+fn notes_are_the_chats_agents_and_a_wrap_up_stays_its_agents_when_another_reopens_the_chat() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let grace = w.ready_agent("grace", 1);
+    let chat = active_chat(&mut w, &ada);
+    assert_eq!(w.act(chat, |i, _| i.write_notes(&grace, "not mine")), Err(Refusal::NotYours));
+    assert_eq!(w.act(chat, |i, _| i.write_notes(&ada, "Invoice 1142")), Ok(()));
+    w.act(chat, |i, now| i.end(EndedBy::Agent(ada.clone()), now)).expect("hers");
+    // Ada wraps up, away from new chats; the contact writes again and Grace takes the new session.
+    w.presence(&ada, Presence::NotReady);
+    w.contact_says(chat, "One more question");
+    assert_eq!(w.offers_to(&grace), vec![chat]);
+    w.accept(&grace, chat).expect("offered");
+    // Each has her part: Grace the chat, Ada her wrap-up of the last session.
+    assert_eq!(w.act(chat, |i, _| i.write_notes(&ada, "Invoice 1142, refunded")), Ok(()));
+    assert_eq!(w.act(chat, |i, now| i.complete(&ada, now)), Ok(()));
+    assert_eq!(
+        w.act(chat, |i, now| i.complete(&grace, now)),
+        Err(Refusal::NoWrapUp),
+        "hers is still running"
+    );
+    assert_eq!(w.agent_says(&grace, chat, "Hi, Grace here."), Ok(()));
+}
+
+#[test]
+fn a_chat_waiting_for_its_agents_answer_is_never_auto_parked() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let chat = w.new_chat("Where is my parcel?");
+    w.accept(&ada, chat).expect("offered");
+    // The contact's question is unanswered: however long it has been, the chat stays in front of Ada.
+    w.act(chat, |i, now| i.handle_timeout(now + 11 * MINUTE));
+    assert!(matches!(w.state(chat), State::Active { .. }), "{:?}", w.state(chat));
+    // Answered, and quiet past the auto-park time: parked by itself.
+    w.agent_says(&ada, chat, "It ships today.").expect("hers");
+    w.act(chat, |i, now| i.handle_timeout(now + 11 * MINUTE));
+    assert!(matches!(w.state(chat), State::Parked { .. }), "{:?}", w.state(chat));
 }

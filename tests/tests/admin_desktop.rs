@@ -7,9 +7,7 @@ mod support;
 
 use anyhow::{Context, Result};
 use confab_tests::browser::Chromedriver;
-use confab_tests::{
-    DEMO_ADMIN, DEMO_AGENTS, DEMO_PASSWORD, DEMO_SUPERVISOR, HostPage, Paths, demo_site_with_staff,
-};
+use confab_tests::{DEMO_ADMIN, DEMO_AGENTS, DEMO_SUPERVISOR, HostPage, Paths, demo_site_with_staff};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::web::{

@@ -1,4 +1,4 @@
-//! `cargo xtask mutants [FILE..]`: mutation testing of the protocol's rules with cargo-mutants. Each file is
+//! `cargo xtask mutants [--iterate] [FILE..]`: mutation testing of the protocol's rules with cargo-mutants. Each file is
 //! mutated on its own (`shared/src/routing.rs`, `lifecycle.rs` and `delivery.rs` unless FILEs are given);
 //! every mutant that the tests of `confab-protocol` do not catch is a rule no test explains. Mutants known to
 //! be equivalent (no behaviour a user could notice changes) are excluded in `.cargo/mutants.toml`, each with
@@ -12,10 +12,14 @@ use std::process::Command;
 const CARGO_MUTANTS_VERSION: &str = "27.1.0";
 const RULE_FILES: [&str; 3] = ["shared/src/routing.rs", "shared/src/lifecycle.rs", "shared/src/delivery.rs"];
 
-pub(crate) fn run(paths: &Paths, files: &[String]) -> Result<()> {
+pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
     install(paths)?;
+    // `--iterate` (and any other `--` option) goes to cargo mutants: it retests only what the last run of
+    // the file did not catch, and what is new.
+    let (options, files): (Vec<String>, Vec<String>) =
+        args.iter().cloned().partition(|a| a.starts_with("--"));
     let files: Vec<String> =
-        if files.is_empty() { RULE_FILES.iter().map(|f| (*f).to_owned()).collect() } else { files.to_vec() };
+        if files.is_empty() { RULE_FILES.iter().map(|f| (*f).to_owned()).collect() } else { files };
     let mut figures = Vec::new();
     for file in &files {
         step(&format!("mutants of {file}"));
@@ -24,6 +28,7 @@ pub(crate) fn run(paths: &Paths, files: &[String]) -> Result<()> {
         // cargo-mutants exits non-zero when a mutant was missed: read its outcomes either way.
         let _ = Command::new("cargo")
             .args(["mutants", "--package", "confab-protocol", "--file", file, "--no-shuffle"])
+            .args(&options)
             .arg("--output")
             .arg(&out)
             .current_dir(&paths.root)
