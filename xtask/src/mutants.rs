@@ -31,6 +31,9 @@ pub(crate) fn run(paths: &Paths, args: &[String]) -> Result<()> {
             .args(&options)
             .arg("--output")
             .arg(&out)
+            // Its own build folder, in its copy of the tree: builds of mutants sharing the project's target
+            // folder overwrite (and are overwritten by) the project's own test binaries.
+            .env_remove("CARGO_TARGET_DIR")
             .current_dir(&paths.root)
             .status()
             .context("running cargo mutants")?;
