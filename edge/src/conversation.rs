@@ -624,6 +624,12 @@ impl Core {
             ws.send_with_str(
                 ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }.encode(),
             )?;
+            let peer_is_contact = matches!(socket.peer, Peer::Contact);
+            // How far this side has read, before the backlog: a widget preloaded for its badge counts only
+            // what came since (it knows nothing of what another visit read).
+            if let (true, Some((who, seq))) = (peer_is_contact, self.read_by(false)) {
+                ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
+            }
             // Agents also get the lifecycle's events, each after the message it followed.
             let mut events = match socket.peer {
                 Peer::Agent { .. } => self.events_after(after.unwrap_or(0))?,
@@ -641,7 +647,6 @@ impl Core {
                 ws.send_with_str(ServerFrame::Event { event }.encode())?;
             }
             // How far the other side has read.
-            let peer_is_contact = matches!(socket.peer, Peer::Contact);
             if let Some((who, seq)) = self.read_by(peer_is_contact) {
                 ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
             }

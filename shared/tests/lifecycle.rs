@@ -1154,3 +1154,114 @@ fn a_chat_waiting_for_its_agents_answer_is_never_auto_parked() {
     w.act(chat, |i, now| i.handle_timeout(now + 11 * MINUTE));
     assert!(matches!(w.state(chat), State::Parked { .. }), "{:?}", w.state(chat));
 }
+
+#[test]
+fn desk_decisions_about_an_older_request_change_nothing_and_current_ones_apply() {
+    use confab_protocol::lifecycle::Interaction;
+    use confab_protocol::routing::{AssignKind, OfferKind, RequeueReason, WithdrawReason, default_queue};
+    let (ada, grace) = (agent("ada"), agent("grace"));
+    let id = confab_protocol::ids::InteractionId(uuid::Uuid::from_u128(9));
+    let mut chat = Interaction::new(id, default_queue(), sim::rules(), 0);
+    chat.contact_wrote(1_000);
+    chat.drain();
+    let current = chat.ticket;
+    let stale = current + 7;
+    let offer = |ticket, agent: &confab_protocol::ids::AgentId| DeskEffect::Offer {
+        agent: agent.clone(),
+        interaction: id,
+        ticket,
+        kind: OfferKind::Queue,
+        expires: 99_000,
+    };
+    let withdrawn = |ticket, agent: &confab_protocol::ids::AgentId| DeskEffect::OfferWithdrawn {
+        agent: agent.clone(),
+        interaction: id,
+        ticket,
+        reason: WithdrawReason::Rejected,
+    };
+    let assigned = |ticket, agent: &confab_protocol::ids::AgentId| DeskEffect::Assigned {
+        agent: agent.clone(),
+        interaction: id,
+        ticket,
+        how: AssignKind::Accepted,
+    };
+    // Each decision about another request is ignored: nothing changes, nothing is said.
+    for effect in [
+        offer(stale, &ada),
+        withdrawn(stale, &ada),
+        assigned(stale, &ada),
+        DeskEffect::Requeued {
+            interaction: id,
+            ticket: stale,
+            from: ada.clone(),
+            reason: RequeueReason::AgentOffline,
+        },
+    ] {
+        chat.on_desk(effect, 2_000);
+        assert!(matches!(chat.state, State::Queued { .. }), "{:?}", chat.state);
+        assert!(chat.drain().is_empty());
+    }
+    // The current ones apply: offered, withdrawn (waiting again), offered to Grace, assigned.
+    chat.on_desk(offer(current, &ada), 2_000);
+    assert_eq!(chat.state, State::Offered { agent: ada.clone(), since: 2_000 });
+    chat.on_desk(withdrawn(current, &ada), 3_000);
+    assert_eq!(chat.state, State::Queued { since: 3_000 }, "a rejected offer waits again");
+    chat.on_desk(offer(current, &grace), 4_000);
+    chat.on_desk(withdrawn(current, &ada), 4_500);
+    assert_eq!(chat.state, State::Offered { agent: grace.clone(), since: 4_000 }, "not Ada's offer any more");
+    chat.on_desk(assigned(current, &grace), 5_000);
+    assert!(matches!(&chat.state, State::Active { agent, .. } if *agent == grace));
+    chat.drain();
+    // A transfer shown as pending only when its sender has the chat, and only for the current request.
+    let started = |ticket, from: &confab_protocol::ids::AgentId| DeskEffect::TransferStarted {
+        from: from.clone(),
+        interaction: id,
+        ticket,
+        target: TransferTarget::Queue(default_queue()),
+    };
+    chat.on_desk(started(stale, &grace), 6_000);
+    chat.on_desk(started(current, &ada), 6_000);
+    assert!(matches!(&chat.state, State::Active { transfer: None, .. }), "{:?}", chat.state);
+    chat.on_desk(started(current, &grace), 6_000);
+    assert!(matches!(&chat.state, State::Active { transfer: Some(_), .. }), "{:?}", chat.state);
+    let stale_end = DeskEffect::TransferEnded {
+        from: grace.clone(),
+        interaction: id,
+        ticket: stale,
+        outcome: TransferOutcome::Cancelled,
+    };
+    chat.on_desk(stale_end, 7_000);
+    assert!(matches!(&chat.state, State::Active { transfer: Some(_), .. }), "a stale end changes nothing");
+}
+
+#[test]
+fn the_log_shows_a_parks_end_and_an_unanswered_message_and_the_record_its_times() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 1);
+    let started = w.now;
+    let chat = w.new_chat("Hello?");
+    w.accept(&ada, chat).expect("offered");
+    let status = w.conv(chat).lifecycle.log_status();
+    assert_eq!(status.awaiting_reply_since, Some(started), "the contact's question waits for an answer");
+    w.advance(30_000);
+    w.agent_says(&ada, chat, "Hi!").expect("hers");
+    assert_eq!(w.conv(chat).lifecycle.log_status().awaiting_reply_since, None);
+    w.act(chat, |i, now| i.park(&ada, now)).expect("active");
+    let State::Parked { until, .. } = w.state(chat).clone() else { panic!("parked") };
+    assert_eq!(
+        w.conv(chat).lifecycle.log_status().until,
+        Some(until),
+        "the log counts down to the park's end"
+    );
+    w.act(chat, |i, _| i.unpark(&ada)).expect("parked");
+    w.advance(60_000);
+    w.act(chat, |i, now| i.end(EndedBy::Agent(ada.clone()), now)).expect("hers");
+    w.act(chat, |i, now| i.complete(&ada, now)).expect("her wrap-up");
+    let record = w.conv(chat).events.iter().find_map(|e| match e {
+        Event::Completed { record } => Some(record.clone()),
+        _ => None,
+    });
+    let record = record.expect("completed");
+    assert_eq!(record.time_to_first_response_ms, Some(30_000));
+    assert_eq!(record.duration_ms, 90_000, "from the first message to the end");
+}

@@ -224,6 +224,41 @@ async fn a_reply_sent_while_the_chat_is_closed_shows_as_an_unread_badge_even_aft
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_customer_is_told_only_of_the_replies_since_they_last_read() -> Result<()> {
+    let shop = Shop::start("widget-unread-since")?;
+    let customer = browser(&shop.driver, &shop.paths, "customer").await?;
+    let (_, mut ada, _desk) = customer_chat_with_ada(&shop, &customer, "Do you ship to Norway?").await?;
+    // Ada answers twice while the customer watches: both read.
+    for answer in ["Yes, we do.", "It takes 3-5 days."] {
+        ada.say(answer).await?;
+        wait_for_text(&customer, ".cw-theirs", answer).await?;
+    }
+    ada.expect(|f| matches!(f, ServerFrame::Read { who: Participant::Contact, seq: 3 })).await?;
+    // The customer leaves the shop; Ada writes once more.
+    customer.goto("about:blank").await?;
+    ada.say("Your parcel left today.").await?;
+    ada.expect(|f| matches!(f, ServerFrame::Ack { .. })).await?;
+    // Back on the shop: one unread reply, and still one once the hidden chat has loaded everything.
+    customer.goto(&shop.host_origin).await?;
+    wait_for_text(&customer, "[data-confab=badge]", "1").await?;
+    let frame =
+        customer.wait().at_most(PATIENCE).for_element(Locator::Css("iframe[data-confab=frame]")).await?;
+    frame.enter_frame().await?;
+    wait_for_script(
+        &customer,
+        "return [...document.querySelectorAll('.cw-theirs')].some(e => e.textContent.includes('left today'))",
+    )
+    .await?;
+    customer.enter_parent_frame().await?;
+    let badge = customer.find(Locator::Css("[data-confab=badge]")).await?.text().await?;
+    let label = customer.find(Locator::Css("[data-confab=launcher]")).await?.attr("aria-label").await?;
+    assert_eq!((badge.as_str(), label.as_deref()), ("1", Some("Open chat (1 unread)")));
+    screenshot(&customer, &shop.paths, "widget-5b-unread-since-last-read").await?;
+    customer.close().await?;
+    Ok(())
+}
+
 /// The customer writes, Ada accepts: the conversation id and an agent link on it.
 async fn customer_chat_with_ada(
     shop: &Shop,

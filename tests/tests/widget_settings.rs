@@ -11,7 +11,8 @@ use fantoccini::{Client, Locator};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use support::web::{
-    ENTER, Shop, ShopOptions, browser, open_chat, screenshot, wait_for_absence, wait_for_text,
+    ENTER, Shop, ShopOptions, browser, open_chat, screenshot, wait_for_absence, wait_for_script,
+    wait_for_text,
 };
 use support::{PATIENCE, Peer, ready_agent};
 
@@ -83,6 +84,12 @@ async fn the_widget_wears_the_sites_colour_words_and_language_and_asks_first() -
     let html_lang = customer.execute("return document.documentElement.lang", vec![]).await?;
     assert_eq!(html_lang.as_str(), Some("de"));
     assert!(customer.find_all(Locator::Css(".cw-input")).await?.is_empty(), "no composer before the form");
+    // Opened from the launcher, the keyboard is in the form's first field, ready to type.
+    wait_for_script(
+        &customer,
+        "return document.activeElement === document.querySelector('.cw-prechat input')",
+    )
+    .await?;
     let start = customer.find(Locator::Css(".cw-start")).await?;
     assert_eq!(start.text().await?, "Chat starten");
     // The name is required; a mistyped email is caught; both are said plainly.
@@ -101,6 +108,9 @@ async fn the_widget_wears_the_sites_colour_words_and_language_and_asks_first() -
 
     // The composer: emoji go where the cursor is; the message starts a chat with the form's answers.
     let input = customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-input")).await?;
+    // After Start chat the keyboard is in the message box (not lost, four Tabs away).
+    wait_for_script(&customer, "return document.activeElement === document.querySelector('.cw-input')")
+        .await?;
     assert_eq!(input.attr("placeholder").await?.as_deref(), Some("Nachricht schreiben…"));
     input.send_keys("Ist die Vase frostfest? ").await?;
     customer.find(Locator::Css(".cw-emoji-toggle")).await?.click().await?;

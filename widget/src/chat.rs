@@ -179,6 +179,8 @@ impl Chat {
     pub(crate) fn save_details(&self, details: ContactDetails) {
         storage::save(&self.key(DETAILS), &details);
         self.details.set(Some(details));
+        // The form gives way to the message box: the keyboard goes there.
+        crate::focus_first_field();
     }
 
     fn send_frame(&self, frame: &ClientFrame) -> bool {
@@ -237,6 +239,13 @@ impl Chat {
             }
             ServerFrame::Read { who: Participant::Agent { .. }, seq } => {
                 self.agent_read.update(|r| *r = (*r).max(seq))
+            }
+            // How far this contact read, on this or another visit: the badge counts only what came since.
+            ServerFrame::Read { who: Participant::Contact, seq } => {
+                if seq > self.read_sent.get_value() {
+                    self.read_sent.set_value(seq);
+                    self.log.with_untracked(|log| self.report_read(log));
+                }
             }
             ServerFrame::ChatEnded { by_contact, .. } => {
                 let ended =

@@ -65,6 +65,7 @@ pub fn Widget() -> impl IntoView {
             chat.visible.set(visible);
             if visible {
                 chat.log.with_untracked(|log| chat.report_read(log));
+                focus_first_field();
             }
         }
         FromHost::Identify(identity) => chat.identify(identity),
@@ -423,4 +424,25 @@ fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl I
             </button>
         </form>
     }
+}
+
+/// Puts the keyboard where the person types next: the pre-chat form's first field, else the message box.
+/// (Opened from the page's launcher, the frame has the focus, but not any field in it.)
+pub(crate) fn focus_first_field() {
+    confab_client::view::set_timeout(
+        || {
+            let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+            let target = document
+                .query_selector(".cw-prechat input")
+                .ok()
+                .flatten()
+                .or_else(|| document.query_selector(".cw-input").ok().flatten());
+            if let Some(element) =
+                target.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+            {
+                let _ = element.focus();
+            }
+        },
+        0,
+    );
 }
