@@ -28,16 +28,9 @@ async fn style_of(client: &Client, css: &str, property: &str) -> Result<String> 
 }
 
 /// Waits until the script `js` returns `expected` (messages between the page and the frame take a moment).
-async fn wait_for_script(client: &Client, js: &str, expected: &str) -> Result<()> {
-    let started = std::time::Instant::now();
-    loop {
-        let value = client.execute(js, vec![]).await?;
-        if value.as_str() == Some(expected) {
-            return Ok(());
-        }
-        anyhow::ensure!(started.elapsed() < PATIENCE, "{js} gave {value}, not {expected:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+async fn wait_for_value(client: &Client, js: &str, expected: &str) -> Result<()> {
+    let check = format!("return (function () {{ {js} }})() === {}", serde_json::to_string(expected)?);
+    wait_for_script(client, &check).await.map(|_| ())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,15 +148,15 @@ async fn the_widget_wears_the_sites_colour_words_and_language_and_asks_first() -
     let panel_display = "return getComputedStyle(document.querySelector('#confab-panel')).display";
     customer.find(Locator::Css(".cw-close")).await?.click().await?;
     customer.enter_parent_frame().await?;
-    wait_for_script(&customer, panel_display, "none").await?;
-    wait_for_script(&customer, "return document.activeElement.dataset.confab", "launcher").await?;
+    wait_for_value(&customer, panel_display, "none").await?;
+    wait_for_value(&customer, "return document.activeElement.dataset.confab", "launcher").await?;
     // From the keyboard, Escape does the same.
     customer.find(Locator::Css("[data-confab=launcher]")).await?.click().await?;
-    wait_for_script(&customer, panel_display, "block").await?;
+    wait_for_value(&customer, panel_display, "block").await?;
     customer.enter_frame(0).await?;
     customer.find(Locator::Css(".cw-input")).await?.send_keys("\u{E00C}").await?;
     customer.enter_parent_frame().await?;
-    wait_for_script(&customer, panel_display, "none").await?;
+    wait_for_value(&customer, panel_display, "none").await?;
     customer.close().await?;
     Ok(())
 }
@@ -235,7 +228,7 @@ if (window.Confab) identify(); else addEventListener("confab:ready", identify);
 
     // The user signs out on the site: the page calls Confab.reset(), and the conversation is forgotten here.
     customer.execute("Confab.reset()", vec![]).await?;
-    wait_for_script(&customer, "return String(localStorage.getItem('confab:demo'))", "null").await?;
+    wait_for_value(&customer, "return String(localStorage.getItem('confab:demo'))", "null").await?;
     customer.enter_frame(0).await?;
     wait_for_absence(&customer, ".cw-msg").await?;
     let kept = customer

@@ -241,11 +241,9 @@ impl Chat {
                 self.agent_read.update(|r| *r = (*r).max(seq))
             }
             // How far this contact read, on this or another visit: the badge counts only what came since.
-            ServerFrame::Read { who: Participant::Contact, seq } => {
-                if seq > self.read_sent.get_value() {
-                    self.read_sent.set_value(seq);
-                    self.log.with_untracked(|log| self.report_read(log));
-                }
+            ServerFrame::Read { who: Participant::Contact, seq } if seq > self.read_sent.get_value() => {
+                self.read_sent.set_value(seq);
+                self.log.with_untracked(|log| self.report_read(log));
             }
             ServerFrame::ChatEnded { by_contact, .. } => {
                 let ended =
