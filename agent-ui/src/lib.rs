@@ -208,10 +208,13 @@ fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
         }
         desk.send(DeskClientFrame::SetPresence { presence: chosen });
     };
-    let presence_value = move || match desk.presence.get() {
-        Presence::Ready => "ready",
-        Presence::NotReady => "not_ready",
-        Presence::Offline => "offline",
+    // Disconnected, the desktop does not know what the desk has (a missed offer may have set Not Ready, the
+    // grace period may have run out): it says so rather than show a green "Ready" it cannot vouch for.
+    let presence_value = move || match (desk.online.get(), desk.presence.get()) {
+        (false, _) => "unknown",
+        (true, Presence::Ready) => "ready",
+        (true, Presence::NotReady) => "not_ready",
+        (true, Presence::Offline) => "offline",
     };
     view! {
         <div class="ad-shell">
@@ -219,7 +222,9 @@ fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
                 <span class="ad-brand">"Confab"</span>
                 <label class="ad-presence-menu" data-presence=presence_value>
                     <span class="ad-dot" aria-hidden="true"></span>
-                    <select name="presence" aria-label="Presence" prop:value=presence_value on:change=on_presence>
+                    <select name="presence" aria-label="Presence" prop:value=presence_value on:change=on_presence
+                        prop:disabled=move || !desk.online.get()>
+                        <option value="unknown" disabled=true hidden=true>"Presence unknown"</option>
                         <option value="ready">"Ready"</option>
                         <option value="not_ready">"Not Ready"</option>
                         <option value="offline">"Offline"</option>

@@ -2,7 +2,10 @@
 //!
 //! When the connection drops (network change, laptop sleep, edge restart) it reconnects after 0.5 s, 1 s,
 //! 2 s, ... up to 30 s, with jitter so that a restarted edge is not hit by every client at once, and at once
-//! when the browser says it is back online. When the browser says it went offline, the connection is taken as
+//! when the browser says it is back online. While a wait is longer than [`PROBE_EVERY_MS`], it asks the
+//! edge's health check (a plain GET, which wakes no Durable Object) every two seconds or so whether it is back,
+//! and reconnects as soon as it is: an outage costs about its own length, not its length plus a long
+//! backoff. When the browser says it went offline, the connection is taken as
 //! lost at once (the owner shows it) and nothing is tried until it is back. The owner
 //! learns about each (re)connection through `on_open`, where it says `hello` again with the last `seq` it saw:
 //! resuming is the protocol's job, the socket only keeps the pipe up.
@@ -68,6 +71,8 @@ struct Connection {
 
 const FIRST_RETRY_MS: f64 = 500.0;
 const LONGEST_RETRY_MS: f64 = 30_000.0;
+/// How often, about, the edge is asked whether it is back while a longer wait runs.
+const PROBE_EVERY_MS: f64 = 2_000.0;
 /// Failures that make the backoff its longest: how a browser that says it is offline is retried.
 const OFFLINE_FAILURES: u32 = 16;
 
@@ -233,4 +238,50 @@ fn retry_later(inner: &Rc<Inner>) {
         let _ =
             window.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay as i32);
     }
+    if f64::from(delay) > PROBE_EVERY_MS {
+        probe_later(inner, attempt);
+    }
+}
+
+/// Asks the edge's health check, in about [`PROBE_EVERY_MS`], whether it is back; if it answers `200`
+/// while `attempt` is still the one waiting, reconnects at once, else asks again. A newer attempt (the
+/// retry's own, or `online`) ends the probing.
+fn probe_later(inner: &Rc<Inner>, attempt: u32) {
+    let Some(url) = health_url(&inner.url) else { return };
+    let weak = Rc::downgrade(inner);
+    let probe = Closure::once_into_js(move || {
+        let waiting = move |inner: &Rc<Inner>| !inner.stopped.get() && inner.attempt.get() == attempt;
+        if !weak.upgrade().is_some_and(|inner| waiting(&inner)) {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            let answered = match web_sys::window() {
+                Some(window) => wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url))
+                    .await
+                    .ok()
+                    .and_then(|r| r.dyn_into::<web_sys::Response>().ok())
+                    .is_some_and(|r| r.ok()),
+                None => false,
+            };
+            let Some(inner) = weak.upgrade().filter(|inner| waiting(inner)) else { return };
+            if answered {
+                connect(&inner);
+            } else {
+                probe_later(&inner, attempt);
+            }
+        });
+    });
+    let delay = PROBE_EVERY_MS * (0.75 + js_sys::Math::random() * 0.5);
+    if let Some(window) = web_sys::window() {
+        let _ =
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(probe.unchecked_ref(), delay as i32);
+    }
+}
+
+/// The edge's health check on the host of a socket URL (`wss://host/...` → `https://host/api/v1/health`).
+fn health_url(socket_url: &str) -> Option<String> {
+    let (scheme, rest) = socket_url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    let scheme = if scheme == "wss" { "https" } else { "http" };
+    Some(format!("{scheme}://{host}/api/v1/health"))
 }

@@ -128,11 +128,7 @@ pub(crate) fn signed_in(env: &Env, site: &SiteId, agent: &StoredAgent) -> Result
 
 /// The deployment's setup token (`CONFAB_ADMIN_TOKEN`), if it is configured.
 pub(crate) fn setup_token(env: &Env) -> Option<String> {
-    env.secret("CONFAB_ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("CONFAB_ADMIN_TOKEN").map(|v| v.to_string()))
-        .ok()
-        .filter(|t| !t.is_empty())
+    crate::http::deployment_variable(env, "CONFAB_ADMIN_TOKEN").filter(|t| !t.is_empty())
 }
 
 /// `POST /api/v1/setup`: the first-run flow: a new site and its first admin, signed in at once.

@@ -44,10 +44,8 @@ impl Purpose {
 /// The server-side secret every token is signed with (`CONFAB_SECRET`: a secret in production, a `--var`
 /// under `wrangler dev`).
 pub(crate) fn signing_secret(env: &Env) -> Result<String> {
-    env.secret("CONFAB_SECRET")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("CONFAB_SECRET").map(|v| v.to_string()))
-        .map_err(|_| Error::RustError("CONFAB_SECRET is not configured".into()))
+    crate::http::deployment_variable(env, "CONFAB_SECRET")
+        .ok_or_else(|| Error::RustError("CONFAB_SECRET is not configured".into()))
 }
 
 fn mac(secret: &str, purpose: Purpose, payload: &[u8]) -> HmacSha256 {

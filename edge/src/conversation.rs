@@ -23,6 +23,7 @@ use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox};
 use confab_protocol::PROTOCOL_VERSION;
 use confab_protocol::api::{ConversationTranscript, RecordSummary};
+use confab_protocol::bad_frame;
 use confab_protocol::delivery::{self, SendOutcome, Submission};
 use confab_protocol::frames::{
     Attachment, Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant,
@@ -588,8 +589,8 @@ impl Core {
         }
         let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
-            Err(e) => {
-                Self::send_error(ws, ErrorCode::BadFrame, format!("not a valid frame: {e}"));
+            Err(_) => {
+                Self::send_error(ws, ErrorCode::BadFrame, bad_frame::explain::<ClientFrame>(text));
                 return Ok(());
             }
         };
@@ -703,7 +704,7 @@ impl Core {
                 self.on_send(ws, &meta, &socket.peer, client_id, &text, stored)?;
                 None
             }
-            ClientFrame::Typing { on } => {
+            signal @ (ClientFrame::Typing { .. } | ClientFrame::Read { .. }) => {
                 if let Some(refusal) = self.signal_refused(&socket.peer) {
                     Self::refuse(ws, &refusal);
                     return Ok(());
@@ -712,28 +713,21 @@ impl Core {
                     Peer::Contact => (Participant::Contact, false),
                     Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
                 };
-                self.send_where(&ServerFrame::Typing { who, on }, |p| {
-                    matches!(p, Peer::Contact) == to_contact
-                });
-                None
-            }
-            ClientFrame::Read { seq } => {
-                if let Some(refusal) = self.signal_refused(&socket.peer) {
-                    Self::refuse(ws, &refusal);
-                    return Ok(());
-                }
-                let (who, to_contact) = match &socket.peer {
-                    Peer::Contact => (Participant::Contact, false),
-                    Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
-                };
-                // Kept, so a reload or another tab still shows what was read.
-                let seq = seq.min(self.last_seq.get());
-                if seq > self.read_by(to_contact).map_or(0, |(_, s)| s) {
-                    let key = if to_contact { "read:agent" } else { "read:contact" };
-                    write_meta(&self.sql, key, serde_json::to_string(&(&who, seq))?)?;
-                    self.send_where(&ServerFrame::Read { who, seq }, |p| {
-                        matches!(p, Peer::Contact) == to_contact
-                    });
+                let to_other_side = |p: &Peer| matches!(p, Peer::Contact) == to_contact;
+                match signal {
+                    ClientFrame::Typing { on } => {
+                        self.send_where(&ServerFrame::Typing { who, on }, to_other_side)
+                    }
+                    ClientFrame::Read { seq } => {
+                        // Kept, so a reload or another tab still shows what was read.
+                        let seq = seq.min(self.last_seq.get());
+                        if seq > self.read_by(to_contact).map_or(0, |(_, s)| s) {
+                            let key = if to_contact { "read:agent" } else { "read:contact" };
+                            write_meta(&self.sql, key, serde_json::to_string(&(&who, seq))?)?;
+                            self.send_where(&ServerFrame::Read { who, seq }, to_other_side);
+                        }
+                    }
+                    _ => {}
                 }
                 None
             }

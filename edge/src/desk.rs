@@ -10,6 +10,7 @@ use crate::http::{self, call, internal_request, now_ms, stub};
 use crate::outbox::{self, Outbox, Target};
 use confab_protocol::admin::{self, AccountNow, DeskSocketOutdated, SessionEnded};
 use confab_protocol::api::{ContactSummary, RecordQuery, RecordSummary};
+use confab_protocol::bad_frame;
 use confab_protocol::frames::{
     ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry, close_code,
 };
@@ -809,14 +810,9 @@ impl DurableObject for Desk {
         }
         match DeskClientFrame::decode(&text) {
             Ok(frame) => self.on_agent_frame(&ws, &peer.agent, frame).await,
-            Err(e) => {
-                ws.send_with_str(
-                    DeskFrame::Error {
-                        code: ErrorCode::BadFrame,
-                        message: format!("not a valid frame: {e}"),
-                    }
-                    .encode(),
-                )?;
+            Err(_) => {
+                let message = bad_frame::explain::<DeskClientFrame>(&text);
+                ws.send_with_str(DeskFrame::Error { code: ErrorCode::BadFrame, message }.encode())?;
                 Ok(())
             }
         }

@@ -8,6 +8,12 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
 
+/// A deployment setting: a secret (production, `wrangler secret put`) or a plain variable (`wrangler dev`
+/// with `--env-file`, tests).
+pub(crate) fn deployment_variable(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+}
+
 /// A JSON error answer, with the status that goes with its code.
 pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> Result<Response> {
     api_error(ApiError::new(code, message))

@@ -57,7 +57,8 @@ impl Guarded {
 }
 
 /// A limit the deployment may set (a `BURST/EVERY_MS` variable, e.g. for a site whose contacts are
-/// integrations, or for load tests), or `default`. The sign-in limits are not configurable.
+/// integrations, or for load tests), or `default`. An unreadable one never gets here: the router refuses
+/// to serve until it is fixed (`limits::deployment_problems`). The sign-in limits are not configurable.
 pub(crate) fn configured(env: &Env, variable: &str, default: Limit) -> Limit {
     env.var(variable).ok().and_then(|v| Limit::parse(&v.to_string())).unwrap_or(default)
 }

@@ -12,9 +12,16 @@ use confab_protocol::ids::{ContactId, InteractionId, SiteId};
 use confab_protocol::routes::{self, Found, Method, Route};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::validate;
+use confab_protocol::{PROTOCOL_VERSION, limits};
 use worker::{Env, Headers, Request, RequestInit, Response, Result};
 
 pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
+    // A deployment whose settings cannot be read serves nothing, and says why, rather than serve with
+    // guesses (a default in place of a limit the operator set, no way to sign tokens).
+    let problems = limits::deployment_problems(|name| crate::http::deployment_variable(&env, name));
+    if !problems.is_empty() {
+        return error(ErrorCode::Misconfigured, problems.join("; "));
+    }
     let path = req.path();
     let method = Method::from_name(req.method().as_ref());
     let Some(Found { route, params: [first, second, third] }) = method.and_then(|m| routes::find(m, &path))
@@ -67,6 +74,7 @@ pub(crate) async fn handle(req: Request, env: Env) -> Result<Response> {
         Route::Transcript => crate::history::transcript(&req, &env, first).await,
         Route::WidgetFrame => widget_frame(&req, &env).await,
         Route::AgentDesktop => Response::redirect(req.url()?.join("/agent/")?),
+        Route::Health => Response::from_json(&serde_json::json!({"ok": true, "protocol": PROTOCOL_VERSION})),
     }
 }
 

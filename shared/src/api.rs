@@ -320,6 +320,7 @@ impl ApiError {
             ErrorCode::NotAllowedNow | ErrorCode::TransferRefused | ErrorCode::Conflict => 409,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
+            ErrorCode::Misconfigured => 503,
         }
     }
 }

@@ -343,6 +343,8 @@ pub enum ErrorCode {
     TransferRefused,
     /// The edge failed; retrying may help.
     Internal,
+    /// The deployment's settings are wrong (a variable that cannot be read): the operator must fix them.
+    Misconfigured,
     #[serde(other)]
     Unknown,
 }
@@ -524,7 +526,7 @@ impl FromJson for Participant {
 
 impl ErrorCode {
     /// Every code but `Unknown`, for reading a code's wire name.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::BadFrame,
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
@@ -543,6 +545,7 @@ impl ErrorCode {
         ErrorCode::NotAllowedNow,
         ErrorCode::TransferRefused,
         ErrorCode::Internal,
+        ErrorCode::Misconfigured,
     ];
 
     /// The code on the wire (what serde writes for it).
@@ -566,6 +569,7 @@ impl ErrorCode {
             ErrorCode::NotAllowedNow => "not_allowed_now",
             ErrorCode::TransferRefused => "transfer_refused",
             ErrorCode::Internal => "internal",
+            ErrorCode::Misconfigured => "misconfigured",
             ErrorCode::Unknown => "unknown",
         }
     }

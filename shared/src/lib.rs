@@ -42,6 +42,7 @@
 pub mod admin;
 pub mod api;
 pub mod attachments;
+pub mod bad_frame;
 pub mod delivery;
 pub mod format;
 pub mod frames;

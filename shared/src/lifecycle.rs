@@ -471,6 +471,8 @@ pub enum Refusal {
     NotAssigned,
     #[error("the interaction has already ended")]
     AlreadyEnded,
+    #[error("the chat has not started: it starts with the contact's first message")]
+    NotStarted,
     #[error("a transfer is pending")]
     TransferPending,
     #[error("there is no wrap-up to work on")]
@@ -833,7 +835,8 @@ impl Interaction {
     /// Ends the session: by the contact (widget), by the handling agent (End), or by the park limit.
     pub fn end(&mut self, by: EndedBy, now: Millis) -> Result<(), Refusal> {
         let agent = match (&self.state, &by) {
-            (State::New | State::Ended { .. }, _) => return Err(Refusal::AlreadyEnded),
+            (State::New, _) => return Err(Refusal::NotStarted),
+            (State::Ended { .. }, _) => return Err(Refusal::AlreadyEnded),
             (
                 State::Active { agent: holder, .. } | State::Parked { agent: holder, .. },
                 EndedBy::Agent(a),

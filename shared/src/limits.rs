@@ -103,6 +103,36 @@ pub fn retry_after_secs(wait_ms: i64) -> i64 {
     ((wait_ms + 999) / 1000).max(1)
 }
 
+/// The limits a deployment may set, each by its variable (`BURST/EVERY_MS`), with the default used when the
+/// variable is not set. The sign-in limits are not configurable.
+pub const CONFIGURABLE: [(&str, Limit); 2] = [
+    ("CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", CHAT_STARTS_PER_IP),
+    ("CONFAB_LIMIT_CONTACT_MESSAGES", CONTACT_MESSAGES),
+];
+
+/// What is wrong with a deployment's variables, read through `var`; empty when the edge can serve. A limit
+/// that cannot be read is refused rather than replaced by its default: an operator who set `30:200` for a
+/// load test would otherwise measure the default without knowing.
+pub fn deployment_problems(var: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    if var("CONFAB_SECRET").is_none_or(|secret| secret.trim().is_empty()) {
+        problems.push(
+            "CONFAB_SECRET is not set: it signs contact tokens and sessions (`wrangler secret put CONFAB_SECRET`)"
+                .to_owned(),
+        );
+    }
+    for (name, _) in CONFIGURABLE {
+        if let Some(value) = var(name)
+            && Limit::parse(&value).is_none()
+        {
+            problems.push(format!(
+                "{name} is {value:?}: write BURST/EVERY_MS, e.g. \"30/200\" (thirty at once, then one every 200 ms)"
+            ));
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +226,22 @@ mod tests {
             assert!(SIGN_IN_PER_EMAIL_AND_ADDRESS.take(&mut state, now).is_ok(), "attempt {attempt}");
         }
         assert_eq!(SIGN_IN_PER_EMAIL_AND_ADDRESS.allows(state, now), Err(60_000));
+    }
+
+    #[test]
+    fn a_deployment_with_an_unreadable_limit_or_no_secret_is_refused_by_name() {
+        fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+            move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+        }
+        assert!(deployment_problems(vars(&[("CONFAB_SECRET", "s3cret")])).is_empty(), "defaults are fine");
+        let set = [("CONFAB_SECRET", "s3cret"), ("CONFAB_LIMIT_CONTACT_MESSAGES", "1000000/0")];
+        assert!(deployment_problems(vars(&set)).is_empty(), "a readable limit is fine");
+        let wrong = [("CONFAB_SECRET", "s3cret"), ("CONFAB_LIMIT_CONTACT_MESSAGES", "30:200")];
+        let problems = deployment_problems(vars(&wrong));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("CONFAB_LIMIT_CONTACT_MESSAGES is \"30:200\": write BURST/EVERY_MS"));
+        let problems = deployment_problems(vars(&[("CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", "0/5")]));
+        assert_eq!(problems.len(), 2, "no secret, and a burst of 0: {problems:?}");
+        assert!(problems[0].starts_with("CONFAB_SECRET is not set"));
     }
 }

@@ -78,6 +78,8 @@ pub enum Route {
     WidgetFrame,
     /// `/agent` without its slash, sent to the desktop at `/agent/`.
     AgentDesktop,
+    /// Whether the edge can serve: for whoever starts or deploys it, and load balancers.
+    Health,
 }
 
 /// Every route: method, path pattern (`{name}` matches one non-empty segment), route.
@@ -111,6 +113,7 @@ pub const ROUTES: &[(Method, &str, Route)] = &[
     (Method::Get, "/api/v1/chats/{interaction}/transcript", Route::Transcript),
     (Method::Get, "/widget/frame", Route::WidgetFrame),
     (Method::Get, "/agent", Route::AgentDesktop),
+    (Method::Get, "/api/v1/health", Route::Health),
 ];
 
 /// A request's route and the path segments its pattern's `{…}` matched, in order (unused ones are `""`).

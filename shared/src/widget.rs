@@ -162,7 +162,8 @@ impl WidgetSettings {
         self.pre_chat.check(name.unwrap_or_default(), email.unwrap_or_default())
     }
 
-    /// Whether the widget shows the pre-chat form before a new contact's first message.
+    /// Whether the widget asks anything of a new contact (a pre-chat form before the first message, or, with
+    /// optional questions only, fields above the message box).
     pub fn asks_before_chat(&self) -> bool {
         self.pre_chat.name != Field::Hidden || self.pre_chat.email != Field::Hidden
     }
@@ -232,6 +233,14 @@ impl ToJson for ContactDetails {
 impl FromJson for ContactDetails {
     fn from_json(json: &Json) -> Option<Self> {
         Some(ContactDetails { name: json.optional("name")?, email: json.optional("email")? })
+    }
+}
+
+impl PreChatForm {
+    /// Whether a contact must answer before its first message (a required field): the widget then shows the
+    /// form first. With optional questions only, the first message starts the chat, with what was answered.
+    pub fn requires_an_answer(&self) -> bool {
+        self.name == Field::Required || self.email == Field::Required
     }
 }
 
@@ -329,6 +338,15 @@ mod tests {
         let named = PreChatForm { name: Field::Required, email: Field::Hidden };
         assert_eq!(named.check(" ", ""), Err(PreChatProblem::NameMissing));
         assert_eq!(named.check(&"n".repeat(MAX_NAME_CHARS + 1), ""), Err(PreChatProblem::NameTooLong));
+    }
+
+    #[test]
+    fn only_a_required_question_stands_before_the_first_message() {
+        let form = |name, email| PreChatForm { name, email };
+        assert!(form(Field::Required, Field::Hidden).requires_an_answer());
+        assert!(form(Field::Optional, Field::Required).requires_an_answer());
+        assert!(!form(Field::Optional, Field::Optional).requires_an_answer(), "asked, but not in the way");
+        assert!(!form(Field::Hidden, Field::Hidden).requires_an_answer());
     }
 
     #[test]

@@ -1265,3 +1265,18 @@ fn the_log_shows_a_parks_end_and_an_unanswered_message_and_the_record_its_times(
     assert_eq!(record.time_to_first_response_ms, Some(30_000));
     assert_eq!(record.duration_ms, 90_000, "from the first message to the end");
 }
+
+#[test]
+fn a_chat_without_a_first_message_has_not_started_and_cannot_be_ended() {
+    use confab_protocol::lifecycle::Interaction;
+    use confab_protocol::routing::default_queue;
+    let id = confab_protocol::ids::InteractionId(uuid::Uuid::from_u128(11));
+    let mut chat = Interaction::new(id, default_queue(), sim::rules(), 0);
+    // Not "already ended": it never began (the widget opened, nobody wrote).
+    assert_eq!(chat.end(EndedBy::Contact, 500), Err(Refusal::NotStarted));
+    assert_eq!(chat.end(EndedBy::Agent(agent("ada")), 500), Err(Refusal::NotStarted));
+    assert_eq!(chat.state, State::New);
+    chat.contact_wrote(1_000);
+    chat.end(EndedBy::Contact, 2_000).expect("a started chat ends");
+    assert_eq!(chat.end(EndedBy::Contact, 3_000), Err(Refusal::AlreadyEnded));
+}

@@ -137,7 +137,8 @@ impl Edge {
     /// first would answer too, but wrangler would then report the address in use instead of being ready.
     fn wait_ready(&mut self) -> Result<(), StartFailure> {
         let started = Instant::now();
-        let probe = self.url("/api/v1/agent/me");
+        // Any answer means it serves (a misconfigured edge answers `503` and says why).
+        let probe = self.url("/api/v1/health");
         let ready_line = format!("Ready on {}", self.origin());
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).build(),

@@ -64,21 +64,50 @@ pub fn port_in_use(port: u16) -> bool {
 }
 
 /// The process groups this process started (wrangler with its workerd, chromedriver) and has not stopped,
-/// so that a Ctrl-C handler can stop them before the process exits ([`stop_started_groups`]).
-static STARTED_GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+/// so that a Ctrl-C handler can stop them before the process exits ([`stop_started_groups`]), each with the
+/// pipe its watcher waits on ([`watch_over`]).
+static STARTED_GROUPS: std::sync::Mutex<Vec<(u32, Option<Watcher>)>> = std::sync::Mutex::new(Vec::new());
 
-/// Notes a process group started with `process_group(0)`; [`stop_group`] forgets it.
+/// A shell in a started group that stops the group when this process ends, and the end of its pipe.
+struct Watcher {
+    shell: std::process::Child,
+    _pipe: std::process::ChildStdin,
+}
+
+/// Notes a process group started with `process_group(0)`, and makes it end with this process however this
+/// process ends ([`watch_over`]); [`stop_group`] forgets it.
 pub fn started_group(child: &std::process::Child) {
+    let watcher = watch_over(child.id()).ok();
     if let Ok(mut groups) = STARTED_GROUPS.lock() {
-        groups.push(child.id());
+        groups.push((child.id(), watcher));
     }
+}
+
+/// Starts a shell in `group` that waits for the end of a pipe only this process holds (Rust opens pipes
+/// close-on-exec, so no other child inherits it), then stops the group, itself included. A process killed
+/// with SIGKILL runs no destructor and no signal handler, but the kernel closes its pipes: without this,
+/// `kill -9` of `cargo xtask dev` or of a test would leave wrangler and workerd running, orphaned.
+/// (`PR_SET_PDEATHSIG` on wrangler would not do: wrangler starts a second node process that owns workerd.)
+fn watch_over(group: u32) -> std::io::Result<Watcher> {
+    use std::os::unix::process::CommandExt;
+    let script =
+        "trap '' TERM; cat >/dev/null; env kill -TERM -- -\"$0\"; sleep 2; env kill -KILL -- -\"$0\"";
+    let mut shell = std::process::Command::new("sh")
+        .args(["-c", script, &group.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(group as i32)
+        .spawn()?;
+    let pipe = shell.stdin.take().ok_or_else(|| std::io::Error::other("the watcher has no stdin"))?;
+    Ok(Watcher { shell, _pipe: pipe })
 }
 
 /// Kills every process group noted by [`started_group`] and not stopped yet: for a signal handler, when the
 /// process is about to exit without running its destructors (`cargo xtask bench` on Ctrl-C).
 pub fn stop_started_groups() {
     let groups = STARTED_GROUPS.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default();
-    for group in groups {
+    for (group, _watcher) in groups {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", "--", &format!("-{group}")])
             .stderr(std::process::Stdio::null())
@@ -88,9 +117,11 @@ pub fn stop_started_groups() {
 
 /// Stops a process group started with `process_group(0)`: TERM, up to `grace` to exit, then KILL.
 pub fn stop_group(child: &mut std::process::Child, grace: std::time::Duration) {
-    if let Ok(mut groups) = STARTED_GROUPS.lock() {
-        groups.retain(|g| *g != child.id());
-    }
+    // The watcher is in the group: it goes with it below (and, its pipe closed, would stop the group anyway).
+    let watcher = STARTED_GROUPS.lock().ok().and_then(|mut groups| {
+        let at = groups.iter().position(|(g, _)| *g == child.id())?;
+        groups.remove(at).1
+    });
     let group = format!("-{}", child.id());
     // `kill` complains when the group is already gone, which is fine: silence it.
     let signal = |sig: &str| {
@@ -99,10 +130,15 @@ pub fn stop_group(child: &mut std::process::Child, grace: std::time::Duration) {
             .stderr(std::process::Stdio::null())
             .status();
     };
+    let reap_watcher = || {
+        if let Some(mut watcher) = watcher {
+            let _ = watcher.shell.wait();
+        }
+    };
     if matches!(child.try_wait(), Ok(Some(_))) {
         // The leader is gone but its children (workerd, esbuild) may not be.
         signal("-KILL");
-        return;
+        return reap_watcher();
     }
     signal("-TERM");
     let deadline = std::time::Instant::now() + grace;
@@ -114,4 +150,5 @@ pub fn stop_group(child: &mut std::process::Child, grace: std::time::Duration) {
     }
     signal("-KILL");
     let _ = child.wait();
+    reap_watcher();
 }

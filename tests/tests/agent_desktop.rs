@@ -9,10 +9,12 @@ mod support;
 use anyhow::Result;
 use confab_protocol::frames::ServerFrame;
 use confab_tests::browser::Chromedriver;
-use confab_tests::{DEMO_AGENTS, Paths, demo_site};
+use confab_tests::{DEMO_AGENTS, Halt, Paths, demo_site};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
-use support::web::{ENTER, browser, click, screenshot, sign_in_ready, wait_for_absence, wait_for_text};
+use support::web::{
+    ENTER, browser, click, screenshot, sign_in_ready, wait_for_absence, wait_for_text, wait_longer_for_text,
+};
 use support::{PATIENCE, Peer, edge_with_site, start_chat};
 
 /// The demo site with required wrap codes and standard responses.
@@ -339,5 +341,44 @@ async fn reject_auto_accept_capacity_and_the_wrap_timer() -> Result<()> {
     wait_for_absence(&ada, ".ad-wrap").await?;
     ada.close().await?;
     grace.close().await?;
+    Ok(())
+}
+
+/// The edge goes away under a Ready agent's desktop for longer than the reconnection backoff's longest wait
+/// (30 s). Meanwhile the desktop shows the presence as unknown (no green "Ready" it cannot vouch for beside
+/// "Connecting…"), and the menu cannot be used; once the edge is back, the desktop is too within seconds
+/// (it asks the edge's health check every ~2 s during a long wait), with the presence the desk has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_long_outage_the_desktop_is_back_with_the_edge_and_never_shows_a_presence_it_cannot_know()
+-> Result<()> {
+    let paths = Paths::new();
+    let driver = Chromedriver::start(&paths)?;
+    let mut edge = edge_with_site("desktop-outage", site())?;
+    let ada = browser(&driver, &paths, "ada").await?;
+    sign_in_ready(&ada, &edge, DEMO_AGENTS[0].0).await?;
+    let presence_shown = || async {
+        let menu = ada.find(Locator::Css(".ad-presence-menu")).await?;
+        let select = ada.find(Locator::Css("select[name=presence]")).await?;
+        anyhow::Ok((menu.attr("data-presence").await?, select.is_enabled().await?))
+    };
+    assert_eq!(presence_shown().await?, (Some("ready".to_owned()), true));
+
+    let options = edge.options.clone();
+    edge.halt(Halt::Stop);
+    wait_for_text(&ada, ".ad-presence", "Connecting…").await?;
+    assert_eq!(presence_shown().await?, (Some("unknown".to_owned()), false), "while disconnected");
+    let shown = ada.find(Locator::Css("select[name=presence]")).await?.prop("value").await?;
+    assert_eq!(shown.as_deref(), Some("unknown"), "the menu says \"Presence unknown\"");
+    screenshot(&ada, &paths, "agent-12-outage-presence-unknown").await?;
+    // A long outage: by its end every retry waits 15-30 s.
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    let _edge = confab_tests::Edge::start(&paths, options)?;
+    wait_longer_for_text(&ada, ".ad-presence", "Connected", Duration::from_secs(10)).await?;
+    let (presence, enabled) = presence_shown().await?;
+    assert!(
+        enabled && matches!(presence.as_deref(), Some("ready" | "not_ready" | "offline")),
+        "back, the desktop shows the desk's presence: {presence:?}"
+    );
+    ada.close().await?;
     Ok(())
 }

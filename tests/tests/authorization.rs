@@ -265,6 +265,7 @@ async fn every_endpoint_and_frame_answers_each_caller_as_specified() -> Result<(
         site_read(Get, "/api/v1/chats/{interaction}/transcript", format!("/api/v1/chats/{chat_a}/transcript")),
         public(Get, "/widget/frame", format!("/widget/frame?site={DEMO_SITE}&origin=http%3A%2F%2F127.0.0.1%3A9"), OK),
         public(Get, "/agent", "/agent".into(), REDIRECT),
+        public(Get, "/api/v1/health", "/api/v1/health".into(), OK),
         // Last: signing out must not end the other rows' sessions before they ran.
         public(Delete, "/api/v1/agent/session", "/api/v1/agent/session".into(), NO_CONTENT),
     ];

@@ -125,8 +125,35 @@ async fn refusals_are_clear_errors() -> Result<()> {
     // Garbage, oversized and blank input each get their error, and the conversation still works after.
     let mut contact = Peer::connect(&edge, &interaction, None).await?;
     contact.hello(Some(&chat.contact_token), None).await?;
-    contact.send_raw("{not json").await?;
-    assert!(matches!(contact.next().await?, ServerFrame::Error { code: ErrorCode::BadFrame, .. }));
+    // `end` before the first message: the chat has not started (not "already ended").
+    contact.send(&confab_protocol::frames::ClientFrame::End).await?;
+    let refused = contact.next().await?;
+    assert!(
+        matches!(&refused, ServerFrame::Error { code: ErrorCode::NotAllowedNow, message } if message.contains("has not started")),
+        "{refused:?}"
+    );
+    // A frame that cannot be read is explained in the frame's own terms, not the parser's.
+    for (frame, said) in [
+        (
+            "{not json",
+            "a frame is one JSON object, such as {\"type\": \"typing\", \"on\": true}: this is not JSON",
+        ),
+        (
+            r#"{"type": "send", "client_id": "nope", "text": "hi"}"#,
+            "a \"send\" frame: \"client_id\" must be a UUID",
+        ),
+        (r#"{"type": "read", "seq": -1}"#, "a \"read\" frame: \"seq\" must be a whole number of at least 0"),
+    ] {
+        contact.send_raw(frame).await?;
+        let answer = contact.next().await?;
+        assert!(
+            matches!(&answer, ServerFrame::Error { code: ErrorCode::BadFrame, message } if message.starts_with(said)),
+            "{frame} → {answer:?}"
+        );
+    }
+    // A JSON `ping` is a frame type the edge does not know: ignored, as docs/api.md says (the keep-alive is
+    // the text frame `ping`). The next message is answered as if it had not been sent.
+    contact.send_raw(r#"{"type": "ping"}"#).await?;
     contact.say(&"x".repeat(confab_protocol::validate::MAX_MESSAGE_CHARS + 1)).await?;
     assert!(matches!(contact.next().await?, ServerFrame::Error { code: ErrorCode::MessageTooLong, .. }));
     contact.send_raw(&"y".repeat(confab_protocol::validate::MAX_FRAME_BYTES + 10)).await?;

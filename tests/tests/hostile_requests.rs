@@ -104,6 +104,10 @@ async fn oversized_broken_and_forged_requests_get_clear_errors() -> Result<()> {
     let Some(Ok(WsMessage::Text(text))) = answer else { panic!("expected an error frame, got {answer:?}") };
     let refused = ServerFrame::decode(&text)?;
     assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::BadFrame, .. }), "{refused:?}");
+    // The keep-alive docs/api.md describes: the text frame `ping` is answered `pong`, even before `hello`.
+    ws.send(WsMessage::text("ping")).await?;
+    let answer = tokio::time::timeout(support::PATIENCE, ws.next()).await?;
+    assert!(matches!(&answer, Some(Ok(WsMessage::Text(t))) if t.as_str() == "pong"), "{answer:?}");
     drop(ws);
     // The binary frame stored nothing: the next message is the conversation's first.
     let still_fine = contact.say("still fine").await?;

@@ -10,7 +10,7 @@ use confab_protocol::ids::ClientMessageId;
 use confab_protocol::limits::{
     CHAT_STARTS_PER_IP, CONTACT_MESSAGES, CONTACT_UPLOADS, SIGN_IN_PER_EMAIL_AND_ADDRESS,
 };
-use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge};
+use confab_tests::{DEMO_AGENTS, DEMO_PASSWORD, DEMO_SITE, Edge, EdgeOptions, Halt, Paths};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -23,6 +23,35 @@ fn post(edge: &Edge, path: &str, body: Value) -> Result<(u16, Option<String>, Va
     let status = resp.status().as_u16();
     let text = resp.body_mut().read_to_string()?;
     Ok((status, retry, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// A limit written wrong is refused, not silently replaced by its default (a load test would measure the
+/// default without knowing): the edge answers every request `503 misconfigured` naming the variable and
+/// how to write it, its health check first; once fixed, it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_limit_stops_the_edge_serving_until_it_is_fixed() -> Result<()> {
+    let paths = Paths::new();
+    let mut options = EdgeOptions::for_test(&paths, "limits-unreadable")?;
+    options.vars.push(("CONFAB_LIMIT_CONTACT_MESSAGES".into(), "30:200".into()));
+    let mut edge = Edge::start(&paths, options.clone())?;
+    let start_chat = format!("/api/v1/sites/{DEMO_SITE}/chats");
+    for (method, path) in [("GET", "/api/v1/health"), ("POST", start_chat.as_str()), ("GET", "/api/v1/site")]
+    {
+        let (status, answer) = support::api(&edge, method, path, None, Some(json!({})))?;
+        assert_eq!((status, support::code(&answer)), (503, "misconfigured"), "{method} {path}: {answer}");
+        let said = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            said.starts_with("CONFAB_LIMIT_CONTACT_MESSAGES is \"30:200\": write BURST/EVERY_MS"),
+            "{method} {path}: {said}"
+        );
+    }
+    edge.halt(Halt::Stop);
+    options.vars = vec![("CONFAB_LIMIT_CONTACT_MESSAGES".into(), "30/200".into())];
+    options.port = 0;
+    let edge = Edge::start(&paths, options)?;
+    let (status, answer) = support::api(&edge, "GET", "/api/v1/health", None, None)?;
+    assert_eq!((status, answer), (200, json!({"ok": true, "protocol": 1})));
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

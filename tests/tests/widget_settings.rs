@@ -170,6 +170,52 @@ fn signature(user_id: &str) -> String {
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A site whose questions are all optional puts no form in the way: the message box has the keyboard, the
+/// questions stand above it, and the first message starts the chat with what was answered (a mistyped email
+/// is pointed out first, and nothing is sent until it is right or left empty).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_optional_questions_only_the_first_message_starts_the_chat() -> Result<()> {
+    let shop = Shop::start_with(
+        "widget-optional-questions",
+        ShopOptions {
+            site: Some(
+                serde_json::json!({"widget": {"pre_chat": {"name": "optional", "email": "optional"}}}),
+            ),
+            ..ShopOptions::default()
+        },
+    )?;
+    let (_, mut desk) = ready_agent(&shop.edge, DEMO_AGENTS[0].0).await?;
+    let customer = browser(&shop.driver, &shop.paths, "customer").await?;
+    open_chat(&customer, &shop.host_origin).await?;
+    assert!(customer.find_all(Locator::Css(".cw-start")).await?.is_empty(), "no Start chat step");
+    wait_for_script(&customer, "return document.activeElement === document.querySelector('.cw-input')")
+        .await?;
+    let fields = customer.find_all(Locator::Css(".cw-details .cw-field input")).await?;
+    assert_eq!(fields.len(), 2, "both questions, above the message box");
+    fields[0].send_keys("Noor").await?;
+    fields[1].send_keys("noor@").await?;
+    let input = customer.find(Locator::Css(".cw-input")).await?;
+    input.send_keys("Is the teapot dishwasher safe?").await?;
+    input.send_keys(ENTER).await?;
+    wait_for_text(&customer, ".cw-problem", "email address doesn't look right").await?;
+    assert!(customer.find_all(Locator::Css(".cw-mine")).await?.is_empty(), "nothing sent with a bad email");
+    customer.enter_parent_frame().await?;
+    screenshot(&customer, &shop.paths, "widget-8b-optional-questions").await?;
+    customer.enter_frame(0).await?;
+    fields[1].send_keys("example.com").await?;
+    input.send_keys(ENTER).await?;
+    wait_for_text(&customer, ".cw-mine[data-pending=false] .cw-text", "dishwasher safe").await?;
+    wait_for_absence(&customer, ".cw-details").await?;
+    let offer = desk.expect(|f| matches!(f, DeskFrame::Offer { .. })).await?;
+    let DeskFrame::Offer { card, .. } = offer else { unreachable!() };
+    assert_eq!(
+        (card.contact_label.as_str(), card.contact_email.as_deref()),
+        ("Noor", Some("noor@example.com"))
+    );
+    customer.close().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_a_strict_page_csp_the_widget_works_and_knows_the_signed_in_user() -> Result<()> {
     // The CSP docs/embed.md tells site owners to add: the edge for scripts, requests and frames.

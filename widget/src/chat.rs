@@ -167,19 +167,36 @@ impl Chat {
         self.ended.get().filter(|e| last <= e.after_seq)
     }
 
-    /// Whether the pre-chat form stands before the composer: the site asks, and this contact has neither a
-    /// conversation, nor answers, nor a verified identity.
-    pub(crate) fn needs_details(&self) -> bool {
-        self.settings.with_value(WidgetSettings::asks_before_chat)
-            && self.stored.with(Option::is_none)
+    /// Whether the site's questions are still open for this contact: it has neither a conversation, nor
+    /// answers, nor a verified identity.
+    fn may_ask(&self) -> bool {
+        self.stored.with(Option::is_none)
             && self.details.with(Option::is_none)
             && self.identity.with(Option::is_none)
     }
 
-    pub(crate) fn save_details(&self, details: ContactDetails) {
+    /// Whether the pre-chat form stands before the composer: the site requires an answer it does not have.
+    pub(crate) fn needs_details(&self) -> bool {
+        self.settings.with_value(|s| s.pre_chat.requires_an_answer()) && self.may_ask()
+    }
+
+    /// Whether the composer shows the site's optional questions above the message box: nothing is required,
+    /// so the first message starts the chat, with whatever was answered.
+    pub(crate) fn offers_details(&self) -> bool {
+        self.settings.with_value(|s| s.asks_before_chat() && !s.pre_chat.requires_an_answer())
+            && self.may_ask()
+    }
+
+    /// Keeps the contact's answers for the chat it starts.
+    pub(crate) fn keep_details(&self, details: ContactDetails) {
         storage::save(&self.key(DETAILS), &details);
         self.details.set(Some(details));
-        // The form gives way to the message box: the keyboard goes there.
+    }
+
+    /// [`Chat::keep_details`] from the pre-chat form, which then gives way to the message box: the keyboard
+    /// goes there.
+    pub(crate) fn save_details(&self, details: ContactDetails) {
+        self.keep_details(details);
         crate::focus_first_field();
     }
 

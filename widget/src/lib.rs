@@ -60,13 +60,19 @@ pub fn Widget() -> impl IntoView {
     let style = format!("--accent:{};--on-accent:{}", settings.color, rules::text_color_on(&settings.color));
     let chat = Chat::new(site, settings, texts);
     chat.follow_other_tabs();
+    // The loader says "visible" again when the page identifies the customer or changes the language; only
+    // the panel's opening moves the keyboard, so a field the customer is typing in keeps it.
+    let was_visible = StoredValue::new(false);
     host::listen(move |message| match message {
         FromHost::Visible(visible) => {
             chat.visible.set(visible);
             if visible {
                 chat.log.with_untracked(|log| chat.report_read(log));
-                focus_first_field();
+                if !was_visible.get_value() {
+                    focus_first_field();
+                }
             }
+            was_visible.set_value(visible);
         }
         FromHost::Identify(identity) => chat.identify(identity),
         FromHost::Locale(locale) => {
@@ -294,36 +300,45 @@ fn PreChat(chat: Chat, t: &'static Texts) -> impl IntoView {
             Err(p) => problem.set(Some(p)),
         }
     };
-    let field = move |kind: Field, label: &'static str, input_type: &'static str, value: RwSignal<String>| {
-        (kind != Field::Hidden).then(|| {
-            let required = kind == Field::Required;
-            let is_email = input_type == "email";
-            let invalid = move || problem.get().is_some_and(|p| p.is_about_email() == is_email).to_string();
-            view! {
-                <label class="cw-field">
-                    <span>{label} {(!required).then(|| view! { <small>" (" {t.optional} ")"</small> })}</span>
-                    <input
-                        type=input_type
-                        required=required
-                        autocomplete=if is_email { "email" } else { "name" }
-                        prop:value=move || value.get()
-                        on:input=move |ev| value.set(event_target_value(&ev))
-                        aria-invalid=invalid
-                        aria-describedby="cw-prechat-problem"
-                    />
-                </label>
-            }
-        })
-    };
     view! {
         <form class="cw-prechat" on:submit=submit novalidate>
             <p>{t.pre_chat_intro}</p>
-            {field(form.name, t.name, "text", name)}
-            {field(form.email, t.email, "email", email)}
+            {detail_field(t, problem, form.name, t.name, "text", name)}
+            {detail_field(t, problem, form.email, t.email, "email", email)}
             <p id="cw-prechat-problem" class="cw-problem" role="alert">{move || problem.get().map(|p| t.pre_chat_problem(p))}</p>
             <button class="cw-start" type="submit">{t.start_chat}</button>
         </form>
     }
+}
+
+/// One question of the pre-chat form, if the site asks it (`kind`), marked when `problem` is about it.
+fn detail_field(
+    t: &'static Texts,
+    problem: RwSignal<Option<PreChatProblem>>,
+    kind: Field,
+    label: &'static str,
+    input_type: &'static str,
+    value: RwSignal<String>,
+) -> Option<impl IntoView> {
+    (kind != Field::Hidden).then(|| {
+        let required = kind == Field::Required;
+        let is_email = input_type == "email";
+        let invalid = move || problem.get().is_some_and(|p| p.is_about_email() == is_email).to_string();
+        view! {
+            <label class="cw-field">
+                <span>{label} {(!required).then(|| view! { <small>" (" {t.optional} ")"</small> })}</span>
+                <input
+                    type=input_type
+                    required=required
+                    autocomplete=if is_email { "email" } else { "name" }
+                    prop:value=move || value.get()
+                    on:input=move |ev| value.set(event_target_value(&ev))
+                    aria-invalid=invalid
+                    aria-describedby="cw-prechat-problem"
+                />
+            </label>
+        }
+    })
 }
 
 #[component]
@@ -340,7 +355,18 @@ fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl I
             }
         }
     };
+    // Optional questions only: they stand above the message box, and the first message starts the chat with
+    // what was answered (checked first: a mistyped email is pointed out, not sent).
+    let form = chat.settings.with_value(|s| s.pre_chat);
+    let (name, email) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let problem = RwSignal::new(None::<PreChatProblem>);
     let submit = move || {
+        if chat.offers_details() && !draft.get_untracked().trim().is_empty() {
+            match form.check(&name.get_untracked(), &email.get_untracked()) {
+                Ok(details) => chat.keep_details(details),
+                Err(p) => return problem.set(Some(p)),
+            }
+        }
         if chat.send(&draft.get_untracked()) {
             draft.set(String::new());
             chat.typing(false);
@@ -377,6 +403,13 @@ fn Composer(chat: Chat, t: &'static Texts, emoji_open: RwSignal<bool>) -> impl I
         emoji_open.set(false);
     };
     view! {
+        {move || chat.offers_details().then(|| view! {
+            <div class="cw-details">
+                {detail_field(t, problem, form.name, t.name, "text", name)}
+                {detail_field(t, problem, form.email, t.email, "email", email)}
+                <p id="cw-prechat-problem" class="cw-problem" role="alert">{move || problem.get().map(|p| t.pre_chat_problem(p))}</p>
+            </div>
+        })}
         <form class="cw-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
             {move || emoji_open.get().then(|| view! {
                 <div class="cw-emoji-grid" role="group" aria-label=t.emoji>

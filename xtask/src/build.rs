@@ -1,19 +1,104 @@
 //! `cargo xtask build`: the two front ends (cargo → wasm-bindgen → wasm-opt, plus their static files) into
 //! `dist/public`, and the edge (worker-build) into `edge/build`.
+//!
+//! Each part is built again only when one of its inputs changed: wasm-opt alone takes most of a minute on
+//! an unchanged edge, and `cargo xtask dev` builds before every start. A part's inputs are hashed (every file
+//! of its crates and static folders, the workspace's manifests and lock file, this file) and the hash kept
+//! beside its output; the same hash and the output still there mean the output is current.
 
 use crate::{exec, step};
 use anyhow::{Context, Result};
 use confab_tests::Paths;
-use std::path::Path;
+use std::hash::{DefaultHasher, Hasher};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The front ends: (cargo package, folder under `dist/public`, static files folder).
 const FRONT_ENDS: [(&str, &str, &str); 2] =
     [("confab-widget", "widget", "widget/static"), ("confab-agent-ui", "agent", "agent-ui/static")];
 
+/// What every part's build depends on, besides its own crates.
+const WORKSPACE_INPUTS: [&str; 5] =
+    ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", "shared/src", "shared/Cargo.toml"];
+const FRONT_END_INPUTS: [&str; 7] = [
+    "client/src",
+    "client/Cargo.toml",
+    "widget",
+    "agent-ui",
+    "package-lock.json",
+    "node_modules/binaryen/package.json",
+    "node_modules/esbuild/package.json",
+];
+const EDGE_INPUTS: [&str; 2] = ["edge/src", "edge/Cargo.toml"];
+
 pub(crate) fn all(paths: &Paths) -> Result<()> {
-    front_ends(paths)?;
-    edge(paths)
+    let front = Part {
+        name: "the widget and the agent desktop",
+        stamp: paths.root.join("dist/.built"),
+        output: paths.public().join("widget.js"),
+    };
+    front.build_unless_current(paths, &FRONT_END_INPUTS, || front_ends(paths))?;
+    let edge_part = Part {
+        name: "the edge",
+        stamp: paths.root.join("edge/build/.built"),
+        output: paths.root.join("edge/build/worker/shim.mjs"),
+    };
+    edge_part.build_unless_current(paths, &EDGE_INPUTS, || edge(paths))
+}
+
+/// A part of the build, its output and where the hash of the inputs it was last built from is kept.
+struct Part {
+    name: &'static str,
+    stamp: PathBuf,
+    output: PathBuf,
+}
+
+impl Part {
+    fn build_unless_current(
+        &self,
+        paths: &Paths,
+        inputs: &[&str],
+        build: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let hash = inputs_hash(&paths.root, WORKSPACE_INPUTS.iter().chain(inputs))?.to_string();
+        let built = std::fs::read_to_string(&self.stamp).ok();
+        if built.as_deref() == Some(hash.as_str()) && self.output.exists() {
+            step(&format!("{} is current (no input changed since it was built)", self.name));
+            return Ok(());
+        }
+        // Gone first: a build that fails half-way must not leave a stamp that calls it current.
+        let _ = std::fs::remove_file(&self.stamp);
+        build()?;
+        if let Some(folder) = self.stamp.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        std::fs::write(&self.stamp, hash).with_context(|| format!("writing {}", self.stamp.display()))
+    }
+}
+
+/// One hash of the files at `inputs` (files, or folders walked in name order) under `root`, their paths
+/// included, and of this build's own code (a changed step builds again).
+fn inputs_hash<'a>(root: &Path, inputs: impl Iterator<Item = &'a &'a str>) -> Result<u64> {
+    fn add(hasher: &mut DefaultHasher, root: &Path, path: &Path) -> Result<()> {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> =
+                std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
+            entries.sort();
+            for entry in entries {
+                add(hasher, root, &entry)?;
+            }
+        } else if path.is_file() {
+            hasher.write(path.strip_prefix(root).unwrap_or(path).as_os_str().as_encoded_bytes());
+            hasher.write(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+        }
+        Ok(())
+    }
+    let mut hasher = DefaultHasher::new();
+    hasher.write(include_str!("build.rs").as_bytes());
+    for input in inputs {
+        add(&mut hasher, root, &root.join(input))?;
+    }
+    Ok(hasher.finish())
 }
 
 fn front_ends(paths: &Paths) -> Result<()> {

@@ -270,19 +270,11 @@ impl Peer {
 
     /// The first frame (already passed over, or arriving within [`PATIENCE`]) for which `wanted` is true.
     pub async fn expect(&mut self, wanted: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame> {
-        if let Some(at) = self.seen.iter().position(&wanted) {
-            return Ok(self.seen.remove(at));
-        }
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.next())
-                .await
-                .context("the expected frame did not arrive")??;
-            if wanted(&frame) {
-                return Ok(frame);
-            }
-            self.seen.push(frame);
-        }
+        let (mut passed_over, found) = self.frames_until(wanted).await?;
+        // Kept for later, in their order, before anything that came after the one found.
+        passed_over.append(&mut self.seen);
+        self.seen = passed_over;
+        Ok(found)
     }
 
     /// Waits for the first frame `marker` matches and returns it with every frame that came before it and was
@@ -303,7 +295,7 @@ impl Peer {
         loop {
             let frame = tokio::time::timeout_at(deadline, self.next())
                 .await
-                .context("the marker frame did not arrive")??;
+                .context("the awaited frame did not arrive")??;
             if marker(&frame) {
                 return Ok((before, frame));
             }
