@@ -701,7 +701,7 @@ impl Interaction {
             }
             DeskEffect::Requeued { from, ticket, .. } if current(ticket) => self.requeued(from, now),
             DeskEffect::TransferStarted { from, ticket, target, .. } if current(ticket) => {
-                let _ = self.transfer_requested(&from, target, now);
+                self.transfer_requested(&from, target, now)
             }
             DeskEffect::TransferEnded { from, ticket, outcome, .. } if current(ticket) => {
                 self.transfer_ended(from, outcome, now)
@@ -763,24 +763,16 @@ impl Interaction {
         self.emit(Event::Queued { at: now });
     }
 
-    /// The desk accepted a transfer request of the active agent.
-    fn transfer_requested(
-        &mut self,
-        from: &AgentId,
-        target: TransferTarget,
-        now: Millis,
-    ) -> Result<(), Refusal> {
-        match &mut self.state {
-            State::Active { agent, transfer, .. } if agent == from => {
-                if transfer.is_some() {
-                    return Err(Refusal::TransferPending);
-                }
-                *transfer = Some(target.clone());
-                self.emit(Event::TransferRequested { from: from.clone(), target, at: now });
-                Ok(())
-            }
-            State::Active { .. } => Err(Refusal::NotYours),
-            _ => Err(Refusal::NotAssigned),
+    /// The desk accepted a transfer request of the active agent: it shows as pending. The desk refuses a
+    /// second one and one from an agent without the chat before it gets here; should one cross a change of
+    /// hands, it changes nothing.
+    fn transfer_requested(&mut self, from: &AgentId, target: TransferTarget, now: Millis) {
+        if let State::Active { agent, transfer, .. } = &mut self.state
+            && agent == from
+            && transfer.is_none()
+        {
+            *transfer = Some(target.clone());
+            self.emit(Event::TransferRequested { from: from.clone(), target, at: now });
         }
     }
 
@@ -907,7 +899,6 @@ impl Interaction {
         Ok(())
     }
 
-    /// The session an agent may annotate: its wrap-up, or the session it is handling.
     /// The disposition codes and notes being worked on: the wrap-up's while one runs (after the end, the
     /// session may already be a new one), otherwise the current session's.
     pub fn codes_and_notes(&self) -> (&[String], &str) {
@@ -918,17 +909,16 @@ impl Interaction {
         }
     }
 
+    /// The session `agent` annotates, once [`Interaction::refuse_other_agents`] let it: its wrap-up, else the
+    /// session of the chat it has.
     fn working_session(&mut self, agent: &AgentId) -> Result<&mut Session, Refusal> {
         if let Some(wrap) = &mut self.wrap
             && wrap.agent == *agent
         {
             return Ok(&mut wrap.session);
         }
-        match &self.state {
-            State::Active { agent: holder, .. } | State::Parked { agent: holder, .. } if holder == agent => {
-                self.session.as_mut().ok_or(Refusal::NotAssigned)
-            }
-            State::Active { .. } | State::Parked { .. } => Err(Refusal::NotYours),
+        match self.state {
+            State::Active { .. } | State::Parked { .. } => self.session.as_mut().ok_or(Refusal::NotAssigned),
             _ => Err(Refusal::NoWrapUp),
         }
     }

@@ -812,10 +812,12 @@ impl Desk {
 
     /// The agent went offline: everything it was handling waits for someone else.
     fn requeue_all_of(&mut self, agent: &AgentId, now: Millis) {
+        // Transfers it had asked for that wait in a queue are moot: its chats are queued anyway, below.
+        self.waiting.retain(|w| w.transfer_from.as_ref() != Some(agent));
         let active: Vec<InteractionId> =
             self.assigned.iter().filter(|(_, a)| *a == agent).map(|(id, _)| *id).collect();
         for interaction in active {
-            // A transfer it had asked for is moot: the interaction is queued anyway.
+            // So is one offered to an agent.
             let transfer_from_here = self
                 .offers
                 .get(&interaction)
@@ -823,8 +825,6 @@ impl Desk {
             if transfer_from_here {
                 self.withdraw_gone_offer(interaction, now);
             }
-            self.waiting
-                .retain(|w| !(w.interaction == interaction && w.transfer_from.as_ref() == Some(agent)));
             self.assigned.remove(&interaction);
             self.unload(agent, interaction, now);
             self.effects.push_back(DeskEffect::Requeued {

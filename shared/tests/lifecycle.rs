@@ -1204,6 +1204,8 @@ fn desk_decisions_about_an_older_request_change_nothing_and_current_ones_apply()
     // The current ones apply: offered, withdrawn (waiting again), offered to Grace, assigned.
     chat.on_desk(offer(current, &ada), 2_000);
     assert_eq!(chat.state, State::Offered { agent: ada.clone(), since: 2_000 });
+    chat.on_desk(withdrawn(stale, &ada), 2_500);
+    assert_eq!(chat.state, State::Offered { agent: ada.clone(), since: 2_000 }, "an older offer's end");
     chat.on_desk(withdrawn(current, &ada), 3_000);
     assert_eq!(chat.state, State::Queued { since: 3_000 }, "a rejected offer waits again");
     chat.on_desk(offer(current, &grace), 4_000);
@@ -1279,4 +1281,56 @@ fn a_chat_without_a_first_message_has_not_started_and_cannot_be_ended() {
     chat.contact_wrote(1_000);
     chat.end(EndedBy::Contact, 2_000).expect("a started chat ends");
     assert_eq!(chat.end(EndedBy::Contact, 3_000), Err(Refusal::AlreadyEnded));
+}
+
+#[test]
+fn cancelling_a_transfer_that_waits_in_a_queue_takes_back_that_chat_and_no_other() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let (first, second) = (active_chat(&mut w, &ada), active_chat(&mut w, &ada));
+    // Ada is full: a new contact waits in the queue; both her chats go to billing, where nobody is Ready.
+    let contact = w.new_chat("Anyone there?");
+    let billing = TransferTarget::Queue(QueueId("billing".into()));
+    assert_eq!(w.transfer(&ada, first, billing.clone()), Ok(()));
+    assert_eq!(w.transfer(&ada, second, billing), Ok(()));
+    let waits = |w: &World, chat| w.desk.waiting.iter().any(|waiting| waiting.interaction == chat);
+    assert!(waits(&w, first) && waits(&w, second) && waits(&w, contact));
+    // Cancelling the first takes back that one: her other transfer and the contact keep their places.
+    let now = w.now;
+    assert_eq!(w.desk.cancel_transfer(&ada, first, now), Ok(()));
+    w.pump();
+    assert!(!waits(&w, first), "the cancelled transfer left the queue");
+    assert!(waits(&w, second) && waits(&w, contact), "nothing else left the queue");
+    assert!(matches!(w.state(first), State::Active { agent, transfer: None, .. } if *agent == ada));
+    // Nothing is pending for the first any more, though another of Ada's transfers still waits.
+    let now = w.now;
+    assert_eq!(w.desk.cancel_transfer(&ada, first, now), Err(DeskRefusal::NoTransferPending));
+    assert_eq!(w.desk.cancel_transfer(&ada, second, now), Ok(()));
+}
+
+#[test]
+fn an_agent_gone_offline_with_a_transfer_waiting_leaves_each_chat_waiting_once() {
+    let mut w = World::new();
+    let ada = w.ready_agent("ada", 2);
+    let (moving, staying) = (active_chat(&mut w, &ada), active_chat(&mut w, &ada));
+    let contact = w.new_chat("Anyone there?");
+    assert_eq!(w.transfer(&ada, moving, TransferTarget::Queue(QueueId("billing".into()))), Ok(()));
+    // Ada goes Offline: her transfer is moot; both her chats wait, once each, as chats of the queue (not
+    // transfers from her), and the contact who was already waiting still is.
+    w.presence(&ada, Presence::Offline);
+    let entries = |chat| w.desk.waiting.iter().filter(|waiting| waiting.interaction == chat).count();
+    assert_eq!((entries(moving), entries(staying), entries(contact)), (1, 1, 1), "{:?}", w.desk.waiting);
+    assert!(w.desk.waiting.iter().all(|waiting| waiting.transfer_from.is_none()), "{:?}", w.desk.waiting);
+}
+
+#[test]
+fn on_a_chat_nobody_has_an_agent_is_told_what_the_chat_is_doing() {
+    let mut w = World::new();
+    // Waiting in the queue (nobody is Ready): no agent has it, so no agent is "another" one.
+    let chat = w.new_chat("Hello?");
+    let ada = agent("ada");
+    assert_eq!(w.act(chat, |i, now| i.park(&ada, now)), Err(Refusal::NotAssigned));
+    assert_eq!(w.act(chat, |i, _| i.unpark(&ada)), Err(Refusal::NotParked));
+    assert_eq!(w.act(chat, |i, _| i.write_notes(&ada, "notes")), Err(Refusal::NoWrapUp));
+    assert_eq!(w.act(chat, |i, now| i.complete(&ada, now)), Err(Refusal::NoWrapUp));
 }
