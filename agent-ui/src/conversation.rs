@@ -210,7 +210,7 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
             <header class="ad-conv-head">
                 <div class="ad-conv-title">
                     <h1>{label}</h1>
-                    <span class="ad-phase" data-phase=move || phase().map(phase_name).unwrap_or_default()>
+                    <span class="ad-phase" data-phase=move || phase().map(Phase::as_str).unwrap_or_default()>
                         {move || phase().map(phase_label)}
                     </span>
                     <span class="ad-link-state">{move || match live.link_state.get() {
@@ -244,19 +244,6 @@ pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl I
                 <TransferDialog desk interaction close=move || transferring.set(false) />
             })}
         </section>
-    }
-}
-
-pub(crate) fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::New => "new",
-        Phase::Queued => "queued",
-        Phase::Offered => "offered",
-        Phase::Active => "active",
-        Phase::Parked => "parked",
-        Phase::Ended => "ended",
-        Phase::Wrap => "wrap",
-        Phase::Completed => "completed",
     }
 }
 

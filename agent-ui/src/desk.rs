@@ -189,11 +189,7 @@ impl Desk {
         self.conversations.with(|items| {
             items
                 .iter()
-                .filter(|c| {
-                    c.status
-                        .as_ref()
-                        .is_some_and(|s| s.agent.as_ref() == Some(&me) && phases.contains(&s.phase))
-                })
+                .filter(|c| c.status.as_ref().is_some_and(|s| s.held_by_in(&me, phases)))
                 .cloned()
                 .collect()
         })

@@ -1,8 +1,8 @@
 //! Small view helpers both Leptos front ends use.
 
+use confab_protocol::api::FileLink;
 use confab_protocol::format;
 use confab_protocol::frames::Attachment;
-use confab_protocol::json::{FromJson, Json};
 use leptos::prelude::*;
 
 /// Message text with `*bold*` and `_italic_` styled; always text nodes, never HTML.
@@ -29,17 +29,6 @@ pub fn set_timeout(f: impl FnOnce() + 'static, ms: i64) {
     }
 }
 
-/// A signed, short-lived link to a file.
-struct Link {
-    url: String,
-}
-
-impl FromJson for Link {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(Link { url: json.field("url")? })
-    }
-}
-
 /// A file in a message: images are previewed inline, other files download on click. Links are signed and
 /// short-lived, so each is fetched when needed (with the contact's token, or the agent's cookie).
 #[component]
@@ -47,7 +36,9 @@ pub fn AttachmentView(interaction: String, attachment: Attachment, bearer: Optio
     let path = format!("/api/v1/chats/{interaction}/attachments/{}/link", attachment.id);
     let fetch_link = move || {
         let (path, bearer) = (path.clone(), bearer.clone());
-        async move { crate::api::request_json::<Link>("GET", &path, None, bearer.as_deref()).await.map(|l| l.url) }
+        async move {
+            crate::api::request_json::<FileLink>("GET", &path, None, bearer.as_deref()).await.map(|l| l.url)
+        }
     };
     let label = format!("{} · {}", attachment.name, format::human_size(attachment.size));
     if attachment.kind.is_image() {

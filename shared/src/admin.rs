@@ -2,56 +2,13 @@
 //! embed snippet. The edge's admin API (`/api/v1/admin/...`) and the desktop's Settings screen both use these,
 //! so a rule (what a valid origin is, who may do what) is written once.
 
-use crate::api::{SiteRules, StandardResponse};
+use crate::api::{SiteRules, SiteSetup, StandardResponse};
 use crate::ids::{AgentId, QueueId, SiteId};
 use crate::validate;
 use crate::widget::WidgetSettings;
 use serde::{Deserialize, Serialize};
 
-/// What an account may do on its site. Each role includes the ones before it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Handles chats.
-    #[default]
-    Agent,
-    /// Also sees the live view of queues and agents, and searches and exports interaction records.
-    Supervisor,
-    /// Also configures the site and its accounts, and deletes a contact's data.
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
-
-    pub fn may_supervise(self) -> bool {
-        self >= Role::Supervisor
-    }
-
-    pub fn may_administer(self) -> bool {
-        self == Role::Admin
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Agent => "Agent",
-            Role::Supervisor => "Supervisor",
-            Role::Admin => "Admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-}
+pub use crate::role::Role;
 
 /// Everything about a site its admin edits in one form (`GET`/`PUT /api/v1/admin/site`). Accounts and the
 /// identity secret have their own endpoints: the secret is never shown again after it is made.
@@ -332,22 +289,69 @@ impl AgentAccount {
 impl NewAgent {
     /// The account this makes (checked), active.
     pub fn account(&self) -> Result<AgentAccount, String> {
-        check_password(&self.password)?;
-        let account = AgentAccount {
-            id: self.id.clone(),
-            name: self.name.trim().to_owned(),
-            email: normalize_email(&self.email),
-            role: self.role,
-            active: true,
-            capacity: self.capacity,
-            auto_accept: self.auto_accept,
-            queues: self.queues.clone(),
-        };
-        account.check()?;
-        Ok(account)
+        open_account(
+            &self.password,
+            AgentAccount {
+                id: self.id.clone(),
+                name: self.name.clone(),
+                email: self.email.clone(),
+                role: self.role,
+                active: true,
+                capacity: self.capacity,
+                auto_accept: self.auto_accept,
+                queues: self.queues.clone(),
+            },
+        )
     }
 }
 
+/// A new account from what was typed, with its name trimmed and email normalized, checked: every way of
+/// making an account (the admin API, the first run, a site setup) goes through this one rule.
+fn open_account(password: &str, typed: AgentAccount) -> Result<AgentAccount, String> {
+    check_password(password)?;
+    let account = AgentAccount {
+        name: typed.name.trim().to_owned(),
+        email: normalize_email(&typed.email),
+        active: true,
+        ..typed
+    };
+    account.check()?;
+    Ok(account)
+}
+
+impl SiteSetup {
+    /// The accounts a site setup makes, in the order of `agents`, checked as the admin API checks a new
+    /// account; two agents may not share an id or an email (an agent signs in with the email alone). The
+    /// error names the agent.
+    pub fn accounts(&self) -> Result<Vec<AgentAccount>, String> {
+        let mut accounts: Vec<AgentAccount> = Vec::with_capacity(self.agents.len());
+        for agent in &self.agents {
+            let named = |problem: String| format!("agent {:?}: {problem}", agent.id.0);
+            let typed = AgentAccount {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                email: agent.email.clone(),
+                role: agent.role,
+                active: true,
+                // Setup files have always been allowed to say 0 for one chat at a time.
+                capacity: agent.capacity.max(1),
+                auto_accept: agent.auto_accept,
+                queues: agent.queues.clone(),
+            };
+            let account = open_account(&agent.password, typed).map_err(named)?;
+            if accounts.iter().any(|a| a.id == account.id) {
+                return Err(named("id: listed twice".into()));
+            }
+            if let Some(other) = accounts.iter().find(|a| a.email == account.email) {
+                return Err(named(format!("email: {:?} is agent {:?}'s already", account.email, other.id.0)));
+            }
+            accounts.push(account);
+        }
+        Ok(accounts)
+    }
+}
+
+/// Passwords are counted in characters, not bytes, so "äöüäöüäö" is as long as "abcdefgh".
 pub fn check_password(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(format!("password: at least {MIN_PASSWORD_CHARS} characters"));
@@ -513,6 +517,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::api::AgentSetup;
     use crate::lifecycle::DispositionCode;
 
     fn settings() -> SiteSettings {
@@ -669,6 +674,87 @@ mod tests {
         assert!(bad_site.admin().is_err());
         let short = FirstRun { password: "1234".into(), ..run };
         assert!(short.admin().is_err());
+    }
+
+    fn setup_agent(id: &str, email: &str, password: &str) -> AgentSetup {
+        AgentSetup {
+            id: AgentId(id.into()),
+            name: " Ada ".into(),
+            email: email.into(),
+            password: password.into(),
+            capacity: 2,
+            auto_accept: true,
+            role: Role::Supervisor,
+            queues: vec![QueueId("billing".into())],
+        }
+    }
+
+    fn setup(agents: Vec<AgentSetup>) -> SiteSetup {
+        SiteSetup {
+            name: "Pottery".into(),
+            allowed_origins: Vec::new(),
+            agents,
+            rules: SiteRules::default(),
+            identity: None,
+            widget: WidgetSettings::default(),
+            standard_responses: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn setup_accounts_are_normalized_like_new_accounts() {
+        let mut ada = setup_agent("ada", " Ada@Shop.Example ", "long enough");
+        ada.capacity = 0;
+        let accounts = setup(vec![ada, setup_agent("bob", "bob@shop.example", "long enough")]).accounts();
+        let accounts = accounts.expect("valid");
+        assert_eq!(
+            accounts[0],
+            AgentAccount {
+                id: AgentId("ada".into()),
+                name: "Ada".into(),
+                email: "ada@shop.example".into(),
+                role: Role::Supervisor,
+                active: true,
+                capacity: 1,
+                auto_accept: true,
+                queues: vec![QueueId("billing".into())],
+            },
+            "capacity 0 means one chat at a time"
+        );
+        assert_eq!(accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["ada", "bob"], "in order");
+        assert_eq!(setup(Vec::new()).accounts(), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn setup_passwords_are_counted_in_characters_not_bytes() {
+        let with = |password: &str| setup(vec![setup_agent("ada", "ada@shop.example", password)]).accounts();
+        assert!(with("äöüäöüäö").is_ok(), "8 characters (16 bytes)");
+        assert!(with("abcdefgh").is_ok());
+        let short = Err(r#"agent "ada": password: at least 8 characters"#.to_owned());
+        assert_eq!(with("abcdefg"), short);
+        assert_eq!(with("äöüä"), short, "8 bytes but 4 characters");
+        assert_eq!(with("pässwor"), short, "8 bytes but 7 characters");
+    }
+
+    #[test]
+    fn setup_refuses_bad_ids_and_agents_listed_twice() {
+        let bad_slug = setup(vec![setup_agent("Ada", "ada@shop.example", "long enough")]).accounts();
+        assert_eq!(bad_slug, Err(r#"agent "Ada": id: 1-40 characters of a-z, 0-9 and '-'"#.to_owned()));
+        let no_email = setup(vec![setup_agent("ada", " ", "long enough")]).accounts();
+        assert_eq!(no_email, Err(r#"agent "ada": email: "" is not an email address"#.to_owned()));
+        let same_email = setup(vec![
+            setup_agent("ada", "ada@shop.example", "long enough"),
+            setup_agent("bob", " ADA@shop.example", "long enough"),
+        ]);
+        assert_eq!(
+            same_email.accounts(),
+            Err(r#"agent "bob": email: "ada@shop.example" is agent "ada"'s already"#.to_owned())
+        );
+        let same_id = setup(vec![
+            setup_agent("ada", "ada@shop.example", "long enough"),
+            setup_agent("ada", "other@shop.example", "long enough"),
+        ]);
+        assert_eq!(same_id.accounts(), Err(r#"agent "ada": id: listed twice"#.to_owned()));
     }
 
     #[test]

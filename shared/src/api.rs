@@ -1,6 +1,7 @@
 //! JSON bodies of the HTTP API (`/api/v1/...`). Errors always have the shape of [`ApiError`].
 
-use crate::frames::ErrorCode;
+use crate::errors::ErrorCode;
+pub use crate::history::ConversationTranscript;
 use crate::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
 use crate::json::{FromJson, Json, ToJson};
 use crate::lifecycle::LifecycleRules;
@@ -125,7 +126,7 @@ pub struct AgentSetup {
     #[serde(default)]
     pub auto_accept: bool,
     #[serde(default)]
-    pub role: crate::admin::Role,
+    pub role: crate::role::Role,
     /// The queues this agent takes chats from (empty: all).
     #[serde(default)]
     pub queues: Vec<QueueId>,
@@ -206,7 +207,7 @@ pub struct AgentProfile {
     pub name: String,
     pub site: SiteId,
     #[serde(default)]
-    pub role: crate::admin::Role,
+    pub role: crate::role::Role,
 }
 
 /// A contact of a site, as the contacts list shows it (`GET /api/v1/contacts`).
@@ -226,15 +227,6 @@ pub struct ContactHistory {
     pub conversations: Vec<ConversationTranscript>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hits: Option<Vec<crate::history::Hit>>,
-}
-
-/// One conversation's transcript (also `GET /api/v1/chats/{interaction}/transcript`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConversationTranscript {
-    pub interaction: InteractionId,
-    pub contact_label: String,
-    pub started_at: i64,
-    pub messages: Vec<crate::frames::Message>,
 }
 
 /// A completed interaction, as the records search lists it (`GET /api/v1/records`).
@@ -278,6 +270,67 @@ impl RecordQuery {
     pub fn limit(&self) -> u32 {
         self.limit.unwrap_or(100).clamp(1, Self::MAX_LIMIT)
     }
+
+    /// The filters from the request's query parameters, `param(name)` giving each one's value. An empty
+    /// value is no filter (a form's blank field); a time or limit that is not a whole number is refused,
+    /// naming the first of `from`, `to`, `limit` that is wrong; the limit is held to `1..=MAX_LIMIT`.
+    pub fn from_params(param: impl Fn(&str) -> Option<String>) -> Result<RecordQuery, String> {
+        let number = |name: &str| match param(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| format!("{name} must be milliseconds since 1970, not {v:?}")),
+        };
+        // Blank is no filter; other values are passed on as given.
+        let text = |name: &str| param(name).filter(|v| !v.trim().is_empty());
+        let (from, to, limit) = (number("from")?, number("to")?, number("limit")?);
+        Ok(RecordQuery {
+            from,
+            to,
+            agent: text("agent").map(AgentId),
+            code: text("code"),
+            text: text("q"),
+            limit: limit.map(|l| l.clamp(1, i64::from(Self::MAX_LIMIT)) as u32),
+        })
+    }
+}
+
+/// A signed, short-lived download link of an attachment (`GET .../attachments/{id}/link`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileLink {
+    /// A path on the edge, with its signature and expiry in the query.
+    pub url: String,
+    /// When the link stops working, milliseconds since 1970.
+    pub expires: i64,
+}
+
+impl FromJson for FileLink {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(FileLink { url: json.field("url")?, expires: json.field("expires")? })
+    }
+}
+
+/// The operator's answer to a whole-site `PUT`: the site and how many accounts it has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteStored {
+    pub site: SiteId,
+    pub agents: usize,
+}
+
+/// What erasing a contact deleted (`DELETE /api/v1/contacts/{contact}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactErased {
+    pub contact: ContactId,
+    pub conversations: usize,
+    pub files: usize,
+}
+
+/// `GET /api/v1/health`: the edge serves, and speaks this protocol version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub ok: bool,
+    pub protocol: u32,
 }
 
 /// Every non-2xx answer of the API.
@@ -348,6 +401,69 @@ mod golden {
         assert_eq!(
             serde_json::to_value(&started).expect("encodes"),
             json!({"interaction": "00000000-0000-0000-0000-000000000001", "contact_token": "tok"})
+        );
+    }
+
+    fn params<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn record_queries_read_their_filters_from_the_query_string() {
+        assert_eq!(RecordQuery::from_params(params(&[])), Ok(RecordQuery::default()));
+        let all = [
+            ("from", "1000"),
+            ("to", "-5"),
+            ("agent", "ada"),
+            ("code", "sale"),
+            ("q", "blue mug"),
+            ("limit", "20"),
+        ];
+        assert_eq!(
+            RecordQuery::from_params(params(&all)),
+            Ok(RecordQuery {
+                from: Some(1000),
+                to: Some(-5),
+                agent: Some(AgentId("ada".into())),
+                code: Some("sale".into()),
+                text: Some("blue mug".into()),
+                limit: Some(20),
+            })
+        );
+        let blank = [("from", ""), ("to", ""), ("limit", ""), ("agent", " "), ("code", ""), ("q", "\t")];
+        assert_eq!(
+            RecordQuery::from_params(params(&blank)),
+            Ok(RecordQuery::default()),
+            "blank is no filter"
+        );
+        let spaced = RecordQuery::from_params(params(&[("q", " mug ")])).map(|q| q.text);
+        assert_eq!(spaced, Ok(Some(" mug ".into())), "the search trims its words itself");
+    }
+
+    #[test]
+    fn record_query_limits_are_held_in_range() {
+        let limit = |v: &str| RecordQuery::from_params(params(&[("limit", v)])).map(|q| q.limit);
+        assert_eq!(limit("0"), Ok(Some(1)));
+        assert_eq!(limit("-3"), Ok(Some(1)));
+        assert_eq!(limit("500"), Ok(Some(RecordQuery::MAX_LIMIT)));
+        assert_eq!(limit("99999999999"), Ok(Some(RecordQuery::MAX_LIMIT)), "beyond u32, still held");
+    }
+
+    #[test]
+    fn a_bad_number_is_refused_naming_the_first_wrong_filter() {
+        let query = |pairs: &[(&str, &str)]| RecordQuery::from_params(params(pairs));
+        assert_eq!(
+            query(&[("from", "yesterday")]),
+            Err(r#"from must be milliseconds since 1970, not "yesterday""#.into())
+        );
+        assert_eq!(
+            query(&[("limit", "x"), ("to", "1.5"), ("from", "1")]),
+            Err(r#"to must be milliseconds since 1970, not "1.5""#.into()),
+            "from, then to, then limit"
+        );
+        assert_eq!(
+            query(&[("limit", " 5")]),
+            Err(r#"limit must be milliseconds since 1970, not " 5""#.into())
         );
     }
 

@@ -10,6 +10,8 @@ use thiserror::Error;
 pub const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
 /// How many leading bytes [`check`] needs to recognise any allowed kind.
 pub const SIGNATURE_BYTES: usize = 512;
+/// Longest file name kept, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 200;
 
 /// The kinds of file Confab accepts (the webchat channel's list in the seed documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,11 +36,11 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    /// The kind named by a file name's extension (case-insensitive).
     /// The allowed names for a file picker's `accept` attribute (the same list [`FileKind::from_name`] takes).
     pub const PICKER_ACCEPT: &'static str =
         ".png,.jpg,.jpeg,.gif,.webp,.mp3,.mp4,.pdf,.docx,.txt,.rtf,.pages,.csv,.xlsx,.numbers,.pptx,.key";
 
+    /// The kind named by a file name's extension (case-insensitive).
     pub fn from_name(name: &str) -> Option<FileKind> {
         let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
         Some(match ext.as_str() {
@@ -198,8 +200,8 @@ pub enum Refused {
 
 impl Refused {
     /// The stable error code of this refusal.
-    pub fn code(&self) -> crate::frames::ErrorCode {
-        use crate::frames::ErrorCode;
+    pub fn code(&self) -> crate::errors::ErrorCode {
+        use crate::errors::ErrorCode;
         match self {
             Refused::TypeNotAllowed { .. } | Refused::ContentMismatch { .. } => ErrorCode::AttachmentType,
             Refused::TooLarge { .. } => ErrorCode::AttachmentTooLarge,
@@ -230,9 +232,64 @@ pub fn check(name: &str, size: u64, head: &[u8]) -> Result<FileKind, Refused> {
     Ok(kind)
 }
 
+/// The name an upload is kept under: the base name only (a browser or a script may send a whole path, and
+/// the name must never name a folder), trimmed, without control characters, at most [`MAX_FILE_NAME_CHARS`].
+/// `None` when nothing is left: the uploader has to say what the file is called.
+pub fn clean_file_name(given: &str) -> Option<String> {
+    let name: String = given
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FILE_NAME_CHARS)
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The `Content-Disposition` a download is served with: images `inline` (previews), everything else as an
+/// `attachment`, and a name that cannot end the quoted string or the header (no `"`, `\`, control characters).
+pub fn content_disposition(name: &str, kind: Option<FileKind>) -> String {
+    let disposition = if kind.is_some_and(FileKind::is_image) { "inline" } else { "attachment" };
+    let safe_name: String = name.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    format!("{disposition}; filename=\"{safe_name}\"")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploads_keep_the_base_name_only() {
+        assert_eq!(clean_file_name("photo.png").as_deref(), Some("photo.png"));
+        assert_eq!(clean_file_name("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(clean_file_name("C:\\Users\\ada\\Desktop\\cv.pdf").as_deref(), Some("cv.pdf"));
+        assert_eq!(clean_file_name("a/b\\ c.txt ").as_deref(), Some("c.txt"), "trimmed");
+        assert_eq!(clean_file_name("in\nvoice\u{0}.pdf\r").as_deref(), Some("invoice.pdf"));
+    }
+
+    #[test]
+    fn an_upload_name_is_capped_and_never_empty() {
+        let longest = format!("{}.png", "é".repeat(MAX_FILE_NAME_CHARS - 4));
+        assert_eq!(clean_file_name(&longest), Some(longest.clone()), "200 characters are kept whole");
+        let over = format!("é{longest}");
+        assert_eq!(clean_file_name(&over), Some(format!("{}.pn", "é".repeat(MAX_FILE_NAME_CHARS - 3))));
+        for nothing in ["", "   ", "folder/", "a\\", "\u{7}\n"] {
+            assert_eq!(clean_file_name(nothing), None, "{nothing:?}");
+        }
+    }
+
+    #[test]
+    fn downloads_show_images_inline_and_names_cannot_break_the_header() {
+        assert_eq!(content_disposition("cat.png", Some(FileKind::Png)), r#"inline; filename="cat.png""#);
+        assert_eq!(content_disposition("cv.pdf", Some(FileKind::Pdf)), r#"attachment; filename="cv.pdf""#);
+        assert_eq!(content_disposition("file", None), r#"attachment; filename="file""#);
+        assert_eq!(
+            content_disposition("a\"; filename=\"evil.html\\\r\nX: y.txt", Some(FileKind::Txt)),
+            r#"attachment; filename="a; filename=evil.htmlX: y.txt""#
+        );
+    }
 
     #[test]
     fn the_file_pickers_list_is_exactly_the_allowed_names() {
@@ -282,7 +339,7 @@ mod tests {
         let exe = b"MZ\x90\0\x03\0\0\0";
         let refused = check("holiday.png", 1000, exe);
         assert_eq!(refused, Err(Refused::ContentMismatch { name: "holiday.png".into(), ext: "png".into() }));
-        assert_eq!(refused.err().map(|r| r.code()), Some(crate::frames::ErrorCode::AttachmentType));
+        assert_eq!(refused.err().map(|r| r.code()), Some(crate::errors::ErrorCode::AttachmentType));
         assert!(check("notes.txt", 8, b"\x7fELF\0\0\0\0").is_err(), "binary is not text");
     }
 

@@ -3,7 +3,10 @@
 //!
 //! A marker opens only before a non-space character and closes only after one, inside a single line, so
 //! `2 * 3 * 4`, `snake_case_name` and `a * b` stay plain.
+//!
+//! Also how sizes, durations and times read to people.
 
+use crate::ids::Millis;
 use serde::{Deserialize, Serialize};
 
 /// A run of text with one style.
@@ -85,9 +88,62 @@ pub fn clock_duration(ms: i64) -> String {
     if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
 }
 
+/// A time as JavaScript's `Date.toISOString()` writes it, `2026-12-02T11:28:40.123Z`: UTC, always with
+/// milliseconds, so exports read the same whichever side made them. Years outside 0000-9999 are written
+/// `+010000` / `-000001` as JavaScript does.
+pub fn iso_8601(ms: Millis) -> String {
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (year, month, day) = civil_from_days(days);
+    let (h, m, s, milli) =
+        (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
+    let year = match year {
+        0..=9999 => format!("{year:04}"),
+        ..0 => format!("-{:06}", -year),
+        _ => format!("+{year:06}"),
+    };
+    format!("{year}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`): eras of 400
+/// years, each starting on March 1st so the leap day comes last.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_javascripts_to_iso_string() {
+        // Each checked against `new Date(ms).toISOString()` in Node.
+        for (ms, iso) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (1_796_210_920_123, "2026-12-02T11:28:40.123Z"),
+            (1_709_164_800_000, "2024-02-29T00:00:00.000Z"),
+            (4_107_542_399_999, "2100-02-28T23:59:59.999Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+            (-62_167_219_200_000, "0000-01-01T00:00:00.000Z"),
+            (253_402_300_800_000, "+010000-01-01T00:00:00.000Z"),
+            (-62_167_219_200_001, "-000001-12-31T23:59:59.999Z"),
+            (8_640_000_000_000_000, "+275760-09-13T00:00:00.000Z"),
+            (-8_640_000_000_000_000, "-271821-04-20T00:00:00.000Z"),
+        ] {
+            assert_eq!(iso_8601(ms), iso, "{ms}");
+        }
+        assert!(iso_8601(i64::MAX).ends_with('Z') && iso_8601(i64::MIN).ends_with('Z'), "no overflow");
+    }
 
     #[test]
     fn durations_read_like_a_clock() {

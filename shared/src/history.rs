@@ -1,9 +1,18 @@
 //! Contact history (asynchronous chat): searching a contact's transcripts by keyword, with the match ranges
-//! an agent's view highlights.
+//! an agent's view highlights; what a session's record is searched by; a transcript exported as text.
 
-use crate::frames::Message;
-use crate::ids::InteractionId;
+use crate::frames::{Author, Message};
+use crate::ids::{InteractionId, Millis};
 use serde::{Deserialize, Serialize};
+
+/// One conversation's transcript (also `GET /api/v1/chats/{interaction}/transcript`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationTranscript {
+    pub interaction: InteractionId,
+    pub contact_label: String,
+    pub started_at: i64,
+    pub messages: Vec<Message>,
+}
 
 /// A message that matched a search, with where in its text the words matched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,11 +95,64 @@ pub fn search<'a>(
     hits
 }
 
+/// Most bytes of a session's text its record keeps: the search needs the words, not every byte of a very
+/// long chat.
+pub const MAX_RECORD_TEXT_BYTES: usize = 64 * 1024;
+
+/// What a completed session's record is found by and listed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordText {
+    /// The session's messages, one a line, up to [`MAX_RECORD_TEXT_BYTES`]: the records search looks in it.
+    pub text: String,
+    /// The contact's first message of the session, as a list shows it.
+    pub preview: String,
+}
+
+/// The text and preview of the session that started at `started`, from the conversation's messages (in
+/// `seq` order; those before `started` belong to earlier sessions). The text stops before the first message
+/// that would take it past [`MAX_RECORD_TEXT_BYTES`], so a message is never cut in half.
+pub fn record_text(messages: &[Message], started: Millis) -> RecordText {
+    let session = || messages.iter().filter(|m| m.at >= started);
+    let mut text = String::new();
+    for m in session() {
+        if text.len() + m.text.len() > MAX_RECORD_TEXT_BYTES {
+            break;
+        }
+        text.push_str(&m.text);
+        text.push('\n');
+    }
+    let preview = session()
+        .find(|m| matches!(m.author, Author::Contact))
+        .map(crate::delivery::message_preview)
+        .unwrap_or_default();
+    RecordText { text, preview }
+}
+
+/// A transcript as a plain text file (the agent's "export"): a heading, then one line per message with its
+/// UTC time, who wrote it (the contact's label, the agent's name, `?` for an author this build does not
+/// know) and its text as written.
+pub fn transcript_text(transcript: &ConversationTranscript) -> String {
+    let mut text = format!("Conversation {} with {}\n\n", transcript.interaction, transcript.contact_label);
+    for m in &transcript.messages {
+        let who = match &m.author {
+            Author::Contact => transcript.contact_label.as_str(),
+            Author::Agent { name, .. } => name.as_str(),
+            Author::Unknown => "?",
+        };
+        text.push_str(&format!("[{}] {who}: {}\n", crate::format::iso_8601(m.at), m.text));
+    }
+    text
+}
+
+/// The name [`transcript_text`] is downloaded under.
+pub fn transcript_file_name(interaction: InteractionId) -> String {
+    format!("conversation-{interaction}.txt")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frames::Author;
-    use crate::ids::ClientMessageId;
+    use crate::ids::{AgentId, ClientMessageId};
 
     fn msg(seq: u64, text: &str, at: i64) -> Message {
         Message {
@@ -117,6 +179,74 @@ mod tests {
         assert_eq!(hits[1].ranges, vec![(3, 10), (14, 19)]);
         assert!(search([(old, &first[..])], "invoice refund", 10).is_empty(), "every word must match");
         assert!(search([(old, &first[..])], "   ", 10).is_empty());
+    }
+
+    fn by(author: Author, message: Message) -> Message {
+        Message { author, ..message }
+    }
+
+    fn ada() -> Author {
+        Author::Agent { id: AgentId("ada".into()), name: "Ada".into() }
+    }
+
+    #[test]
+    fn a_record_keeps_its_sessions_text_and_the_contacts_first_words() {
+        let messages = [
+            msg(1, "from an earlier session", 10),
+            by(ada(), msg(2, "Hello, how can I help?", 100)),
+            msg(3, "My *order* is late", 101),
+            msg(4, "it was due Monday", 102),
+        ];
+        let record = record_text(&messages, 100);
+        assert_eq!(record.text, "Hello, how can I help?\nMy *order* is late\nit was due Monday\n");
+        assert_eq!(record.preview, "My order is late", "the contact's first message, as a list shows it");
+        let agent_only = record_text(&messages[..2], 100);
+        assert_eq!((agent_only.text.as_str(), agent_only.preview.as_str()), ("Hello, how can I help?\n", ""));
+        assert_eq!(record_text(&[], 0), RecordText { text: String::new(), preview: String::new() });
+    }
+
+    #[test]
+    fn a_records_text_stops_before_the_message_that_would_pass_the_cap() {
+        let first = "a".repeat(MAX_RECORD_TEXT_BYTES - 2);
+        // A message's own line break is not counted: `first`, its line break and "b" make exactly the cap.
+        let fits = [msg(1, &first, 0), msg(2, "b", 0), msg(3, "", 0), msg(4, "c", 0)];
+        assert_eq!(
+            record_text(&fits, 0).text,
+            format!("{first}\nb\n"),
+            "nothing after the cap, not even empty"
+        );
+        let over = [msg(1, &first, 0), msg(2, "bc", 0), msg(3, "d", 0)];
+        assert_eq!(record_text(&over, 0).text, format!("{first}\n"), "stops at the first message too long");
+        let huge = [msg(1, &"x".repeat(MAX_RECORD_TEXT_BYTES + 1), 0), msg(2, "hello", 0)];
+        let record = record_text(&huge, 0);
+        assert_eq!(record.text, "", "a message is never cut in half");
+        assert_eq!(record.preview.chars().count(), crate::delivery::PREVIEW_CHARS, "the preview still is");
+    }
+
+    #[test]
+    fn a_transcript_exports_as_one_line_per_message() {
+        let interaction = InteractionId(uuid::Uuid::from_u128(7));
+        let transcript = ConversationTranscript {
+            interaction,
+            contact_label: "Grace".into(),
+            started_at: 1_796_210_920_000,
+            messages: vec![
+                msg(1, "Is the *blue* mug back?", 1_796_210_920_123),
+                by(ada(), msg(2, "Yes, since Monday.", 1_796_210_980_000)),
+                by(Author::Unknown, msg(3, "beep", 1_796_211_000_001)),
+            ],
+        };
+        assert_eq!(
+            transcript_text(&transcript),
+            "Conversation 00000000-0000-0000-0000-000000000007 with Grace\n\n\
+             [2026-12-02T11:28:40.123Z] Grace: Is the *blue* mug back?\n\
+             [2026-12-02T11:29:40.000Z] Ada: Yes, since Monday.\n\
+             [2026-12-02T11:30:00.001Z] ?: beep\n"
+        );
+        assert_eq!(
+            transcript_file_name(interaction),
+            "conversation-00000000-0000-0000-0000-000000000007.txt"
+        );
     }
 
     #[test]

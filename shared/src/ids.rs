@@ -62,6 +62,13 @@ slug_id!(
 #[serde(transparent)]
 pub struct ContactId(pub String);
 
+impl ContactId {
+    /// The id as it appears on the wire (and in contact tokens).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Milliseconds since the Unix epoch. Every rule takes `now` as one of these from its caller.
 pub type Millis = i64;
 

@@ -5,8 +5,12 @@
 //!
 //! | module | what it decides |
 //! |---|---|
-//! | [`frames`], [`api`] | the wire protocol: versioned, internally tagged JSON with `Unknown` fallbacks, stable [`ErrorCode`](frames::ErrorCode)s |
+//! | [`frames`], [`api`] | the wire protocol: versioned, internally tagged JSON with `Unknown` fallbacks |
+//! | [`errors`] | the stable [`ErrorCode`](errors::ErrorCode) every refusal carries |
+//! | [`listing`] | how a conversation is listed in the agents' logs |
+//! | [`role`] | the roles of staff accounts |
 //! | [`ids`] | interaction, message, site, agent, queue and contact identifiers |
+//! | [`contact`] | who a contact is when a chat starts: a verified user or a new visitor, its email and label |
 //! | [`json`] | a small JSON reader and writer, so the widget carries no serde (its size budget) |
 //! | [`lifecycle`] | one interaction: queued → offered → active ⇄ parked → ended → wrap → completed, reactivation, SLA timers, who sees which event (diagram in the module docs) |
 //! | [`routes`] | the edge's HTTP routes, as one table the router dispatches by and the tests cover |
@@ -14,8 +18,8 @@
 //! | [`delivery`] | message numbering, de-duplication, resume, the client's outbox, unread counts, typing timing |
 //! | [`validate`], [`attachments`] | input limits; the attachment allow-list checked by name and content, ≤ 100 MB |
 //! | [`limits`] | rate limits: wrong passwords, chat starts, a contact's messages and uploads |
-//! | [`history`] | keyword search over a contact's transcripts with highlight ranges |
-//! | [`format`] | `*bold*` / `_italic_` message formatting, as spans rendered as text |
+//! | [`history`] | keyword search over a contact's transcripts with highlight ranges; records' search text; transcripts as text |
+//! | [`format`] | `*bold*` / `_italic_` message formatting, as spans rendered as text; sizes, durations, UTC times |
 //! | [`admin`] | roles, the site settings an admin edits and their checks, accounts, first-run setup, the embed snippet |
 //! | [`supervision`] | the supervisor's live view: queue lengths, longest wait, agents' load, SLA breaches |
 //!
@@ -36,6 +40,8 @@
 //! - every error a client can see has a stable code;
 //! - the contact never receives anything caused by a transfer, park, note or disposition: the only lifecycle
 //!   news it can get is [`ContactNotice`](lifecycle::ContactNotice), derived from an event by construction;
+//! - no import cycle among these modules (`cargo xtask test` checks it): the wire types build on the rules'
+//!   types, never the other way round;
 //! - tests: unit and golden-JSON tests beside the code; named scenario tests for every lifecycle rule and
 //!   property tests over random event sequences in `tests/`, on a deterministic simulation (`tests/sim`).
 
@@ -43,7 +49,9 @@ pub mod admin;
 pub mod api;
 pub mod attachments;
 pub mod bad_frame;
+pub mod contact;
 pub mod delivery;
+pub mod errors;
 pub mod format;
 pub mod frames;
 pub mod history;
@@ -51,6 +59,8 @@ pub mod ids;
 pub mod json;
 pub mod lifecycle;
 pub mod limits;
+pub mod listing;
+pub mod role;
 pub mod routes;
 pub mod routing;
 pub mod supervision;

@@ -235,9 +235,35 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in lifecycle order.
+    pub const ALL: [Phase; 8] = [
+        Phase::New,
+        Phase::Queued,
+        Phase::Offered,
+        Phase::Active,
+        Phase::Parked,
+        Phase::Ended,
+        Phase::Wrap,
+        Phase::Completed,
+    ];
+
     /// The phases of an open interaction ([`State::is_open`]).
     pub fn is_open(self) -> bool {
         matches!(self, Phase::Queued | Phase::Offered | Phase::Active | Phase::Parked)
+    }
+
+    /// The phase on the wire (what serde writes for it), for UIs that name it without serde (CSS hooks).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::New => "new",
+            Phase::Queued => "queued",
+            Phase::Offered => "offered",
+            Phase::Active => "active",
+            Phase::Parked => "parked",
+            Phase::Ended => "ended",
+            Phase::Wrap => "wrap",
+            Phase::Completed => "completed",
+        }
     }
 }
 
@@ -258,6 +284,11 @@ impl LogStatus {
     /// `agent` holds the interaction: it is offered to it, active or parked with it, or in its wrap-up.
     pub fn held_by(&self, agent: &AgentId) -> bool {
         self.agent.as_ref() == Some(agent) && self.phase != Phase::Completed
+    }
+
+    /// `agent` holds the interaction and it is in one of `phases`: one section of the agent's own log.
+    pub fn held_by_in(&self, agent: &AgentId, phases: &[Phase]) -> bool {
+        self.held_by(agent) && phases.contains(&self.phase)
     }
 }
 
@@ -486,11 +517,11 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(&self) -> crate::frames::ErrorCode {
+    pub fn code(&self) -> crate::errors::ErrorCode {
         match self {
-            Refusal::NotYours => crate::frames::ErrorCode::Unauthorized,
-            Refusal::UnknownCode(_) => crate::frames::ErrorCode::BadRequest,
-            _ => crate::frames::ErrorCode::NotAllowedNow,
+            Refusal::NotYours => crate::errors::ErrorCode::Unauthorized,
+            Refusal::UnknownCode(_) => crate::errors::ErrorCode::BadRequest,
+            _ => crate::errors::ErrorCode::NotAllowedNow,
         }
     }
 }
@@ -1058,5 +1089,32 @@ fn record(
         auto_closed,
         time_to_first_response_ms: session.sla.first_response.map(|t| t - session.sla.started),
         duration_ms: ended_at - session.sla.started,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phases_name_is_its_wire_name() {
+        for phase in Phase::ALL {
+            let wire = serde_json::to_string(&phase).expect("encodes");
+            assert_eq!(wire, format!("\"{}\"", phase.as_str()));
+        }
+    }
+
+    #[test]
+    fn an_agents_log_section_shows_what_it_holds_in_those_phases() {
+        let (ada, grace) = (AgentId("ada".into()), AgentId("grace".into()));
+        let status =
+            |phase| LogStatus { phase, agent: Some(ada.clone()), until: None, awaiting_reply_since: None };
+        assert!(status(Phase::Parked).held_by_in(&ada, &[Phase::Parked]));
+        assert!(status(Phase::Wrap).held_by_in(&ada, &[Phase::Active, Phase::Wrap]));
+        assert!(!status(Phase::Active).held_by_in(&ada, &[Phase::Parked]), "another section");
+        assert!(!status(Phase::Active).held_by_in(&grace, &[Phase::Active]), "another agent's");
+        assert!(!status(Phase::Completed).held_by_in(&ada, &Phase::ALL), "a completed chat is nobody's");
+        let queued = LogStatus { agent: None, ..status(Phase::Queued) };
+        assert!(!queued.held_by_in(&ada, &Phase::ALL));
     }
 }

@@ -82,6 +82,58 @@ pub enum Route {
     Health,
 }
 
+/// Who may call a route: what the edge's router works out about the caller before the route's handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the route needs no credential, or checks its own (the operator's token, the setup token, a
+    /// signed link, sign-in's password).
+    Public,
+    /// A contact with its token for the site named in the path.
+    Contact,
+    /// A conversation's contact (its token) or a signed-in agent of its site (the session cookie, which
+    /// counts only while the account is active).
+    ContactOrAgent,
+    /// A signed-in, active account with at least this role.
+    Staff(crate::role::Role),
+}
+
+impl Route {
+    /// Who may call this route.
+    pub fn access(self) -> Access {
+        use crate::role::Role;
+        match self {
+            Route::AdminSite
+            | Route::SaveSettings
+            | Route::RotateIdentitySecret
+            | Route::RemoveIdentitySecret
+            | Route::CreateAgent
+            | Route::UpdateAgent
+            | Route::EraseContact => Access::Staff(Role::Admin),
+            Route::Records => Access::Staff(Role::Supervisor),
+            Route::Me
+            | Route::SiteView
+            | Route::DeskSocket
+            | Route::Contacts
+            | Route::ContactHistory
+            | Route::Transcript => Access::Staff(Role::Agent),
+            Route::ChatSocket | Route::Upload | Route::AttachmentLink => Access::ContactOrAgent,
+            Route::ContactSession => Access::Contact,
+            Route::PutSite
+            | Route::FirstRun
+            | Route::WidgetSettingsPreflight
+            | Route::WidgetSettings
+            | Route::StartChat
+            | Route::SignIn
+            | Route::SignOut
+            | Route::ContactSessionPreflight
+            | Route::Download
+            | Route::WidgetFrame
+            | Route::AgentDesktop
+            | Route::Health => Access::Public,
+        }
+    }
+}
+
 /// Every route: method, path pattern (`{name}` matches one non-empty segment), route.
 pub const ROUTES: &[(Method, &str, Route)] = &[
     (Method::Put, "/api/v1/admin/sites/{site}", Route::PutSite),

@@ -151,8 +151,8 @@ pub enum DeskEffect {
 
 impl DeskRefusal {
     /// The wire code an agent's desktop receives for this refusal.
-    pub fn code(&self) -> crate::frames::ErrorCode {
-        use crate::frames::ErrorCode;
+    pub fn code(&self) -> crate::errors::ErrorCode {
+        use crate::errors::ErrorCode;
         match self {
             DeskRefusal::TargetNotReady | DeskRefusal::TargetFull | DeskRefusal::TransferToSelf => {
                 ErrorCode::TransferRefused
@@ -311,6 +311,29 @@ impl Desk {
     /// All pending decisions.
     pub fn drain(&mut self) -> Vec<DeskEffect> {
         self.effects.drain(..).collect()
+    }
+
+    /// The site's settings changed: the offer timeout, its queues and its agents. Queues only grow (a chat
+    /// may still wait in one the admin just removed); listed agents are added or updated as
+    /// [`Desk::upsert_agent`] does, and agents no longer listed are removed as [`Desk::remove_agent`] does.
+    pub fn configure(
+        &mut self,
+        offer_timeout_ms: i64,
+        queues: impl IntoIterator<Item = QueueId>,
+        agents: impl IntoIterator<Item = (AgentId, RoutingProfile)>,
+        now: Millis,
+    ) {
+        self.offer_timeout_ms = offer_timeout_ms;
+        self.queues.extend(queues);
+        let agents: Vec<(AgentId, RoutingProfile)> = agents.into_iter().collect();
+        let removed: Vec<AgentId> =
+            self.agents.keys().filter(|known| !agents.iter().any(|(a, _)| a == *known)).cloned().collect();
+        for (agent, profile) in agents {
+            self.upsert_agent(agent, profile, now);
+        }
+        for agent in &removed {
+            self.remove_agent(agent, now);
+        }
     }
 
     /// Adds or updates an agent (Offline until it says otherwise). Lowering capacity never takes away what
@@ -878,5 +901,71 @@ impl Desk {
             .filter(|(agent, seat)| eligible(agent, seat) && !waiting.refused_by.contains(*agent))
             .min_by_key(|(agent, seat)| (seat.load.len(), seat.idle_since, (*agent).clone()))
             .map(|(agent, _)| agent.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(name: &str) -> AgentId {
+        AgentId(name.into())
+    }
+
+    fn queue(name: &str) -> QueueId {
+        QueueId(name.into())
+    }
+
+    fn chat(n: u128) -> InteractionId {
+        InteractionId(uuid::Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn configuring_keeps_removed_queues_and_takes_the_new_timeout() {
+        let mut desk = Desk::new(30_000, [queue("billing")]);
+        desk.configure(60_000, [queue("sales")], [(agent("ada"), RoutingProfile::default())], 0);
+        desk.configure(60_000, [], [(agent("ada"), RoutingProfile::default())], 0);
+        assert_eq!(desk.queues, BTreeSet::from([queue("billing"), default_queue(), queue("sales")]));
+        assert_eq!(desk.offer_timeout_ms, 60_000);
+        desk.set_presence(&agent("ada"), Presence::Ready, 1_000).expect("configured");
+        desk.enqueue(chat(1), 1, queue("sales"), None, 1_000);
+        assert!(
+            desk.drain().iter().any(|e| matches!(e, DeskEffect::Offer { expires: 61_000, .. })),
+            "offers wait the new timeout"
+        );
+    }
+
+    #[test]
+    fn configuring_updates_listed_agents_and_removes_the_others_with_their_chats() {
+        let (ada, bob) = (agent("ada"), agent("bob"));
+        let mut desk = Desk::new(30_000, []);
+        desk.configure(30_000, [], [(ada.clone(), RoutingProfile::default())], 0);
+        desk.set_presence(&ada, Presence::Ready, 0).expect("configured");
+        desk.enqueue(chat(1), 7, default_queue(), None, 0);
+        desk.accept(&ada, chat(1), 1).expect("offered to ada");
+        desk.drain();
+        let mut by_hand = desk.clone();
+        let bob_profile = RoutingProfile { capacity: 5, ..RoutingProfile::default() };
+
+        desk.configure(30_000, [], [(bob.clone(), bob_profile.clone())], 2);
+        by_hand.upsert_agent(bob.clone(), bob_profile.clone(), 2);
+        by_hand.remove_agent(&ada, 2);
+
+        let effects = desk.drain();
+        assert!(effects.contains(&DeskEffect::Requeued {
+            interaction: chat(1),
+            ticket: 7,
+            from: ada.clone(),
+            reason: RequeueReason::AgentOffline,
+        }));
+        assert_eq!(effects, by_hand.drain(), "as removing the agent by hand");
+        assert_eq!(desk, by_hand);
+        assert_eq!(desk.agents.keys().collect::<Vec<_>>(), [&bob]);
+        assert_eq!(desk.agents[&bob].profile, bob_profile);
+        assert_eq!(
+            desk.waiting.iter().map(|w| w.interaction).collect::<Vec<_>>(),
+            [chat(1)],
+            "bob is Offline"
+        );
     }
 }

@@ -3,9 +3,9 @@
 //! state and its conversation list; the desktop re-derives waits and breaches every second from the
 //! timestamps in it, so the view stays current between updates.
 
-use crate::frames::ConversationSummary;
 use crate::ids::{AgentId, InteractionId, Millis, QueueId};
 use crate::lifecycle::Phase;
+use crate::listing::ConversationSummary;
 use crate::routing::{self, Presence};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

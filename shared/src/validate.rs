@@ -1,7 +1,7 @@
 //! Input limits. Everything a client sends passes through here before the edge stores or forwards it, and
 //! each refusal maps to a stable [`ErrorCode`].
 
-use crate::frames::ErrorCode;
+use crate::errors::ErrorCode;
 use thiserror::Error;
 
 /// Longest message text, in characters (Unicode scalar values, so a limit a person can reason about).

@@ -119,6 +119,56 @@ async fn first_run_creates_a_site_and_its_admin_with_the_setup_token() -> Result
     Ok(())
 }
 
+/// The operator's whole-site `PUT` with the admin token, answering its status and JSON.
+fn operator_put(edge: &Edge, site: &str, setup: &Value) -> Result<(u16, Value)> {
+    let mut resp = support::http_client()
+        .put(&edge.url(&format!("/api/v1/admin/sites/{site}")))
+        .header("authorization", &format!("Bearer {}", edge.options.admin_token))
+        .send_json(setup)?;
+    let status = resp.status().as_u16();
+    Ok((status, serde_json::from_str(&resp.body_mut().read_to_string()?).unwrap_or(Value::Null)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_site_setup_follows_the_account_rules_and_takes_no_email_from_another_site()
+-> Result<()> {
+    let edge = staff_edge("admin-operator-setup")?;
+    let site = |email: &str, password: &str| {
+        json!({"name": "Pottery", "allowed_origins": [], "agents": [
+            {"id": "pat", "name": "Pat Potter", "email": email, "password": password}]})
+    };
+    // Ada's email signs in to the demo site: another site cannot take it over, whatever its case.
+    let shouted = DEMO_AGENTS[0].0.to_uppercase();
+    let (status, answer) = operator_put(&edge, "pottery", &site(&shouted, DEMO_PASSWORD))?;
+    assert_eq!((status, code(&answer)), (409, "conflict"), "{answer}");
+    let ada = api(
+        &edge,
+        "POST",
+        "/api/v1/agent/session",
+        None,
+        Some(json!({"email": DEMO_AGENTS[0].0, "password": DEMO_PASSWORD})),
+    )?;
+    assert_eq!((ada.0, ada.1["site"].as_str()), (200, Some(DEMO_SITE)), "Ada still signs in to her site");
+    // Passwords are counted in characters, as an admin's new accounts are: eight two-byte letters do, four
+    // do not (eight bytes).
+    let (status, answer) = operator_put(&edge, "pottery", &site("pat@pottery.test", "äöüä"))?;
+    assert_eq!((status, code(&answer)), (400, "bad_request"), "{answer}");
+    let (status, answer) = operator_put(&edge, "pottery", &site("pat@pottery.test", "äöüäöüäö"))?;
+    assert_eq!((status, answer["site"].as_str(), answer["agents"].as_u64()), (200, Some("pottery"), Some(1)));
+    let pat = api(
+        &edge,
+        "POST",
+        "/api/v1/agent/session",
+        None,
+        Some(json!({"email": "PAT@pottery.test", "password": "äöüäöüäö"})),
+    )?;
+    assert_eq!((pat.0, pat.1["site"].as_str()), (200, Some("pottery")));
+    // The same site again, as the operator replaces it: its own emails are its own.
+    let (status, _) = operator_put(&edge, "pottery", &site("pat@pottery.test", "äöüäöüäö"))?;
+    assert_eq!(status, 200);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_and_accounts_apply_at_once_and_are_checked() -> Result<()> {
     let edge = staff_edge("admin-settings")?;

@@ -83,6 +83,17 @@ async fn an_agent_works_a_chat_through_park_transfer_end_and_wrap_up() -> Result
         .await?;
     assert_eq!(copy_lines, serde_json::json!(1), "\"Copy\" wraps at 1280 px");
     ada.set_window_size(1366, 860).await?;
+    // The tab shows Confab's icon: the page names one, and it is served (no favicon 404 in the console).
+    let icon = ada
+        .execute_async(
+            "const done = arguments[0];
+             const link = document.querySelector('link[rel=icon]');
+             if (!link) { done('no icon link'); return; }
+             fetch(link.href).then(r => done(r.status + ' ' + r.headers.get('content-type')), e => done(String(e)));",
+            vec![],
+        )
+        .await?;
+    assert!(icon.as_str().is_some_and(|i| i.starts_with("200 image/svg")), "the desktop's icon: {icon}");
 
     // A standard response, found by a word, goes into the reply; Enter sends it to the contact.
     click(&ada, ".ad-responses-toggle").await?;

@@ -248,7 +248,7 @@ async fn after_workerd_goes_down_nothing_is_lost(how: Halt) -> Result<()> {
     assert_eq!(texts, ["one", "two", "three"]);
     contact.say("four").await?;
     // Numbered after the others; a restart soon after messages may skip the numbers the edge had reserved
-    // for messages shown before they were stored (`edge/src/conversation.rs`), never reuse them.
+    // for messages shown before they were stored (`edge/src/objects/conversation.rs`), never reuse them.
     let four = ack_seq(contact.next().await?);
     assert!(four > 3, "a new message is numbered after the stored ones, got {four}");
     let mut other_tab = Peer::connect(&edge, &interaction, None).await?;

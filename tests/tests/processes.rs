@@ -7,8 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// What the helper prints before its group number.
+/// What the helper prints before its group number, and before the secrets its edge was given.
 const GROUP_LINE: &str = "confab-edge-group ";
+const SECRETS_LINE: &str = "confab-edge-secrets ";
 
 /// Not a test of its own: the test below runs it in a child process, which starts an edge, says the edge's
 /// process group and waits to be killed.
@@ -16,10 +17,30 @@ const GROUP_LINE: &str = "confab-edge-group ";
 #[ignore = "a helper: run by wrangler_and_workerd_end_with_the_process_that_started_them_even_on_sigkill"]
 fn helper_starts_an_edge_and_waits_to_be_killed() -> Result<()> {
     let paths = Paths::new();
-    let edge = Edge::start(&paths, EdgeOptions::for_test(&paths, "processes-helper")?)?;
+    let options = EdgeOptions::for_test(&paths, "processes-helper")?;
+    println!("{SECRETS_LINE}{} {}", options.secret, options.admin_token);
+    let edge = Edge::start(&paths, options)?;
     println!("{GROUP_LINE}{}", edge.process_group());
     std::thread::sleep(Duration::from_secs(120));
     bail!("the helper was not killed")
+}
+
+/// The command lines of the processes in process group `group` (from `/proc`, as `ps` shows them).
+fn command_lines_of_group(group: u32) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|e| {
+            // `stat`: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so read after its ')'.
+            std::fs::read_to_string(e.path().join("stat")).ok().and_then(|stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(2)?.parse::<u32>().ok())
+            }) == Some(group)
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|line| String::from_utf8_lossy(&line).replace('\0', " "))
+        .collect()
 }
 
 /// Whether any process is left in process group `group`.
@@ -39,16 +60,34 @@ fn wrangler_and_workerd_end_with_the_process_that_started_them_even_on_sigkill()
         .stderr(Stdio::null())
         .spawn()?;
     let stdout = helper.stdout.take().context("the helper's output")?;
-    let group = BufReader::new(stdout)
-        .lines()
-        .map_while(std::result::Result::ok)
-        .find_map(|line| line.strip_prefix(GROUP_LINE).and_then(|g| g.trim().parse::<u32>().ok()));
+    let mut secrets = Vec::new();
+    let group = BufReader::new(stdout).lines().map_while(std::result::Result::ok).find_map(|line| {
+        if let Some(given) = line.strip_prefix(SECRETS_LINE) {
+            secrets = given.split_whitespace().map(str::to_owned).collect();
+        }
+        line.strip_prefix(GROUP_LINE).and_then(|g| g.trim().parse::<u32>().ok())
+    });
     let Some(group) = group else {
         let _ = helper.kill();
         let _ = helper.wait();
         bail!("the helper did not start an edge");
     };
     assert!(group_alive(group), "the edge runs while its starter does");
+    // The secrets reach wrangler through a file only it can read, never on a command line that every user
+    // of the machine can list.
+    let lines = command_lines_of_group(group);
+    let wrangler_seen = lines.iter().any(|l| l.contains("wrangler"));
+    let leaked: Vec<&String> =
+        lines.iter().filter(|l| secrets.iter().any(|s| l.contains(s.as_str()))).collect();
+    if !wrangler_seen || secrets.len() != 2 || !leaked.is_empty() {
+        let _ = helper.kill();
+        let _ = helper.wait();
+        bail!(
+            "wrangler's command lines ({} seen, secrets {}) show a secret: {leaked:?}",
+            lines.len(),
+            secrets.len()
+        );
+    }
     helper.kill()?; // SIGKILL
     helper.wait()?;
     let killed = Instant::now();

@@ -87,7 +87,7 @@ fn sizes(paths: &Paths) -> Result<Sizes> {
     println!("loader:");
     print_rows(std::slice::from_ref(&loader));
 
-    let frame = include_str!("../../edge/src/widget_frame.html").replace(
+    let frame = include_str!("../../edge/src/api/widget_frame.html").replace(
         "{{SETTINGS}}",
         &serde_json::to_string(&confab_protocol::widget::WidgetSettings::default())?,
     );

@@ -13,6 +13,7 @@
 mod bench;
 mod build;
 mod dev;
+mod layers;
 mod mutants;
 mod setup;
 
@@ -101,6 +102,8 @@ fn test(paths: &Paths) -> Result<()> {
     setup::all(paths)?;
     step("formatting (cargo fmt --check)");
     exec(Command::new("cargo").args(["fmt", "--all", "--", "--check"]).current_dir(&paths.root))?;
+    step("layers (no import cycle; the edge's layers import only downwards)");
+    layers::check(&paths.root)?;
     step("lints of native crates (clippy -D warnings)");
     exec(
         Command::new("cargo")

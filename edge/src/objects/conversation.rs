@@ -18,10 +18,16 @@
 //! Lifecycle changes are saved together with the routing requests they cause (outbox), and the object's one
 //! alarm is kept at (or before) the lifecycle's next deadline.
 
-use crate::auth;
-use crate::http::{self, call, internal_request, now_ms, stub};
-use crate::outbox::{self, Outbox};
+use crate::platform::http::HttpError;
+use crate::platform::http::now_ms;
+use crate::platform::{config, crypto, files, sql};
+use crate::rpc::conversation::{ConversationMessage, Meta, Peer, Transcript};
+use crate::rpc::desk::{self, ContactAnswered, DeskMessage, RecordEntry, RoutingRequest};
+use crate::rpc::directory::{self, StoredAgent};
+use crate::rpc::outbox::{self, Outbox};
+use crate::rpc::{self, Incoming};
 use confab_protocol::PROTOCOL_VERSION;
+use confab_protocol::admin;
 use confab_protocol::api::{ConversationTranscript, RecordSummary};
 use confab_protocol::bad_frame;
 use confab_protocol::delivery::{self, SendOutcome, Submission};
@@ -29,10 +35,9 @@ use confab_protocol::frames::{
     Attachment, Author, ClientFrame, ConversationSummary, ErrorCode, InteractionView, Message, Participant,
     ServerFrame, close_code,
 };
-use confab_protocol::ids::{AgentId, ClientMessageId, ContactId, InteractionId, Seq, SiteId};
-use confab_protocol::lifecycle::{
-    EndedBy, Event, Interaction, InteractionRecord, LifecycleRules, Output, Refusal,
-};
+use confab_protocol::history::{self, RecordText};
+use confab_protocol::ids::{AgentId, ClientMessageId, Seq, SiteId};
+use confab_protocol::lifecycle::{EndedBy, Event, Interaction, InteractionRecord, Output, Refusal};
 use confab_protocol::limits;
 use confab_protocol::routing::{DeskEffect, default_queue};
 use confab_protocol::validate;
@@ -40,24 +45,9 @@ use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use worker::{
-    DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, Url, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair, durable_object,
+    DurableObject, Env, Request, Response, Result, SqlStorage, State, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair, durable_object,
 };
-
-/// Who is on a socket. Set by the Worker from the session cookie (agents) or left to `hello` (contacts).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum Peer {
-    Contact,
-    /// `epoch`: the account's session epoch when the socket opened (see `auth::AgentSession::epoch`).
-    Agent {
-        site: SiteId,
-        id: AgentId,
-        name: String,
-        #[serde(default)]
-        epoch: u32,
-    },
-}
 
 /// Kept in each socket's attachment, so it survives hibernation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,89 +55,6 @@ struct SocketState {
     peer: Peer,
     /// `hello` was received (and for a contact, its token checked).
     ready: bool,
-}
-
-/// What the conversation knows about itself; written once by `init`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Meta {
-    pub(crate) interaction: InteractionId,
-    pub(crate) site: SiteId,
-    pub(crate) contact: ContactId,
-    pub(crate) contact_label: String,
-    /// From the pre-chat form or the site's identity, for agents to follow up.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) contact_email: Option<String>,
-    pub(crate) started_at: i64,
-    #[serde(default)]
-    pub(crate) rules: LifecycleRules,
-}
-
-/// A transcript with whose it is, for the Worker's access check.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Transcript {
-    pub(crate) site: SiteId,
-    pub(crate) contact: ContactId,
-    pub(crate) transcript: ConversationTranscript,
-}
-
-/// The site and contact of `interaction`, or `None` if there is no such conversation.
-pub(crate) async fn whose(env: &Env, interaction: InteractionId) -> Result<Option<(SiteId, ContactId)>> {
-    let req = internal_request(Method::Get, "/whose", None::<&()>)?;
-    Ok(call(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok())
-}
-
-/// The transcript of `interaction`, or `None` if there is no such conversation.
-pub(crate) async fn transcript(env: &Env, interaction: InteractionId) -> Result<Option<Transcript>> {
-    let req = internal_request(Method::Get, "/transcript", None::<&()>)?;
-    Ok(call(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok())
-}
-
-/// Deletes everything the conversation stores (not its attachments: see `attachments::erase`). `false` if it
-/// refused because it is open (queued, offered, active or parked).
-pub(crate) async fn erase(env: &Env, interaction: InteractionId) -> Result<bool> {
-    let req = internal_request(Method::Post, "/erase", None::<&()>)?;
-    match call::<serde_json::Value>(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await? {
-        Ok(_) => Ok(true),
-        Err(resp) if resp.status_code() == 409 => Ok(false),
-        Err(mut resp) => Err(worker::Error::RustError(format!("erasing failed: {}", resp.text().await?))),
-    }
-}
-
-/// Closes `agent`'s sockets on the conversation, telling it why: its access ended (deactivated, or its
-/// password changed), so it must not go on reading the chat through a socket opened before.
-pub(crate) async fn sign_out_agent(
-    env: &Env,
-    interaction: InteractionId,
-    agent: &AgentId,
-    reason: &str,
-) -> Result<()> {
-    let req = internal_request(Method::Post, "/sign-out-agent", Some(&(agent, reason)))?;
-    call::<serde_json::Value>(&stub(env, "CONVERSATION", &interaction.to_string())?, req).await?.ok();
-    Ok(())
-}
-
-/// Creates the conversation (idempotent) and lists it on its site's desk.
-pub(crate) async fn init(env: &Env, meta: &Meta) -> Result<()> {
-    let req = internal_request(Method::Post, "/init", Some(meta))?;
-    match call::<serde_json::Value>(&stub(env, "CONVERSATION", &meta.interaction.to_string())?, req).await? {
-        Ok(_) => Ok(()),
-        Err(mut resp) => {
-            Err(worker::Error::RustError(format!("conversation init failed: {}", resp.text().await?)))
-        }
-    }
-}
-
-/// Hands a WebSocket upgrade to the conversation, telling it who the peer is.
-pub(crate) async fn forward_socket(
-    env: &Env,
-    interaction: InteractionId,
-    peer: &Peer,
-    req: &Request,
-) -> Result<Response> {
-    let mut url = Url::parse("https://do.internal/socket")?;
-    url.query_pairs_mut().append_pair("peer", &serde_json::to_string(peer)?);
-    let inner = crate::routes::forward(req, &format!("{}?{}", url.path(), url.query().unwrap_or_default()))?;
-    stub(env, "CONVERSATION", &interaction.to_string())?.fetch_with_request(inner).await
 }
 
 /// The conversation's storage, version by version.
@@ -167,6 +74,8 @@ const MIGRATIONS: &[&str] = &[
          id INTEGER PRIMARY KEY AUTOINCREMENT,
          after_seq INTEGER NOT NULL,
          body TEXT NOT NULL);",
+    // Messages to the desk, committed with the changes that cause them.
+    outbox::TABLE,
 ];
 
 /// How many lifecycle events a conversation keeps for agents to replay.
@@ -415,19 +324,20 @@ impl Core {
         for output in outputs {
             match output {
                 Output::Desk(request) => {
-                    let body = crate::desk::RoutingRequest { interaction: meta.interaction, request };
-                    self.outbox.push(&crate::desk::target(&meta.site, "/request"), &body)?;
+                    let request = RoutingRequest { interaction: meta.interaction, request };
+                    self.outbox.push(desk::envelope(&meta.site, &DeskMessage::Request(request))?)?;
                 }
                 Output::Event(event) => {
                     changed = true;
                     // The agent who wrote a follow-up hears that the contact answered.
                     if let Event::ReactivationAnswered { agent, .. } = &event {
-                        let answered = crate::desk::ContactAnswered {
+                        let answered = ContactAnswered {
                             agent: agent.clone(),
                             interaction: meta.interaction,
                             contact_label: meta.contact_label.clone(),
                         };
-                        self.outbox.push(&crate::desk::target(&meta.site, "/contact-answered"), &answered)?;
+                        self.outbox
+                            .push(desk::envelope(&meta.site, &DeskMessage::ContactAnswered(answered))?)?;
                     }
                     if let Some(confab_protocol::lifecycle::ContactNotice::ChatEnded { by_contact, at }) =
                         event.contact_notice()
@@ -496,24 +406,8 @@ impl Core {
 
     /// Sends a completed session to the site's records (searched by supervisors), with its messages' text.
     fn file_record(&self, meta: &Meta, record: &InteractionRecord) -> Result<()> {
-        /// The search needs the words, not every byte of a very long chat.
-        const MAX_TEXT: usize = 64 * 1024;
-        let session: Vec<Message> =
-            self.messages_from(1)?.into_iter().filter(|m| m.at >= record.started).collect();
-        let mut text = String::new();
-        for m in &session {
-            if text.len() + m.text.len() > MAX_TEXT {
-                break;
-            }
-            text.push_str(&m.text);
-            text.push('\n');
-        }
-        let preview = session
-            .iter()
-            .find(|m| matches!(m.author, Author::Contact))
-            .map(delivery::message_preview)
-            .unwrap_or_default();
-        let entry = crate::desk::RecordEntry {
+        let RecordText { text, preview } = history::record_text(&self.messages_from(1)?, record.started);
+        let entry = RecordEntry {
             summary: RecordSummary {
                 record: record.clone(),
                 contact: Some(meta.contact.clone()),
@@ -523,7 +417,7 @@ impl Core {
             },
             text,
         };
-        self.outbox.push(&crate::desk::target(&meta.site, "/record"), &entry)
+        self.outbox.push(desk::envelope(&meta.site, &DeskMessage::Record(entry))?)
     }
 
     /// Tells the desk how the conversation looks in the agents' logs: its latest message and where it stands.
@@ -542,21 +436,21 @@ impl Core {
             last_at: last.as_ref().map_or(meta.started_at, |m| m.at),
             status: self.lifecycle.borrow().as_ref().map(Interaction::log_status),
         };
-        self.outbox.push(&crate::desk::target(&meta.site, "/conversation"), &summary)
+        self.outbox.push(desk::envelope(&meta.site, &DeskMessage::Conversation(summary))?)
     }
 
     fn accept_socket(&self, req: &Request) -> Result<Response> {
         let Some(meta) = self.meta() else {
-            return http::error(ErrorCode::NotFound, "there is no such conversation");
+            return HttpError::new(ErrorCode::NotFound, "there is no such conversation").into_response();
         };
-        let peer: Option<Peer> = http::query(req, "peer")?.and_then(|v| serde_json::from_str(&v).ok());
-        let Some(peer) = peer else {
-            return http::error(ErrorCode::BadRequest, "missing peer");
+        let Some(peer) = Peer::of(req)? else {
+            return HttpError::new(ErrorCode::BadRequest, "missing peer").into_response();
         };
         if let Peer::Agent { site, .. } = &peer
             && *site != meta.site
         {
-            return http::error(ErrorCode::Unauthorized, "this conversation belongs to another site");
+            return HttpError::new(ErrorCode::Unauthorized, "this conversation belongs to another site")
+                .into_response();
         }
         let pair = WebSocketPair::new()?;
         let tag = match &peer {
@@ -587,14 +481,11 @@ impl Core {
             Self::send_error(ws, e.code(), e.to_string());
             return Ok(());
         }
-        let frame = match ClientFrame::decode(text) {
-            Ok(frame) => frame,
-            Err(_) => {
-                Self::send_error(ws, ErrorCode::BadFrame, bad_frame::explain::<ClientFrame>(text));
-                return Ok(());
-            }
+        let Ok(frame) = ClientFrame::decode(text) else {
+            Self::send_error(ws, ErrorCode::BadFrame, bad_frame::explain::<ClientFrame>(text));
+            return Ok(());
         };
-        let Some(mut socket) = ws.deserialize_attachment::<SocketState>()? else {
+        let Some(socket) = ws.deserialize_attachment::<SocketState>()? else {
             let _ = ws.close(Some(1011), Some("lost socket state"));
             return Ok(());
         };
@@ -603,158 +494,186 @@ impl Core {
             return Ok(());
         };
         if let ClientFrame::Hello { token, after, .. } = frame {
-            if let Peer::Contact = socket.peer {
-                let secret = auth::signing_secret(&self.env)?;
-                let granted = token
-                    .as_deref()
-                    .and_then(|t| auth::token_contact(&secret, t, meta.site.as_str()))
-                    .is_some_and(|contact| contact == meta.contact.0);
-                if !granted {
-                    Self::send_error(
-                        ws,
-                        ErrorCode::Unauthorized,
-                        "this token does not open this conversation",
-                    );
-                    let _ = ws.close(Some(4401), Some("unauthorized"));
-                    return Ok(());
-                }
-            }
-            socket.ready = true;
-            ws.serialize_attachment(&socket)?;
-            self.sockets_changed();
-            ws.send_with_str(
-                ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }.encode(),
-            )?;
-            let peer_is_contact = matches!(socket.peer, Peer::Contact);
-            // How far this side has read, before the backlog: a widget preloaded for its badge counts only
-            // what came since (it knows nothing of what another visit read).
-            if let (true, Some((who, seq))) = (peer_is_contact, self.read_by(false)) {
-                ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
-            }
-            // Agents also get the lifecycle's events, each after the message it followed.
-            let mut events = match socket.peer {
-                Peer::Agent { .. } => self.events_after(after.unwrap_or(0))?,
-                Peer::Contact => Vec::new(),
-            }
-            .into_iter()
-            .peekable();
-            for message in self.messages_from(delivery::resume_from(after))? {
-                while let Some((_, event)) = events.next_if(|(after_seq, _)| *after_seq < message.seq) {
-                    ws.send_with_str(ServerFrame::Event { event }.encode())?;
-                }
-                ws.send_with_str(ServerFrame::Message { message }.encode())?;
-            }
-            for (_, event) in events {
-                ws.send_with_str(ServerFrame::Event { event }.encode())?;
-            }
-            // How far the other side has read.
-            if let Some((who, seq)) = self.read_by(peer_is_contact) {
-                ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
-            }
-            if let (Peer::Agent { .. }, Some(view)) = (&socket.peer, self.view()) {
-                ws.send_with_str(ServerFrame::State { view: Box::new(view) }.encode())?;
-            }
-            return Ok(());
+            return self.on_hello(ws, &meta, socket, token.as_deref(), after);
         }
         if !socket.ready {
             Self::send_error(ws, ErrorCode::HelloRequired, "send hello first");
             return Ok(());
         }
-        let agent = match &socket.peer {
-            Peer::Agent { id, .. } => Some(id.clone()),
-            Peer::Contact => None,
-        };
-        let outcome: Option<std::result::Result<(), Refusal>> = match frame {
-            ClientFrame::Hello { .. } | ClientFrame::Unknown => None,
+        let outcome = match frame {
+            ClientFrame::Hello { .. } | ClientFrame::Unknown => Ok(()),
             ClientFrame::Send { client_id, text, attachments } => {
-                // Only files really uploaded to this conversation, described by what R2 stored.
-                let mut stored = Vec::with_capacity(attachments.len());
-                for claimed in attachments.iter().take(validate::MAX_ATTACHMENTS_PER_MESSAGE + 1) {
-                    match crate::attachments::stored(&self.env, &meta.site, meta.interaction, &claimed.id)
-                        .await?
-                    {
-                        Some(attachment) => stored.push(attachment),
-                        None => {
-                            Self::send_error(
-                                ws,
-                                ErrorCode::NotFound,
-                                format!("{:?} was not uploaded to this conversation", claimed.name),
-                            );
-                            return Ok(());
-                        }
-                    }
-                }
-                // Writing in a conversation that is not open starts a follow-up, which any agent of the site may:
-                // checked against the account as it is now, since the socket may have opened long before a
-                // deactivation or a password change. (An open conversation's writer is its assigned agent,
-                // whom a deactivation unassigns.)
-                let follow_up = self.lifecycle.borrow().as_ref().is_none_or(|l| !l.state.is_open());
-                if let (true, Peer::Agent { id, epoch, .. }) = (follow_up, &socket.peer)
-                    && !crate::admin::still_signed_in(&self.env, &meta.site, id, *epoch).await?
-                {
-                    Self::send_error(
-                        ws,
-                        ErrorCode::Unauthorized,
-                        "your account can no longer write here: sign in again",
-                    );
-                    let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
-                    self.sockets_changed();
-                    return Ok(());
-                }
-                self.on_send(ws, &meta, &socket.peer, client_id, &text, stored)?;
-                None
+                return self.on_send_frame(ws, &meta, &socket.peer, client_id, &text, &attachments).await;
             }
             signal @ (ClientFrame::Typing { .. } | ClientFrame::Read { .. }) => {
-                if let Some(refusal) = self.signal_refused(&socket.peer) {
-                    Self::refuse(ws, &refusal);
-                    return Ok(());
-                }
-                let (who, to_contact) = match &socket.peer {
-                    Peer::Contact => (Participant::Contact, false),
-                    Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
-                };
-                let to_other_side = |p: &Peer| matches!(p, Peer::Contact) == to_contact;
-                match signal {
-                    ClientFrame::Typing { on } => {
-                        self.send_where(&ServerFrame::Typing { who, on }, to_other_side)
-                    }
-                    ClientFrame::Read { seq } => {
-                        // Kept, so a reload or another tab still shows what was read.
-                        let seq = seq.min(self.last_seq.get());
-                        if seq > self.read_by(to_contact).map_or(0, |(_, s)| s) {
-                            let key = if to_contact { "read:agent" } else { "read:contact" };
-                            write_meta(&self.sql, key, serde_json::to_string(&(&who, seq))?)?;
-                            self.send_where(&ServerFrame::Read { who, seq }, to_other_side);
-                        }
-                    }
-                    _ => {}
-                }
-                None
+                self.on_signal(&socket.peer, signal)?
             }
             ClientFrame::End => {
-                let by = agent.map_or(EndedBy::Contact, EndedBy::Agent);
-                self.step(&meta, |l, now| l.end(by, now))?
+                let by = match &socket.peer {
+                    Peer::Agent { id, .. } => EndedBy::Agent(id.clone()),
+                    Peer::Contact => EndedBy::Contact,
+                };
+                self.step(&meta, |l, now| l.end(by, now))?.unwrap_or(Ok(()))
             }
-            agent_action => {
-                let Some(agent) = agent else {
+            action => {
+                let Peer::Agent { id, .. } = &socket.peer else {
                     Self::send_error(ws, ErrorCode::Unauthorized, "only agents can do that");
                     return Ok(());
                 };
-                self.step(&meta, |l, now| match agent_action {
-                    ClientFrame::Park => l.park(&agent, now),
-                    ClientFrame::Unpark => l.unpark(&agent),
-                    ClientFrame::ChooseCode { code } => l.choose_code(&agent, &code),
-                    ClientFrame::Notes { text } => l.write_notes(&agent, &text),
-                    ClientFrame::ExtendWrap => l.extend_wrap(&agent, now),
-                    ClientFrame::Complete => l.complete(&agent, now),
-                    _ => Ok(()),
-                })?
+                self.step(&meta, |l, now| Self::agent_action(l, id, action, now))?.unwrap_or(Ok(()))
             }
         };
-        if let Some(Err(refusal)) = outcome {
+        if let Err(refusal) = outcome {
             Self::refuse(ws, &refusal);
         }
         self.settle().await
+    }
+
+    /// What an agent's frame (park, unpark, a code, notes, extend, complete) does to the lifecycle.
+    fn agent_action(
+        l: &mut Interaction,
+        agent: &AgentId,
+        action: ClientFrame,
+        now: i64,
+    ) -> std::result::Result<(), Refusal> {
+        match action {
+            ClientFrame::Park => l.park(agent, now),
+            ClientFrame::Unpark => l.unpark(agent),
+            ClientFrame::ChooseCode { code } => l.choose_code(agent, &code),
+            ClientFrame::Notes { text } => l.write_notes(agent, &text),
+            ClientFrame::ExtendWrap => l.extend_wrap(agent, now),
+            ClientFrame::Complete => l.complete(agent, now),
+            _ => Ok(()),
+        }
+    }
+
+    /// `hello`: checks a contact's token, then sends the welcome, the backlog after `after` (for agents with
+    /// the lifecycle's events in between), the read positions and, for agents, the state.
+    fn on_hello(
+        &self,
+        ws: &WebSocket,
+        meta: &Meta,
+        mut socket: SocketState,
+        token: Option<&str>,
+        after: Option<Seq>,
+    ) -> Result<()> {
+        if let Peer::Contact = socket.peer {
+            let secret = config::signing_secret(&self.env)?;
+            let granted = token
+                .and_then(|t| crypto::token_contact(&secret, t, meta.site.as_str()))
+                .is_some_and(|contact| contact == meta.contact.0);
+            if !granted {
+                Self::send_error(ws, ErrorCode::Unauthorized, "this token does not open this conversation");
+                let _ = ws.close(Some(4401), Some("unauthorized"));
+                return Ok(());
+            }
+        }
+        socket.ready = true;
+        ws.serialize_attachment(&socket)?;
+        self.sockets_changed();
+        ws.send_with_str(
+            ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }.encode(),
+        )?;
+        let peer_is_contact = matches!(socket.peer, Peer::Contact);
+        // How far this side has read, before the backlog: a widget preloaded for its badge counts only
+        // what came since (it knows nothing of what another visit read).
+        if let (true, Some((who, seq))) = (peer_is_contact, self.read_by(false)) {
+            ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
+        }
+        // Agents also get the lifecycle's events, each after the message it followed.
+        let mut events = match socket.peer {
+            Peer::Agent { .. } => self.events_after(after.unwrap_or(0))?,
+            Peer::Contact => Vec::new(),
+        }
+        .into_iter()
+        .peekable();
+        for message in self.messages_from(delivery::resume_from(after))? {
+            while let Some((_, event)) = events.next_if(|(after_seq, _)| *after_seq < message.seq) {
+                ws.send_with_str(ServerFrame::Event { event }.encode())?;
+            }
+            ws.send_with_str(ServerFrame::Message { message }.encode())?;
+        }
+        for (_, event) in events {
+            ws.send_with_str(ServerFrame::Event { event }.encode())?;
+        }
+        // How far the other side has read.
+        if let Some((who, seq)) = self.read_by(peer_is_contact) {
+            ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
+        }
+        if let (Peer::Agent { .. }, Some(view)) = (&socket.peer, self.view()) {
+            ws.send_with_str(ServerFrame::State { view: Box::new(view) }.encode())?;
+        }
+        Ok(())
+    }
+
+    /// `send`: the files it names are checked against what was really uploaded, a follow-up's writer against
+    /// its account as it is now; then the message goes through [`Core::on_send`].
+    async fn on_send_frame(
+        &self,
+        ws: &WebSocket,
+        meta: &Meta,
+        peer: &Peer,
+        client_id: ClientMessageId,
+        text: &str,
+        attachments: &[Attachment],
+    ) -> Result<()> {
+        // Only files really uploaded to this conversation, described by what R2 stored.
+        let mut stored = Vec::with_capacity(attachments.len());
+        for claimed in attachments.iter().take(validate::MAX_ATTACHMENTS_PER_MESSAGE + 1) {
+            match files::stored(&self.env, &meta.site, meta.interaction, &claimed.id).await? {
+                Some(attachment) => stored.push(attachment),
+                None => {
+                    let missing = format!("{:?} was not uploaded to this conversation", claimed.name);
+                    Self::send_error(ws, ErrorCode::NotFound, missing);
+                    return Ok(());
+                }
+            }
+        }
+        // Writing in a conversation that is not open starts a follow-up, which any agent of the site may:
+        // checked against the account as it is now, since the socket may have opened long before a
+        // deactivation or a password change. (An open conversation's writer is its assigned agent, whom a
+        // deactivation unassigns.)
+        let follow_up = self.lifecycle.borrow().as_ref().is_none_or(|l| !l.state.is_open());
+        if let (true, Peer::Agent { id, epoch, .. }) = (follow_up, peer)
+            && !self.still_signed_in(&meta.site, id, *epoch).await?
+        {
+            Self::send_error(
+                ws,
+                ErrorCode::Unauthorized,
+                "your account can no longer write here: sign in again",
+            );
+            let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
+            self.sockets_changed();
+            return Ok(());
+        }
+        self.on_send(ws, meta, peer, client_id, text, stored)?;
+        self.settle().await
+    }
+
+    /// `typing` and `read`: passed to the other side (a read position is kept, and only ever moves on).
+    fn on_signal(&self, peer: &Peer, signal: ClientFrame) -> Result<std::result::Result<(), Refusal>> {
+        if let Some(refusal) = self.signal_refused(peer) {
+            return Ok(Err(refusal));
+        }
+        let (who, to_contact) = match peer {
+            Peer::Contact => (Participant::Contact, false),
+            Peer::Agent { name, .. } => (Participant::Agent { name: name.clone() }, true),
+        };
+        let to_other_side = |p: &Peer| matches!(p, Peer::Contact) == to_contact;
+        match signal {
+            ClientFrame::Typing { on } => self.send_where(&ServerFrame::Typing { who, on }, to_other_side),
+            ClientFrame::Read { seq } => {
+                // Kept, so a reload or another tab still shows what was read.
+                let seq = seq.min(self.last_seq.get());
+                if seq > self.read_by(to_contact).map_or(0, |(_, s)| s) {
+                    let key = if to_contact { "read:agent" } else { "read:contact" };
+                    write_meta(&self.sql, key, serde_json::to_string(&(&who, seq))?)?;
+                    self.send_where(&ServerFrame::Read { who, seq }, to_other_side);
+                }
+            }
+            _ => {}
+        }
+        Ok(Ok(()))
     }
 
     /// A message from the contact or an agent: de-duplicated, checked against the lifecycle (only the
@@ -852,105 +771,118 @@ fn written_by(peer: &Peer, author: &Author) -> bool {
 
 impl Core {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        match (req.method(), req.path().as_str()) {
-            (Method::Post, "/init") => {
-                let meta: Meta = req.json().await?;
-                if self.meta().is_none() {
-                    self.sql.exec(
-                        "INSERT INTO meta (key, value) VALUES ('conversation', ?)",
-                        vec![serde_json::to_string(&meta)?.into()],
-                    )?;
-                    *self.meta.borrow_mut() = Some(Rc::new(meta.clone()));
-                    *self.lifecycle.borrow_mut() = Some(Interaction::new(
-                        meta.interaction,
-                        default_queue(),
-                        meta.rules.clone(),
-                        meta.started_at,
-                    ));
-                    self.step(&meta, |_, _| ())?;
-                    self.list_on_desk(&meta)?;
-                    self.settle().await?;
-                }
-                Response::from_json(&serde_json::json!({"ok": true}))
+        let message = match rpc::incoming::<ConversationMessage>(&mut req).await? {
+            Incoming::Socket => return self.accept_socket(&req),
+            Incoming::Message(message) => message,
+        };
+        match message {
+            ConversationMessage::Init(meta) => rpc::answer(&self.init(meta).await?),
+            ConversationMessage::Desk(effect) => rpc::answer(&self.on_desk(effect).await?),
+            ConversationMessage::SignOutAgent { agent, reason } => {
+                rpc::answer(&self.sign_out_agent(&agent, &reason))
             }
-            (Method::Post, "/desk") => {
-                let effect: DeskEffect = req.json().await?;
-                if let Some(meta) = self.meta() {
-                    self.step(&meta, |l, now| l.on_desk(effect, now))?;
-                    self.settle().await?;
-                }
-                Response::from_json(&serde_json::json!({"ok": true}))
+            ConversationMessage::Erase => rpc::answer(&self.erase().await?),
+            ConversationMessage::Unread => rpc::answer(&self.unread()?),
+            ConversationMessage::Whose => {
+                rpc::answer(&self.meta().map(|meta| (meta.site.clone(), meta.contact.clone())))
             }
-            (Method::Get, "/socket") => self.accept_socket(&req),
-            (Method::Post, "/sign-out-agent") => {
-                let (agent, reason): (AgentId, String) = req.json().await?;
-                for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
-                    Self::send_error(&ws, ErrorCode::Unauthorized, reason.as_str());
-                    let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
-                    self.sockets_changed();
-                }
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            // A contact's data is deleted on request: every message, event and setting of this conversation.
-            // Its attachments are deleted from R2 by the Worker.
-            (Method::Post, "/erase") => {
-                // Checked here, where the state lives: the contact may have reopened it since the Worker asked.
-                let open = self.lifecycle.borrow().as_ref().is_some_and(|l| l.state.is_open());
-                if open {
-                    return http::error(
-                        ErrorCode::NotAllowedNow,
-                        "this conversation is open again: end it first",
-                    );
-                }
-                for ws in self.state.get_websockets() {
-                    Self::send_error(&ws, ErrorCode::NotFound, "this conversation was deleted");
-                    let _ = ws.close(Some(close_code::ERASED), Some("deleted"));
-                    self.sockets_changed();
-                }
-                self.state.storage().delete_alarm().await?;
-                self.state.storage().delete_all().await?;
-                self.outbox.forget_alarm();
-                *self.lifecycle.borrow_mut() = None;
-                *self.meta.borrow_mut() = None;
-                self.last_seq.set(0);
-                self.reserved.set(0);
-                // The object lives on empty; its tables are needed if anything still addresses it.
-                crate::schema::migrate(&self.sql, "conversation", MIGRATIONS);
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            // Agent messages the contact has not read (for the launcher's badge).
-            (Method::Get, "/unread") => {
-                let read = self.read_by(false).map(|(_, seq)| seq);
-                let unread = delivery::unread(&self.messages_from(delivery::resume_from(read))?, read, true);
-                Response::from_json(&(unread as u32))
-            }
-            (Method::Get, "/whose") => match self.meta() {
-                Some(meta) => Response::from_json(&(&meta.site, &meta.contact)),
-                None => http::error(ErrorCode::NotFound, "there is no such conversation"),
-            },
-            // The whole transcript, for history and export. The Worker checks who may read it.
-            (Method::Get, "/transcript") => match self.meta() {
-                Some(meta) => Response::from_json(&Transcript {
-                    site: meta.site.clone(),
-                    contact: meta.contact.clone(),
-                    transcript: ConversationTranscript {
-                        interaction: meta.interaction,
-                        contact_label: meta.contact_label.clone(),
-                        started_at: meta.started_at,
-                        messages: self.messages_from(1)?,
-                    },
-                }),
-                None => http::error(ErrorCode::NotFound, "there is no such conversation"),
-            },
-            _ => Response::error("unknown conversation operation", 404),
+            ConversationMessage::Transcript => rpc::answer(&self.transcript()?),
         }
+    }
+
+    /// Creates the conversation, once: later calls change nothing.
+    async fn init(&self, meta: Meta) -> Result<()> {
+        if self.meta().is_some() {
+            return Ok(());
+        }
+        self.sql.exec(
+            "INSERT INTO meta (key, value) VALUES ('conversation', ?)",
+            vec![serde_json::to_string(&meta)?.into()],
+        )?;
+        *self.meta.borrow_mut() = Some(Rc::new(meta.clone()));
+        *self.lifecycle.borrow_mut() =
+            Some(Interaction::new(meta.interaction, default_queue(), meta.rules.clone(), meta.started_at));
+        self.step(&meta, |_, _| ())?;
+        self.list_on_desk(&meta)?;
+        self.settle().await
+    }
+
+    /// A routing decision of the desk about this conversation.
+    async fn on_desk(&self, effect: DeskEffect) -> Result<()> {
+        if let Some(meta) = self.meta() {
+            self.step(&meta, |l, now| l.on_desk(effect, now))?;
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
+    /// Closes `agent`'s sockets, telling it why (its access ended).
+    fn sign_out_agent(&self, agent: &AgentId, reason: &str) {
+        for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
+            Self::send_error(&ws, ErrorCode::Unauthorized, reason);
+            let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
+            self.sockets_changed();
+        }
+    }
+
+    /// A contact's data is deleted on request: every message, event and setting of this conversation (its
+    /// attachments are deleted from R2 by the Worker). `false`, and nothing deleted, if it is open: checked
+    /// here, where the state lives, since the contact may have reopened it after the Worker asked.
+    async fn erase(&self) -> Result<bool> {
+        if self.lifecycle.borrow().as_ref().is_some_and(|l| l.state.is_open()) {
+            return Ok(false);
+        }
+        for ws in self.state.get_websockets() {
+            Self::send_error(&ws, ErrorCode::NotFound, "this conversation was deleted");
+            let _ = ws.close(Some(close_code::ERASED), Some("deleted"));
+            self.sockets_changed();
+        }
+        self.state.storage().delete_alarm().await?;
+        self.state.storage().delete_all().await?;
+        self.outbox.forget_alarm();
+        *self.lifecycle.borrow_mut() = None;
+        *self.meta.borrow_mut() = None;
+        self.last_seq.set(0);
+        self.reserved.set(0);
+        // The object lives on empty; its tables are needed if anything still addresses it.
+        sql::migrate(&self.sql, "conversation", MIGRATIONS);
+        Ok(true)
+    }
+
+    /// Agent messages the contact has not read (for the launcher's badge).
+    fn unread(&self) -> Result<u32> {
+        let read = self.read_by(false).map(|(_, seq)| seq);
+        Ok(delivery::unread(&self.messages_from(delivery::resume_from(read))?, read, true) as u32)
+    }
+
+    /// The whole transcript, for history and export, with whose it is: the Worker checks who may read it.
+    fn transcript(&self) -> Result<Option<Transcript>> {
+        let Some(meta) = self.meta() else { return Ok(None) };
+        Ok(Some(Transcript {
+            site: meta.site.clone(),
+            contact: meta.contact.clone(),
+            transcript: ConversationTranscript {
+                interaction: meta.interaction,
+                contact_label: meta.contact_label.clone(),
+                started_at: meta.started_at,
+                messages: self.messages_from(1)?,
+            },
+        }))
+    }
+
+    /// Whether `agent` of `site` is still active with the session epoch `epoch` (a socket opened by a
+    /// session of that epoch may still act), by its account as the Directory has it now.
+    async fn still_signed_in(&self, site: &SiteId, agent: &AgentId, epoch: u32) -> Result<bool> {
+        let site = directory::site(&self.env, site.as_str()).await?;
+        let account = site.as_ref().and_then(|site| site.agent(agent.as_str())).map(StoredAgent::now);
+        Ok(admin::session_holds(account, epoch).is_ok())
     }
 }
 
 impl DurableObject for Conversation {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        crate::schema::migrate(&sql, "conversation", MIGRATIONS);
+        sql::migrate(&sql, "conversation", MIGRATIONS);
         // Keep-alive pings are answered by the runtime without waking the object.
         if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
@@ -961,8 +893,7 @@ impl DurableObject for Conversation {
         let reserved: Seq = read_meta(&sql, "seq_reserved").and_then(|v| v.parse().ok()).unwrap_or(0);
         let last_seq = Core::last_stored_seq(&sql).unwrap_or(0).max(reserved);
         let outbox = Outbox::new(sql.clone());
-        let contact_limit =
-            crate::limiter::configured(&env, "CONFAB_LIMIT_CONTACT_MESSAGES", limits::CONTACT_MESSAGES);
+        let contact_limit = config::limit(&env, "CONFAB_LIMIT_CONTACT_MESSAGES", limits::CONTACT_MESSAGES);
         let core = Core {
             state,
             env,

@@ -5,65 +5,34 @@
 //! sockets, keep the alarm at the routing deadline. Being the only writer is what makes capacity counting
 //! race-free. It also keeps the site's conversation list for the agent desktop.
 
-use crate::directory::StoredAgent;
-use crate::http::{self, call, internal_request, now_ms, stub};
-use crate::outbox::{self, Outbox, Target};
+use crate::platform::http::{HttpError, now_ms};
+use crate::platform::sql;
+use crate::rpc::conversation;
+use crate::rpc::desk::{
+    ContactAnswered, ContactErasure, DeskConfig, DeskMessage, DeskSocketPeer, RecordEntry, RoutingRequest,
+};
+use crate::rpc::outbox::{self, Outbox};
+use crate::rpc::{self, Incoming};
 use confab_protocol::admin::{self, AccountNow, DeskSocketOutdated, SessionEnded};
 use confab_protocol::api::{ContactSummary, RecordQuery, RecordSummary};
 use confab_protocol::bad_frame;
 use confab_protocol::frames::{
     ConversationSummary, DeskClientFrame, DeskFrame, ErrorCode, RosterEntry, close_code,
 };
-use confab_protocol::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
+use confab_protocol::ids::{AgentId, ContactId, InteractionId};
 use confab_protocol::lifecycle::DeskRequest;
 use confab_protocol::lifecycle::Phase;
-use confab_protocol::routing::{self, DeskEffect, DeskRefusal, Presence, RoutingProfile};
+use confab_protocol::routing::{self, DeskEffect, DeskRefusal, Presence};
 use confab_protocol::supervision::{Overview, SlaTargets};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use worker::{
-    DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, Url, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair, durable_object,
+    DurableObject, Env, Request, Response, Result, SqlStorage, State, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair, durable_object,
 };
 
 /// How many conversations the desk lists.
 const LIST_LIMIT: i32 = 200;
-
-/// The site's routing settings and agents, sent by the Worker when a site is set up.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct DeskConfig {
-    pub(crate) offer_timeout_ms: i64,
-    pub(crate) queues: Vec<QueueId>,
-    /// The site's active accounts. Agents the desk knows but this list lacks were deactivated: they are
-    /// signed out and forgotten.
-    pub(crate) agents: Vec<ConfiguredAgent>,
-    #[serde(default)]
-    pub(crate) sla: SlaTargets,
-    /// The site's revision this configuration comes from: two changes stored at the same moment may
-    /// configure the desk in either order, and the older one must not win.
-    #[serde(default)]
-    pub(crate) revision: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ConfiguredAgent {
-    pub(crate) id: AgentId,
-    pub(crate) name: String,
-    pub(crate) profile: RoutingProfile,
-    /// Its role lets it watch the live overview.
-    #[serde(default)]
-    pub(crate) supervises: bool,
-    /// Sockets opened by a session of another epoch are closed (the password changed).
-    #[serde(default)]
-    pub(crate) session_epoch: u32,
-}
-
-/// A conversation's routing request, as the conversation sends it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RoutingRequest {
-    pub(crate) interaction: InteractionId,
-    pub(crate) request: DeskRequest,
-}
 
 /// Who is on a desk socket (kept in its attachment, so it survives hibernation).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,62 +59,6 @@ impl DeskPeer {
 
 /// Tag of the desk sockets that get the live [`Overview`].
 const SUPERVISOR_TAG: &str = "supervisor";
-
-/// A completed interaction for the site's records, from its conversation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RecordEntry {
-    pub(crate) summary: RecordSummary,
-    /// The session's messages, for the text search.
-    pub(crate) text: String,
-}
-
-/// What erasing a contact's data involves, or why not now.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ContactErasure {
-    pub(crate) interactions: Vec<InteractionId>,
-    /// Conversations still queued, offered, active or parked: they must end first.
-    pub(crate) open: u32,
-}
-
-/// From a conversation: the contact answered `agent`'s follow-up.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ContactAnswered {
-    pub(crate) agent: AgentId,
-    pub(crate) interaction: InteractionId,
-    pub(crate) contact_label: String,
-}
-
-pub(crate) fn target(site: &SiteId, path: &'static str) -> Target {
-    Target { binding: "DESK", name: site.0.clone(), path }
-}
-
-pub(crate) async fn configure(env: &Env, site: &SiteId, config: &DeskConfig) -> Result<()> {
-    let req = internal_request(Method::Post, "/configure", Some(config))?;
-    match call::<serde_json::Value>(&stub(env, "DESK", site.as_str())?, req).await? {
-        Ok(_) => Ok(()),
-        Err(mut resp) => {
-            Err(worker::Error::RustError(format!("desk refused the configuration: {}", resp.text().await?)))
-        }
-    }
-}
-
-/// Hands an agent's desk socket to its site's desk.
-pub(crate) async fn forward_socket(
-    env: &Env,
-    site: &SiteId,
-    agent: &StoredAgent,
-    req: &Request,
-) -> Result<Response> {
-    let mut url = Url::parse("https://do.internal/socket")?;
-    url.query_pairs_mut()
-        .append_pair("agent", agent.id.as_str())
-        .append_pair("epoch", &agent.session_epoch.to_string());
-    if agent.role.may_supervise() {
-        url.query_pairs_mut().append_pair("supervisor", "1");
-    }
-    let inner = crate::routes::forward(req, &format!("{}?{}", url.path(), url.query().unwrap_or_default()))?;
-    stub(env, "DESK", site.as_str())?.fetch_with_request(inner).await
-}
 
 #[durable_object]
 pub struct Desk {
@@ -388,8 +301,7 @@ impl Desk {
         };
         for effect in &effects {
             if let Some(interaction) = effect.interaction() {
-                let to = Target { binding: "CONVERSATION", name: interaction.to_string(), path: "/desk" };
-                self.outbox.push(&to, effect)?;
+                self.outbox.push(conversation::envelope(interaction, effect)?)?;
             }
         }
         self.save()?;
@@ -477,8 +389,7 @@ impl Desk {
         for (agent, ended) in signed_out {
             let held = summaries.iter().filter(|s| s.status.as_ref().is_some_and(|st| st.held_by(&agent)));
             for summary in held {
-                crate::conversation::sign_out_agent(&self.env, summary.interaction, &agent, ended.reason())
-                    .await?;
+                conversation::sign_out_agent(&self.env, summary.interaction, &agent, ended.reason()).await?;
             }
         }
         Ok(())
@@ -569,26 +480,187 @@ impl Desk {
     }
 }
 
+/// The desk's storage, version by version.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS conversations (
+         interaction TEXT PRIMARY KEY, body TEXT NOT NULL, last_at INTEGER NOT NULL);
+     CREATE TABLE IF NOT EXISTS routing (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS agent_names (agent TEXT PRIMARY KEY, name TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS contact_conversations (
+         interaction TEXT PRIMARY KEY, contact TEXT NOT NULL, label TEXT NOT NULL,
+         started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);
+     CREATE INDEX IF NOT EXISTS contact_conversations_by_contact ON contact_conversations (contact, started_at);
+     CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS records (
+         interaction TEXT NOT NULL, session INTEGER NOT NULL, contact TEXT NOT NULL, agent TEXT NOT NULL,
+         codes TEXT NOT NULL, label TEXT NOT NULL, completed_at INTEGER NOT NULL, text TEXT NOT NULL,
+         body TEXT NOT NULL, PRIMARY KEY (interaction, session));
+     CREATE INDEX IF NOT EXISTS records_by_time ON records (completed_at);",
+    // Messages to conversations, committed with the decisions that cause them.
+    outbox::TABLE,
+];
+
+/// What the Worker and the conversations ask of the desk, one method each.
+impl Desk {
+    /// The site's settings or accounts changed: routing takes the new ones, sockets that no longer fit
+    /// their account are closed, every desktop hears of it.
+    async fn configure(&self, config: DeskConfig) -> Result<()> {
+        let now = now_ms();
+        let applied: Option<u64> = self.setting("revision").and_then(|v| v.parse().ok());
+        if applied.is_some_and(|applied| config.revision < applied) {
+            return Ok(());
+        }
+        self.set_setting("revision", config.revision.to_string())?;
+        for agent in &config.agents {
+            self.sql.exec(
+                "INSERT INTO agent_names (agent, name) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET name = excluded.name",
+                vec![agent.id.0.clone().into(), agent.name.clone().into()],
+            )?;
+        }
+        self.set_setting("sla", serde_json::to_string(&config.sla)?)?;
+        self.apply(|d| {
+            let agents = config.agents.iter().map(|a| (a.id.clone(), a.profile.clone()));
+            d.configure(config.offer_timeout_ms, config.queues.iter().cloned(), agents, now);
+        })?;
+        self.broadcast(&DeskFrame::SiteChanged);
+        self.end_outdated_sockets(&config).await?;
+        self.broadcast(&self.roster());
+        self.settle().await
+    }
+
+    /// A conversation's routing request.
+    async fn on_request(&self, RoutingRequest { interaction, request }: RoutingRequest) -> Result<()> {
+        let now = now_ms();
+        self.apply(|d| match request {
+            DeskRequest::Enqueue { ticket, queue, prefer } => {
+                d.enqueue(interaction, ticket, queue, prefer, now)
+            }
+            DeskRequest::Release => d.release(interaction, now),
+            DeskRequest::Reclaim { ticket, agent, queue } => {
+                d.reclaim(interaction, ticket, &agent, queue, now)
+            }
+        })?;
+        self.settle().await
+    }
+
+    /// Tells the agent who wrote a follow-up that the contact answered.
+    fn contact_answered(&self, answered: ContactAnswered) {
+        let frame = DeskFrame::ContactAnswered {
+            interaction: answered.interaction,
+            contact_label: answered.contact_label,
+        };
+        self.send_to(&answered.agent, &frame);
+    }
+
+    /// A conversation's new look in the logs: kept, and told to every desktop.
+    fn conversation_changed(&self, summary: ConversationSummary) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO conversations (interaction, body, last_at) VALUES (?, ?, ?)
+             ON CONFLICT(interaction) DO UPDATE SET body = excluded.body, last_at = excluded.last_at",
+            vec![
+                summary.interaction.to_string().into(),
+                serde_json::to_string(&summary)?.into(),
+                summary.last_at.into(),
+            ],
+        )?;
+        if let Some(contact) = &summary.contact {
+            self.sql.exec(
+                "INSERT INTO contact_conversations (interaction, contact, label, started_at, last_at)
+                 VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT(interaction) DO UPDATE SET label = excluded.label, last_at = excluded.last_at",
+                vec![
+                    summary.interaction.to_string().into(),
+                    contact.0.clone().into(),
+                    summary.contact_label.clone().into(),
+                    summary.started_at.into(),
+                    summary.last_at.into(),
+                ],
+            )?;
+        }
+        self.broadcast(&DeskFrame::ConversationChanged { item: summary });
+        self.send_overview();
+        Ok(())
+    }
+
+    /// A completed session goes into the site's records, with its agent's name as it is now.
+    fn file_record(&self, mut entry: RecordEntry) -> Result<()> {
+        entry.summary.agent_name = entry.summary.record.agent.as_ref().map(|a| self.agent_name(a));
+        let record = &entry.summary.record;
+        self.sql.exec(
+            "INSERT INTO records (interaction, session, contact, agent, codes, label, completed_at, text, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(interaction, session) DO UPDATE SET body = excluded.body, text = excluded.text",
+            vec![
+                record.interaction.to_string().into(),
+                i64::from(record.session).into(),
+                entry.summary.contact.as_ref().map(|c| c.0.clone()).unwrap_or_default().into(),
+                record.agent.as_ref().map(|a| a.0.clone()).unwrap_or_default().into(),
+                serde_json::to_string(&record.codes)?.into(),
+                entry.summary.contact_label.clone().into(),
+                record.completed_at.into(),
+                entry.text.into(),
+                serde_json::to_string(&entry.summary)?.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a contact's list entries and records; answers how many conversations it had.
+    fn forget_contact(&self, contact: &str) -> Result<usize> {
+        let erasure = self.erasure(contact)?;
+        for id in &erasure.interactions {
+            for table in ["conversations", "records"] {
+                self.sql.exec(
+                    &format!("DELETE FROM {table} WHERE interaction = ?"),
+                    vec![id.to_string().into()],
+                )?;
+            }
+        }
+        self.sql.exec("DELETE FROM contact_conversations WHERE contact = ?", vec![contact.into()])?;
+        // Open desktops drop the erased conversations from their lists.
+        self.broadcast(&DeskFrame::Conversations { items: self.list()? });
+        Ok(erasure.interactions.len())
+    }
+
+    /// A contact's conversations, oldest first.
+    fn contact_conversations(&self, contact: &str) -> Result<Vec<InteractionId>> {
+        #[derive(Deserialize)]
+        struct Row {
+            interaction: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT interaction FROM contact_conversations WHERE contact = ? ORDER BY started_at",
+                vec![contact.into()],
+            )?
+            .to_array()?;
+        Ok(rows.iter().filter_map(|r| r.interaction.parse().ok()).collect())
+    }
+
+    /// An agent's desk socket, handed over by the Worker (which checked the session).
+    fn accept_socket(&self, req: &Request) -> Result<Response> {
+        let Some(DeskSocketPeer { agent, epoch, supervises }) = DeskSocketPeer::of(req)? else {
+            return HttpError::new(ErrorCode::BadRequest, "missing agent").into_response();
+        };
+        if !self.routing.borrow().agents.contains_key(&agent) {
+            return HttpError::new(ErrorCode::Unauthorized, "this account is not active on this site")
+                .into_response();
+        }
+        let pair = WebSocketPair::new()?;
+        let agent_tag = format!("agent:{agent}");
+        let tags: Vec<&str> =
+            if supervises { vec![agent_tag.as_str(), SUPERVISOR_TAG] } else { vec![agent_tag.as_str()] };
+        self.state.accept_websocket_with_tags(&pair.server, &tags);
+        pair.server.serialize_attachment(DeskPeer { agent, supervises, epoch })?;
+        Response::from_websocket(pair.client)
+    }
+}
+
 impl DurableObject for Desk {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        let schema = "CREATE TABLE IF NOT EXISTS conversations (
-                 interaction TEXT PRIMARY KEY, body TEXT NOT NULL, last_at INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS routing (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS agent_names (agent TEXT PRIMARY KEY, name TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS contact_conversations (
-                 interaction TEXT PRIMARY KEY, contact TEXT NOT NULL, label TEXT NOT NULL,
-                 started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);
-             CREATE INDEX IF NOT EXISTS contact_conversations_by_contact ON contact_conversations (contact, started_at);
-             CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS records (
-                 interaction TEXT NOT NULL, session INTEGER NOT NULL, contact TEXT NOT NULL, agent TEXT NOT NULL,
-                 codes TEXT NOT NULL, label TEXT NOT NULL, completed_at INTEGER NOT NULL, text TEXT NOT NULL,
-                 body TEXT NOT NULL, PRIMARY KEY (interaction, session));
-             CREATE INDEX IF NOT EXISTS records_by_time ON records (completed_at);";
-        if let Err(e) = sql.exec(schema, None) {
-            worker::console_error!("desk schema: {e}");
-        }
+        sql::migrate(&sql, "desk", MIGRATIONS);
         let saved: Vec<Body> = sql
             .exec("SELECT body FROM routing WHERE id = 1", None)
             .and_then(|c| c.to_array())
@@ -605,190 +677,21 @@ impl DurableObject for Desk {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let now = now_ms();
-        match (req.method(), req.path().as_str()) {
-            (Method::Post, "/configure") => {
-                let config: DeskConfig = req.json().await?;
-                let applied: Option<u64> = self.setting("revision").and_then(|v| v.parse().ok());
-                if applied.is_some_and(|applied| config.revision < applied) {
-                    return Response::from_json(&serde_json::json!({"ok": true, "outdated": true}));
-                }
-                self.set_setting("revision", config.revision.to_string())?;
-                for agent in &config.agents {
-                    self.sql.exec(
-                        "INSERT INTO agent_names (agent, name) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET name = excluded.name",
-                        vec![agent.id.0.clone().into(), agent.name.clone().into()],
-                    )?;
-                }
-                self.set_setting("sla", serde_json::to_string(&config.sla)?)?;
-                let removed: Vec<AgentId> = self
-                    .routing
-                    .borrow()
-                    .agents
-                    .keys()
-                    .filter(|known| !config.agents.iter().any(|a| a.id == **known))
-                    .cloned()
-                    .collect();
-                self.apply(|d| {
-                    d.offer_timeout_ms = config.offer_timeout_ms;
-                    // Queues only grow: a chat may still wait in one the admin just removed.
-                    d.queues.extend(config.queues.iter().cloned());
-                    for agent in &config.agents {
-                        d.upsert_agent(agent.id.clone(), agent.profile.clone(), now);
-                    }
-                    for agent in &removed {
-                        d.remove_agent(agent, now);
-                    }
-                })?;
-                self.broadcast(&DeskFrame::SiteChanged);
-                self.end_outdated_sockets(&config).await?;
-                self.broadcast(&self.roster());
-                self.settle().await?;
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            (Method::Post, "/request") => {
-                let RoutingRequest { interaction, request } = req.json().await?;
-                self.apply(|d| match request {
-                    DeskRequest::Enqueue { ticket, queue, prefer } => {
-                        d.enqueue(interaction, ticket, queue, prefer, now)
-                    }
-                    DeskRequest::Release => d.release(interaction, now),
-                    DeskRequest::Reclaim { ticket, agent, queue } => {
-                        d.reclaim(interaction, ticket, &agent, queue, now)
-                    }
-                })?;
-                self.settle().await?;
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            (Method::Post, "/contact-answered") => {
-                let answered: ContactAnswered = req.json().await?;
-                self.send_to(
-                    &answered.agent,
-                    &DeskFrame::ContactAnswered {
-                        interaction: answered.interaction,
-                        contact_label: answered.contact_label,
-                    },
-                );
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            (Method::Post, "/conversation") => {
-                let summary: ConversationSummary = req.json().await?;
-                self.sql.exec(
-                    "INSERT INTO conversations (interaction, body, last_at) VALUES (?, ?, ?)
-                     ON CONFLICT(interaction) DO UPDATE SET body = excluded.body, last_at = excluded.last_at",
-                    vec![
-                        summary.interaction.to_string().into(),
-                        serde_json::to_string(&summary)?.into(),
-                        summary.last_at.into(),
-                    ],
-                )?;
-                if let Some(contact) = &summary.contact {
-                    self.sql.exec(
-                        "INSERT INTO contact_conversations (interaction, contact, label, started_at, last_at)
-                         VALUES (?, ?, ?, ?, ?)
-                         ON CONFLICT(interaction) DO UPDATE SET label = excluded.label, last_at = excluded.last_at",
-                        vec![
-                            summary.interaction.to_string().into(),
-                            contact.0.clone().into(),
-                            summary.contact_label.clone().into(),
-                            summary.started_at.into(),
-                            summary.last_at.into(),
-                        ],
-                    )?;
-                }
-                self.broadcast(&DeskFrame::ConversationChanged { item: summary });
-                self.send_overview();
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            (Method::Post, "/record") => {
-                let mut entry: RecordEntry = req.json().await?;
-                entry.summary.agent_name = entry.summary.record.agent.as_ref().map(|a| self.agent_name(a));
-                let record = &entry.summary.record;
-                self.sql.exec(
-                    "INSERT INTO records (interaction, session, contact, agent, codes, label, completed_at, text, body)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT(interaction, session) DO UPDATE SET body = excluded.body, text = excluded.text",
-                    vec![
-                        record.interaction.to_string().into(),
-                        i64::from(record.session).into(),
-                        entry.summary.contact.as_ref().map(|c| c.0.clone()).unwrap_or_default().into(),
-                        record.agent.as_ref().map(|a| a.0.clone()).unwrap_or_default().into(),
-                        serde_json::to_string(&record.codes)?.into(),
-                        entry.summary.contact_label.clone().into(),
-                        record.completed_at.into(),
-                        entry.text.into(),
-                        serde_json::to_string(&entry.summary)?.into(),
-                    ],
-                )?;
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            (Method::Post, "/records") => {
-                let query: RecordQuery = req.json().await?;
-                Response::from_json(&self.records(&query)?)
-            }
-            (Method::Get, "/contact-erasure") => {
-                let contact = http::query(&req, "contact")?.unwrap_or_default();
-                Response::from_json(&self.erasure(&contact)?)
-            }
-            (Method::Post, "/forget-contact") => {
-                let contact = http::query(&req, "contact")?.unwrap_or_default();
-                let erasure = self.erasure(&contact)?;
-                for id in &erasure.interactions {
-                    for table in ["conversations", "records"] {
-                        self.sql.exec(
-                            &format!("DELETE FROM {table} WHERE interaction = ?"),
-                            vec![id.to_string().into()],
-                        )?;
-                    }
-                }
-                self.sql.exec("DELETE FROM contact_conversations WHERE contact = ?", vec![contact.into()])?;
-                // Open desktops drop the erased conversations from their lists.
-                self.broadcast(&DeskFrame::Conversations { items: self.list()? });
-                Response::from_json(&serde_json::json!({"erased": erasure.interactions.len()}))
-            }
-            (Method::Get, "/contacts") => {
-                let filter = http::query(&req, "q")?.unwrap_or_default();
-                Response::from_json(&self.contacts(&filter)?)
-            }
-            (Method::Get, "/contact-conversations") => {
-                let contact = http::query(&req, "contact")?.unwrap_or_default();
-                #[derive(Deserialize)]
-                struct Row {
-                    interaction: String,
-                }
-                let rows: Vec<Row> = self
-                    .sql
-                    .exec(
-                        "SELECT interaction FROM contact_conversations WHERE contact = ? ORDER BY started_at",
-                        vec![contact.into()],
-                    )?
-                    .to_array()?;
-                let ids: Vec<InteractionId> =
-                    rows.iter().filter_map(|r| r.interaction.parse().ok()).collect();
-                Response::from_json(&ids)
-            }
-            (Method::Get, "/socket") => {
-                let agent = http::query(&req, "agent")?.map(AgentId);
-                let Some(agent) = agent else {
-                    return http::error(ErrorCode::BadRequest, "missing agent");
-                };
-                if !self.routing.borrow().agents.contains_key(&agent) {
-                    return http::error(ErrorCode::Unauthorized, "this account is not active on this site");
-                }
-                let supervises = http::query(&req, "supervisor")?.is_some_and(|v| v == "1");
-                let epoch = http::query(&req, "epoch")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-                let pair = WebSocketPair::new()?;
-                let agent_tag = format!("agent:{agent}");
-                let tags: Vec<&str> = if supervises {
-                    vec![agent_tag.as_str(), SUPERVISOR_TAG]
-                } else {
-                    vec![agent_tag.as_str()]
-                };
-                self.state.accept_websocket_with_tags(&pair.server, &tags);
-                pair.server.serialize_attachment(DeskPeer { agent, supervises, epoch })?;
-                Response::from_websocket(pair.client)
-            }
-            _ => Response::error("unknown desk operation", 404),
+        let message = match rpc::incoming::<DeskMessage>(&mut req).await? {
+            Incoming::Socket => return self.accept_socket(&req),
+            Incoming::Message(message) => message,
+        };
+        match message {
+            DeskMessage::Request(request) => rpc::answer(&self.on_request(request).await?),
+            DeskMessage::Conversation(summary) => rpc::answer(&self.conversation_changed(summary)?),
+            DeskMessage::Record(entry) => rpc::answer(&self.file_record(entry)?),
+            DeskMessage::ContactAnswered(answered) => rpc::answer(&self.contact_answered(answered)),
+            DeskMessage::Configure(config) => rpc::answer(&self.configure(config).await?),
+            DeskMessage::Records(query) => rpc::answer(&self.records(&query)?),
+            DeskMessage::Contacts(filter) => rpc::answer(&self.contacts(&filter)?),
+            DeskMessage::ContactConversations(contact) => rpc::answer(&self.contact_conversations(&contact)?),
+            DeskMessage::ContactErasure(contact) => rpc::answer(&self.erasure(&contact)?),
+            DeskMessage::ForgetContact(contact) => rpc::answer(&self.forget_contact(&contact)?),
         }
     }
 

@@ -6,39 +6,29 @@
 //! deletes each once the receiver answered 2xx. If a delivery fails, the rest wait; the owner's alarm pumps
 //! again ([`RETRY_MS`] later).
 
-use crate::http::{internal_request, stub};
+use crate::platform::http::now_ms;
+use crate::rpc::Envelope;
 use confab_protocol::ids::Millis;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::cell::Cell;
-use worker::{Env, Method, Result, ScheduledTime, SqlStorage, State};
+use worker::{Env, Result, ScheduledTime, SqlStorage, State};
 
 /// How soon a failed delivery is retried.
 const RETRY_MS: i64 = 1_000;
 /// Messages read per round of deliveries (each receiver's oldest among them goes out in the round).
 const ROUND: i64 = 64;
 
-/// Delivers one message; `Err` unless the receiver answered 2xx.
-async fn deliver(env: &Env, row: &Row) -> Result<()> {
-    let body: serde_json::Value = serde_json::from_str(&row.body)?;
-    let req = internal_request(Method::Post, &row.path, Some(&body))?;
-    let resp = stub(env, &row.binding, &row.name)?.fetch_with_request(req).await?;
-    if resp.status_code() / 100 != 2 {
-        return Err(worker::Error::RustError(format!(
-            "{} {} answered {}",
-            row.binding,
-            row.path,
-            resp.status_code()
-        )));
-    }
-    Ok(())
-}
+/// The outbox's table, a step of each owner's migrations (`platform::sql::migrate`).
+pub(crate) const TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, binding TEXT NOT NULL, name TEXT NOT NULL,
+    path TEXT NOT NULL, body TEXT NOT NULL)";
 
-/// Where a message goes: a Durable Object (binding and name) and the operation (path).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Target {
-    pub(crate) binding: &'static str,
-    pub(crate) name: String,
-    pub(crate) path: &'static str,
+/// Delivers one stored message; `Err` unless the receiver answered 2xx.
+async fn deliver(env: &Env, row: &Row) -> Result<()> {
+    let Some(envelope) = Envelope::stored(&row.binding, row.name.clone(), &row.path, row.body.clone()) else {
+        return Err(worker::Error::RustError(format!("no Durable Object class {}", row.binding)));
+    };
+    envelope.deliver(env).await.map(|_| ())
 }
 
 pub(crate) struct Outbox {
@@ -61,26 +51,17 @@ struct Row {
 }
 
 impl Outbox {
+    /// The outbox in `sql`, whose owner's migrations created [`TABLE`].
     pub(crate) fn new(sql: SqlStorage) -> Self {
-        let schema = "CREATE TABLE IF NOT EXISTS outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, binding TEXT NOT NULL, name TEXT NOT NULL,
-            path TEXT NOT NULL, body TEXT NOT NULL)";
-        if let Err(e) = sql.exec(schema, None) {
-            worker::console_error!("outbox schema: {e}");
-        }
         Outbox { sql, pumping: Cell::new(false), maybe_queued: Cell::new(true), alarm: Cell::new(None) }
     }
 
     /// Queues a message. Call it in the same synchronous step as the state change it reports.
-    pub(crate) fn push(&self, target: &Target, body: &impl Serialize) -> Result<()> {
+    pub(crate) fn push(&self, envelope: Envelope) -> Result<()> {
+        let (binding, path) = envelope.binding_and_path();
         self.sql.exec(
             "INSERT INTO outbox (binding, name, path, body) VALUES (?, ?, ?, ?)",
-            vec![
-                target.binding.into(),
-                target.name.clone().into(),
-                target.path.into(),
-                serde_json::to_string(body)?.into(),
-            ],
+            vec![binding.into(), envelope.to.name.into(), path.into(), envelope.body.into()],
         )?;
         self.maybe_queued.set(true);
         Ok(())
@@ -180,7 +161,7 @@ pub(crate) async fn settle(
     {
         worker::console_error!("outbox: {e}");
     }
-    let now = crate::http::now_ms();
+    let now = now_ms();
     let retry = (!outbox.is_empty()).then_some(now + RETRY_MS);
     let wanted = [deadline, retry].into_iter().flatten().min();
     let storage = state.storage();

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Env, Error, Result};
+use worker::{Error, Result};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -39,13 +39,6 @@ impl Purpose {
             Purpose::Attachment => b"confab attachment-link v1\n",
         }
     }
-}
-
-/// The server-side secret every token is signed with (`CONFAB_SECRET`: a secret in production, a `--var`
-/// under `wrangler dev`).
-pub(crate) fn signing_secret(env: &Env) -> Result<String> {
-    crate::http::deployment_variable(env, "CONFAB_SECRET")
-        .ok_or_else(|| Error::RustError("CONFAB_SECRET is not configured".into()))
 }
 
 fn mac(secret: &str, purpose: Purpose, payload: &[u8]) -> HmacSha256 {

@@ -1,11 +1,9 @@
-//! The `Directory` Durable Object: every site's configuration and every agent account.
-//!
-//! There is one Directory (named "directory"). It is read on sign-in, chat start and widget load, and written
-//! only by the admin API, so a single object is plenty; its data is small.
+//! The Directory: every site's configuration and every agent account (one object, named "directory"), and
+//! the messages it takes.
 
-use crate::auth::PasswordHash;
-use crate::desk::{ConfiguredAgent, DeskConfig};
-use crate::http::{call, internal_request, stub};
+use crate::platform::crypto::PasswordHash;
+use crate::rpc::desk::{ConfiguredAgent, DeskConfig};
+use crate::rpc::{Message, Namespace, call};
 use confab_protocol::admin::{AccountNow, AgentAccount, Role, SiteAdminView, SiteSettings};
 use confab_protocol::api::StandardResponse;
 use confab_protocol::api::{IdentityRules, SiteRules};
@@ -13,9 +11,26 @@ use confab_protocol::ids::{AgentId, SiteId};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::widget::WidgetSettings;
 use serde::{Deserialize, Serialize};
-use worker::{DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, durable_object};
+use worker::{Env, Result};
 
+/// The one Directory's name.
 const NAME: &str = "directory";
+
+/// What the Directory is asked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", content = "body", rename_all = "kebab-case")]
+pub(crate) enum DirectoryMessage {
+    /// Store a site ([`WriteMode`]); answers [`Written`].
+    PutSite { site: Box<StoredSite>, mode: WriteMode },
+    /// Answers `Option<StoredSite>`.
+    Site(SiteId),
+    /// An account by its (normalized) email; answers `Option<FoundAgent>`.
+    AgentByEmail(String),
+}
+
+impl Message for DirectoryMessage {
+    const NAMESPACE: Namespace = Namespace::Directory;
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredSite {
@@ -195,7 +210,7 @@ pub(crate) struct FoundAgent {
 }
 
 /// How a write of a site went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Written {
     /// Stored, as this revision.
     Stored(u64),
@@ -203,126 +218,31 @@ pub(crate) enum Written {
     Stale,
 }
 
+/// How a site is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum WriteMode {
+    /// Only over the revision it was read at.
+    Change,
+    /// Whatever is stored.
+    Replace,
+}
+
 /// Stores `site`: only if the stored one is still at `site.revision` (`Change`; 0 for a site that must not
 /// exist yet), or whatever is stored (`Replace`: the operator's whole-site `PUT`, which says what the site
 /// is outright).
 pub(crate) async fn put_site(env: &Env, site: &StoredSite, mode: WriteMode) -> Result<Written> {
-    let path = match mode {
-        WriteMode::Change => format!("/site?expect={}", site.revision),
-        WriteMode::Replace => String::from("/site"),
-    };
-    let req = internal_request(Method::Put, &path, Some(site))?;
-    match call::<u64>(&stub(env, "DIRECTORY", NAME)?, req).await? {
-        Ok(revision) => Ok(Written::Stored(revision)),
-        Err(resp) if resp.status_code() == 409 => Ok(Written::Stale),
-        Err(mut resp) => {
-            Err(worker::Error::RustError(format!("directory refused the site: {}", resp.text().await?)))
-        }
-    }
+    call(env, NAME, &DirectoryMessage::PutSite { site: Box::new(site.clone()), mode }).await
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WriteMode {
-    Change,
-    Replace,
-}
-
+/// The site `id` as stored now, if there is one.
 pub(crate) async fn site(env: &Env, id: &str) -> Result<Option<StoredSite>> {
     if confab_protocol::validate::slug(id).is_err() {
         return Ok(None);
     }
-    let req = internal_request(Method::Get, &format!("/site/{id}"), None::<&()>)?;
-    Ok(call(&stub(env, "DIRECTORY", NAME)?, req).await?.ok())
+    call(env, NAME, &DirectoryMessage::Site(SiteId(id.to_owned()))).await
 }
 
+/// The account that signs in with `email` (normalized), and its site.
 pub(crate) async fn agent_by_email(env: &Env, email: &str) -> Result<Option<FoundAgent>> {
-    let req = internal_request(Method::Post, "/agent-by-email", Some(&email))?;
-    Ok(call(&stub(env, "DIRECTORY", NAME)?, req).await?.ok())
-}
-
-#[durable_object]
-pub struct Directory {
-    sql: SqlStorage,
-}
-
-#[derive(Deserialize)]
-struct SiteRow {
-    body: String,
-}
-
-impl Directory {
-    fn load(&self, id: &str) -> Result<Option<StoredSite>> {
-        let rows: Vec<SiteRow> =
-            self.sql.exec("SELECT body FROM sites WHERE id = ?", vec![id.into()])?.to_array()?;
-        Ok(rows.first().and_then(|r| serde_json::from_str(&r.body).ok()))
-    }
-}
-
-impl DurableObject for Directory {
-    fn new(state: State, _env: Env) -> Self {
-        let sql = state.storage().sql();
-        // A site is stored whole as JSON (it is read whole); the agents table indexes emails for sign-in.
-        let schema = "CREATE TABLE IF NOT EXISTS sites (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS agent_emails (email TEXT PRIMARY KEY, site TEXT NOT NULL);";
-        if let Err(e) = sql.exec(schema, None) {
-            worker::console_error!("directory schema: {e}");
-        }
-        Directory { sql }
-    }
-
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let path = req.path();
-        match (req.method(), path.as_str()) {
-            (Method::Put, "/site") => {
-                let expect: Option<u64> =
-                    req.url()?.query_pairs().find(|(k, _)| k == "expect").and_then(|(_, v)| v.parse().ok());
-                let mut site: StoredSite = req.json().await?;
-                // Nothing awaits from here on, so no other write can come between this check and the write.
-                // A site not stored yet is at revision 0 (so `expect=0` creates one only if there is none).
-                let stored = self.load(site.id.as_str())?.map_or(0, |s| s.revision);
-                if expect.is_some_and(|expect| stored != expect) {
-                    return Response::error("the site was written since it was read", 409);
-                }
-                site.revision = stored + 1;
-                self.sql.exec("DELETE FROM agent_emails WHERE site = ?", vec![site.id.0.clone().into()])?;
-                for agent in &site.agents {
-                    // An email moves to the site that names it last.
-                    self.sql.exec(
-                        "INSERT INTO agent_emails (email, site) VALUES (?, ?)
-                         ON CONFLICT(email) DO UPDATE SET site = excluded.site",
-                        vec![agent.email.clone().into(), site.id.0.clone().into()],
-                    )?;
-                }
-                self.sql.exec(
-                    "INSERT INTO sites (id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                    vec![site.id.0.clone().into(), serde_json::to_string(&site)?.into()],
-                )?;
-                Response::from_json(&site.revision)
-            }
-            (Method::Get, p) if p.starts_with("/site/") => match self.load(&p["/site/".len()..])? {
-                Some(site) => Response::from_json(&site),
-                None => Response::error("no such site", 404),
-            },
-            (Method::Post, "/agent-by-email") => {
-                let email: String = req.json().await?;
-                #[derive(Deserialize)]
-                struct Row {
-                    site: String,
-                }
-                let rows: Vec<Row> = self
-                    .sql
-                    .exec("SELECT site FROM agent_emails WHERE email = ?", vec![email.clone().into()])?
-                    .to_array()?;
-                let found = rows.first().and_then(|r| self.load(&r.site).ok().flatten()).and_then(|site| {
-                    let agent = site.agents.into_iter().find(|a| a.email == email)?;
-                    Some(FoundAgent { site: site.id, agent })
-                });
-                match found {
-                    Some(found) => Response::from_json(&found),
-                    None => Response::error("no such agent", 404),
-                }
-            }
-            _ => Response::error("unknown directory operation", 404),
-        }
-    }
+    call(env, NAME, &DirectoryMessage::AgentByEmail(email.to_owned())).await
 }

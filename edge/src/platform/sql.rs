@@ -1,4 +1,4 @@
-//! Declared SQLite schema migrations for a Durable Object's storage.
+//! Declared SQLite schema migrations: the one way every Durable Object creates and changes its tables.
 //!
 //! Each object lists its migrations in order; the applied count is kept in `_schema`. Migrations run in the
 //! object's constructor, before it handles anything, and each runs once. A database created before

@@ -1,0 +1,131 @@
+//! Who is asking: worked out once per request, by the router, from what the route looks at
+//! (`confab_protocol::routes::Access`). Handlers ask the [`Caller`]; none reads a cookie or a token itself.
+
+use crate::platform::config;
+use crate::platform::crypto::{self, AgentSession};
+use crate::platform::http::{self, HttpError, now_ms};
+use crate::rpc::directory::{self, StoredAgent, StoredSite};
+use confab_protocol::admin::{self, Role, SessionEnded};
+use confab_protocol::api::ApiError;
+use confab_protocol::frames::ErrorCode;
+use confab_protocol::routes::Access;
+use worker::{Env, Request, Result};
+
+/// What every handler gets: who is asking, and the deployment.
+pub(super) type Call<'a> = (&'a Caller, &'a Env);
+
+/// A signed-in, active account, with its site as stored now (so a role change or deactivation applies to
+/// the very next request, whatever the session cookie says).
+#[derive(Debug, Clone)]
+pub(crate) struct Staff {
+    pub(crate) site: StoredSite,
+    pub(crate) agent: StoredAgent,
+}
+
+/// The caller of one request.
+pub(crate) struct Caller {
+    /// The session cookie's session, if it is genuine and current.
+    session: Option<AgentSession>,
+    /// Its account, read when the route looks at staff: the refusal instead if the account no longer holds.
+    staff: Option<std::result::Result<Staff, ApiError>>,
+    /// The `Authorization: Bearer` token, unchecked: what it opens depends on the site it is used for.
+    bearer: Option<String>,
+    /// The deployment's signing secret.
+    secret: String,
+}
+
+impl Caller {
+    /// Works out who sent `req`, as far as a route with `access` needs to know.
+    pub(crate) async fn of(req: &Request, env: &Env, access: Access) -> Result<Caller> {
+        let secret = config::signing_secret(env)?;
+        let cookie = req.headers().get("cookie")?;
+        let session = AgentSession::from_cookie_header(&secret, cookie.as_deref(), now_ms());
+        let looks_at_staff = matches!(access, Access::Staff(_) | Access::ContactOrAgent);
+        let staff = match (&session, looks_at_staff) {
+            (Some(session), true) => Some(Self::account(env, session).await?),
+            _ => None,
+        };
+        Ok(Caller { session, staff, bearer: http::bearer(req), secret })
+    }
+
+    /// The account behind `session`, if it still holds (active, same session epoch).
+    async fn account(env: &Env, session: &AgentSession) -> Result<std::result::Result<Staff, ApiError>> {
+        let Some(site) = directory::site(env, &session.site).await? else {
+            return Ok(Err(ApiError::new(ErrorCode::Unauthorized, "your site no longer exists")));
+        };
+        let agent = site.agent(&session.id).cloned();
+        let held = admin::session_holds(agent.as_ref().map(StoredAgent::now), session.epoch);
+        Ok(match (held, agent) {
+            (Ok(()), Some(agent)) => Ok(Staff { site, agent }),
+            (held, _) => {
+                let ended = held.err().unwrap_or(SessionEnded::Deactivated);
+                Err(ApiError::new(ErrorCode::Unauthorized, ended.reason()))
+            }
+        })
+    }
+
+    /// Whether the request carries a genuine session cookie (an agent, or someone who was one).
+    pub(crate) fn has_session(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The signed-in account if it is active and its role is at least `need`; otherwise the refusal
+    /// (`unauthorized` when not signed in or deactivated, `forbidden` for a lesser role).
+    pub(crate) fn staff(&self, need: Role) -> std::result::Result<&Staff, HttpError> {
+        let staff = match &self.staff {
+            None => return Err(HttpError::new(ErrorCode::Unauthorized, "sign in first")),
+            Some(Err(refusal)) => return Err(HttpError::Api(refusal.clone())),
+            Some(Ok(staff)) => staff,
+        };
+        if staff.agent.role < need {
+            return Err(HttpError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "this needs the {} role; you are signed in as {}",
+                    need.as_str(),
+                    staff.agent.role.as_str()
+                ),
+            ));
+        }
+        Ok(staff)
+    }
+
+    /// The account as the Directory has it now, read again: for a change that crossed another and is made
+    /// again on the site as it is now.
+    pub(crate) async fn staff_read_again(
+        &self,
+        env: &Env,
+        need: Role,
+    ) -> Result<std::result::Result<Staff, HttpError>> {
+        let Some(session) = &self.session else {
+            return Ok(Err(HttpError::new(ErrorCode::Unauthorized, "sign in first")));
+        };
+        let again = Caller { staff: Some(Self::account(env, session).await?), ..self.clone_credentials() };
+        Ok(again.staff(need).cloned())
+    }
+
+    fn clone_credentials(&self) -> Caller {
+        Caller {
+            session: self.session.clone(),
+            staff: None,
+            bearer: self.bearer.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+
+    /// The contact the bearer token names, if it is a genuine contact token of `site`.
+    pub(crate) fn contact_of(&self, site: &str) -> Option<String> {
+        self.bearer.as_deref().and_then(|token| crypto::token_contact(&self.secret, token, site))
+    }
+
+    /// Whether the bearer token is the deployment's admin token (the operator).
+    pub(crate) fn is_operator(&self, env: &Env) -> bool {
+        let Some(token) = config::setup_token(env) else { return false };
+        self.bearer.as_deref().is_some_and(|given| http::constant_time_eq(given.as_bytes(), token.as_bytes()))
+    }
+
+    /// The deployment's signing secret (for the tokens and links a handler issues).
+    pub(crate) fn secret(&self) -> &str {
+        &self.secret
+    }
+}

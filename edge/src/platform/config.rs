@@ -1,0 +1,33 @@
+//! The deployment's settings: secrets (production: `wrangler secret put`) and plain variables (`wrangler dev`
+//! with `--env-file`, tests). `confab_protocol::limits::deployment_problems` says which values are wrong; the
+//! router refuses to serve while any is.
+
+use confab_protocol::limits::{self, Limit};
+use worker::{Env, Error, Result};
+
+/// A deployment setting: a secret, or else a plain variable.
+pub(crate) fn variable(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+}
+
+/// What is wrong with the deployment's settings (empty when it can serve).
+pub(crate) fn problems(env: &Env) -> Vec<String> {
+    limits::deployment_problems(|name| variable(env, name))
+}
+
+/// The server-side secret every token is signed with (`CONFAB_SECRET`).
+pub(crate) fn signing_secret(env: &Env) -> Result<String> {
+    variable(env, "CONFAB_SECRET").ok_or_else(|| Error::RustError("CONFAB_SECRET is not configured".into()))
+}
+
+/// The deployment's setup token (`CONFAB_ADMIN_TOKEN`), if it is configured.
+pub(crate) fn setup_token(env: &Env) -> Option<String> {
+    variable(env, "CONFAB_ADMIN_TOKEN").filter(|t| !t.is_empty())
+}
+
+/// A limit the deployment may set (a `BURST/EVERY_MS` variable, e.g. for a site whose contacts are
+/// integrations, or for load tests), or `default`. An unreadable one never gets here: the router refuses
+/// to serve until it is fixed.
+pub(crate) fn limit(env: &Env, variable: &str, default: Limit) -> Limit {
+    env.var(variable).ok().and_then(|v| Limit::parse(&v.to_string())).unwrap_or(default)
+}

@@ -1,0 +1,77 @@
+//! The Limiter: one object per rate-limited key (an email's sign-in attempts, an address's sign-ins or chat
+//! starts, a conversation's uploads), holding that key's bucket, and the messages it takes.
+
+use crate::platform::config;
+use crate::rpc::{Message, Namespace, call};
+use confab_protocol::limits::{self, Limit};
+use serde::{Deserialize, Serialize};
+use worker::{Env, Result};
+
+/// What is limited, and by which rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Guarded {
+    #[serde(rename = "sign-in-email-ip")]
+    SignInPerEmailAndAddress,
+    #[serde(rename = "sign-in-email")]
+    SignInPerEmail,
+    #[serde(rename = "sign-in-ip")]
+    SignInPerAddress,
+    #[serde(rename = "chat-ip")]
+    ChatStartsPerIp,
+    /// Per conversation: its contact's uploads.
+    #[serde(rename = "contact-uploads")]
+    ContactUploads,
+}
+
+impl Guarded {
+    /// The object's name prefix (each key has its own object).
+    fn name(self) -> &'static str {
+        match self {
+            Guarded::SignInPerEmailAndAddress => "sign-in-email-ip",
+            Guarded::SignInPerEmail => "sign-in-email",
+            Guarded::SignInPerAddress => "sign-in-ip",
+            Guarded::ChatStartsPerIp => "chat-ip",
+            Guarded::ContactUploads => "contact-uploads",
+        }
+    }
+
+    /// The rule, as the deployment configured it.
+    pub(crate) fn limit(self, env: &Env) -> Limit {
+        match self {
+            Guarded::SignInPerEmailAndAddress => limits::SIGN_IN_PER_EMAIL_AND_ADDRESS,
+            Guarded::SignInPerEmail => limits::SIGN_IN_PER_EMAIL,
+            Guarded::SignInPerAddress => limits::SIGN_IN_PER_ADDRESS,
+            Guarded::ChatStartsPerIp => {
+                config::limit(env, "CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", limits::CHAT_STARTS_PER_IP)
+            }
+            Guarded::ContactUploads => limits::CONTACT_UPLOADS,
+        }
+    }
+}
+
+/// What a limiter is asked; it answers the milliseconds to wait (0: allowed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", content = "body", rename_all = "kebab-case")]
+pub(crate) enum LimiterMessage {
+    /// Take one action, if allowed.
+    Take(Guarded),
+}
+
+impl Message for LimiterMessage {
+    const NAMESPACE: Namespace = Namespace::Limiter;
+}
+
+/// Takes one action of `guarded` for `key`. `Err` holds the milliseconds to wait.
+pub(crate) async fn take(env: &Env, guarded: Guarded, key: &str) -> Result<std::result::Result<(), i64>> {
+    let name = format!("{}:{key}", guarded.name());
+    Ok(match call::<_, i64>(env, &name, &LimiterMessage::Take(guarded)).await {
+        Ok(wait) if wait > 0 => Err(wait),
+        Ok(_) => Ok(()),
+        // A limiter that cannot answer must not lock everyone out.
+        Err(e) => {
+            worker::console_error!("limiter {name}: {e}");
+            Ok(())
+        }
+    })
+}
