@@ -72,22 +72,11 @@ impl Caller {
     /// The signed-in account if it is active and its role is at least `need`; otherwise the refusal
     /// (`unauthorized` when not signed in or deactivated, `forbidden` for a lesser role).
     pub(crate) fn staff(&self, need: Role) -> std::result::Result<&Staff, HttpError> {
-        let staff = match &self.staff {
-            None => return Err(HttpError::new(ErrorCode::Unauthorized, "sign in first")),
-            Some(Err(refusal)) => return Err(HttpError::Api(refusal.clone())),
-            Some(Ok(staff)) => staff,
-        };
-        if staff.agent.role < need {
-            return Err(HttpError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "this needs the {} role; you are signed in as {}",
-                    need.as_str(),
-                    staff.agent.role.as_str()
-                ),
-            ));
+        match &self.staff {
+            None => Err(HttpError::new(ErrorCode::Unauthorized, "sign in first")),
+            Some(Err(refusal)) => Err(HttpError::Api(refusal.clone())),
+            Some(Ok(staff)) => with_role(staff, need),
         }
-        Ok(staff)
     }
 
     /// The account as the Directory has it now, read again: for a change that crossed another and is made
@@ -100,17 +89,10 @@ impl Caller {
         let Some(session) = &self.session else {
             return Ok(Err(HttpError::new(ErrorCode::Unauthorized, "sign in first")));
         };
-        let again = Caller { staff: Some(Self::account(env, session).await?), ..self.clone_credentials() };
-        Ok(again.staff(need).cloned())
-    }
-
-    fn clone_credentials(&self) -> Caller {
-        Caller {
-            session: self.session.clone(),
-            staff: None,
-            bearer: self.bearer.clone(),
-            secret: self.secret.clone(),
-        }
+        Ok(match Self::account(env, session).await? {
+            Ok(staff) => with_role(&staff, need).cloned(),
+            Err(refusal) => Err(HttpError::Api(refusal)),
+        })
     }
 
     /// The contact the bearer token names, if it is a genuine contact token of `site`.
@@ -128,4 +110,17 @@ impl Caller {
     pub(crate) fn secret(&self) -> &str {
         &self.secret
     }
+}
+
+/// `staff` if its role is at least `need`, else `forbidden`.
+fn with_role(staff: &Staff, need: Role) -> std::result::Result<&Staff, HttpError> {
+    if staff.agent.role < need {
+        let message = format!(
+            "this needs the {} role; you are signed in as {}",
+            need.as_str(),
+            staff.agent.role.as_str()
+        );
+        return Err(HttpError::new(ErrorCode::Forbidden, message));
+    }
+    Ok(staff)
 }

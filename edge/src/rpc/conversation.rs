@@ -73,7 +73,7 @@ pub(crate) struct Transcript {
 impl Peer {
     /// Who is on the socket `req` opens, as [`open_socket`] said.
     pub(crate) fn of(req: &Request) -> Result<Option<Peer>> {
-        Ok(crate::rpc::socket_query(req, "peer")?.and_then(|v| serde_json::from_str(&v).ok()))
+        Ok(crate::platform::http::query(req, "peer")?.and_then(|v| serde_json::from_str(&v).ok()))
     }
 }
 

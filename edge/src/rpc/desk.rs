@@ -110,9 +110,9 @@ pub(crate) struct DeskSocketPeer {
 impl DeskSocketPeer {
     /// Who is on the socket `req` opens, as [`open_socket`] said.
     pub(crate) fn of(req: &Request) -> Result<Option<DeskSocketPeer>> {
-        let Some(agent) = crate::rpc::socket_query(req, "agent")?.map(AgentId) else { return Ok(None) };
-        let epoch = crate::rpc::socket_query(req, "epoch")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-        let supervises = crate::rpc::socket_query(req, "supervisor")?.is_some_and(|v| v == "1");
+        let Some(agent) = crate::platform::http::query(req, "agent")?.map(AgentId) else { return Ok(None) };
+        let epoch = crate::platform::http::query(req, "epoch")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let supervises = crate::platform::http::query(req, "supervisor")?.is_some_and(|v| v == "1");
         Ok(Some(DeskSocketPeer { agent, epoch, supervises }))
     }
 }

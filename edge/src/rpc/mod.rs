@@ -173,8 +173,3 @@ pub(crate) async fn open_socket(
     let inner = Request::new_with_init(url.as_str(), &init)?;
     Address { namespace: to, name: name.to_owned() }.stub(env)?.fetch_with_request(inner).await
 }
-
-/// The value of query parameter `name` of a socket upgrade [`open_socket`] sent.
-pub(crate) fn socket_query(req: &Request, name: &str) -> Result<Option<String>> {
-    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
-}
