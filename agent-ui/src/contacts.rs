@@ -2,7 +2,7 @@
 //! chosen one as a single transcript, keyword search with the matches highlighted, and a composer that
 //! writes a follow-up into the latest conversation, reopening it. When the contact answers, the desk says so.
 
-use crate::desk::Desk;
+use crate::desk::DeskState;
 use confab_client::api::{self, Failure};
 use confab_client::conversation::{ConversationLink, Events};
 use confab_client::{clock_time, view::formatted};
@@ -19,7 +19,7 @@ fn encode(text: &str) -> String {
 }
 
 #[component]
-pub(crate) fn Contacts(desk: Desk) -> impl IntoView {
+pub(crate) fn Contacts(desk: DeskState) -> impl IntoView {
     let query = RwSignal::new(String::new());
     let contacts = RwSignal::new(None::<Result<Vec<ContactSummary>, String>>);
     let asked = StoredValue::new(0u32);
@@ -91,7 +91,7 @@ fn highlighted(text: &str, ranges: &[(usize, usize)]) -> Vec<AnyView> {
 }
 
 #[component]
-fn History(desk: Desk, contact: ContactId) -> impl IntoView {
+fn History(desk: DeskState, contact: ContactId) -> impl IntoView {
     let query = RwSignal::new(String::new());
     let history = RwSignal::new(None::<Result<ContactHistory, String>>);
     let contact = StoredValue::new(contact);

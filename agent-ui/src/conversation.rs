@@ -2,7 +2,7 @@
 //! composer (emoji, files, standard responses), the actions (transfer, park, end) and, after the end, the
 //! wrap-up. It runs on the conversation's own socket, as an agent.
 
-use crate::desk::{Desk, Screen};
+use crate::desk::{DeskState, Screen};
 use crate::transfer::TransferDialog;
 use crate::wrap::WrapPanel;
 use confab_client::conversation::{ConversationLink, Events, Link};
@@ -72,7 +72,7 @@ impl Live {
 }
 
 /// How an event reads in the transcript (`None`: nothing worth a line).
-fn describe(event: &Event, desk: &Desk) -> Option<(i64, String)> {
+fn describe(event: &Event, desk: &DeskState) -> Option<(i64, String)> {
     // "You" at the start of a line, "you" further on.
     let name = |agent: &AgentId| if *agent == desk.me() { "You".to_owned() } else { desk.agent_name(agent) };
     let object =
@@ -142,7 +142,7 @@ fn describe(event: &Event, desk: &Desk) -> Option<(i64, String)> {
 }
 
 #[component]
-pub(crate) fn ConversationView(desk: Desk, interaction: InteractionId) -> impl IntoView {
+pub(crate) fn ConversationView(desk: DeskState, interaction: InteractionId) -> impl IntoView {
     let live = Live {
         interaction,
         log: RwSignal::new(ClientLog::default()),
@@ -261,13 +261,13 @@ pub(crate) fn phase_label(phase: Phase) -> &'static str {
 }
 
 /// What this agent may do on the open conversation (the lifecycle decides; the desktop only shows it).
-fn actions(desk: Desk, live: Live) -> Option<AgentActions> {
+fn actions(desk: DeskState, live: Live) -> Option<AgentActions> {
     let offered = desk.offers.with(|offers| offers.iter().any(|o| o.interaction == live.interaction));
     live.view.with(|v| v.as_ref().map(|v| v.state.actions_for(&desk.me(), offered)))
 }
 
 #[component]
-fn Actions(desk: Desk, live: Live, transferring: RwSignal<bool>) -> impl IntoView {
+fn Actions(desk: DeskState, live: Live, transferring: RwSignal<bool>) -> impl IntoView {
     let may = move |pick: fn(&AgentActions) -> bool| actions(desk, live).is_some_and(|a| pick(&a));
     let pending_transfer = move || actions(desk, live).and_then(|a| a.cancel_transfer);
     let confirming_end = RwSignal::new(false);
@@ -313,7 +313,7 @@ fn Actions(desk: Desk, live: Live, transferring: RwSignal<bool>) -> impl IntoVie
 
 /// The session's service timers, live: time to first response, time waiting for a reply, time to resolution.
 #[component]
-fn Timers(desk: Desk, live: Live) -> impl IntoView {
+fn Timers(desk: DeskState, live: Live) -> impl IntoView {
     let sla = move || live.view.with(|v| v.as_ref().and_then(|v| v.sla.clone()));
     view! {
         {move || sla().map(|sla| {
@@ -339,7 +339,7 @@ enum Line {
 }
 
 #[component]
-fn Transcript(desk: Desk, live: Live) -> impl IntoView {
+fn Transcript(desk: DeskState, live: Live) -> impl IntoView {
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
     let lines = move || {
         let mut notices = live.notices.get();
@@ -411,7 +411,7 @@ fn Transcript(desk: Desk, live: Live) -> impl IntoView {
 }
 
 #[component]
-fn Composer(desk: Desk, live: Live) -> impl IntoView {
+fn Composer(desk: DeskState, live: Live) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
     let picker_open = RwSignal::new(None::<&'static str>);
@@ -570,7 +570,7 @@ fn Composer(desk: Desk, live: Live) -> impl IntoView {
 
 /// The side panel: the interaction's id (with Copy), the contact, and the way to their history.
 #[component]
-fn Info(desk: Desk, live: Live) -> impl IntoView {
+fn Info(desk: DeskState, live: Live) -> impl IntoView {
     let id = live.interaction.to_string();
     let copied = RwSignal::new(false);
     let copy = {

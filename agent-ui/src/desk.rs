@@ -49,9 +49,10 @@ pub(crate) struct Notice {
     pub(crate) interaction: Option<InteractionId>,
 }
 
-/// The desk's state. All fields are handles, so `Desk` is `Copy` and moves into closures.
+/// What the desktop knows of the agent's desk, kept live by the desk socket (the edge's `Desk` object holds
+/// the desk itself). All fields are handles, so `DeskState` is `Copy` and moves into closures.
 #[derive(Clone, Copy)]
-pub(crate) struct Desk {
+pub(crate) struct DeskState {
     pub(crate) me: StoredValue<AgentProfile>,
     pub(crate) site: RwSignal<Option<SiteView>>,
     pub(crate) online: RwSignal<bool>,
@@ -75,10 +76,10 @@ pub(crate) struct Desk {
     socket: StoredValue<Option<Socket>, LocalStorage>,
 }
 
-impl Desk {
+impl DeskState {
     /// `signed_out` is called with the reason when the edge ends this session (deactivated, new password).
-    pub(crate) fn new(me: AgentProfile, signed_out: impl Fn(Option<String>) + 'static) -> Desk {
-        let desk = Desk {
+    pub(crate) fn new(me: AgentProfile, signed_out: impl Fn(Option<String>) + 'static) -> DeskState {
+        let desk = DeskState {
             me: StoredValue::new(me),
             site: RwSignal::new(None),
             online: RwSignal::new(false),

@@ -32,7 +32,7 @@ use confab_protocol::frames::{ConversationSummary, DeskClientFrame};
 use confab_protocol::ids::SiteId;
 use confab_protocol::lifecycle::{Phase, countdown};
 use confab_protocol::routing::Presence;
-use desk::{Desk, Screen};
+use desk::{DeskState, Screen};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -186,7 +186,7 @@ fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
     let name = profile.name.clone();
     let site = profile.site.to_string();
     let role = profile.role;
-    let desk = Desk::new(profile, move |reason| auth.set(Auth::SignedOut(reason)));
+    let desk = DeskState::new(profile, move |reason| auth.set(Auth::SignedOut(reason)));
     on_cleanup(move || desk.close());
     let sign_out = move |_| {
         desk.send(DeskClientFrame::SetPresence { presence: Presence::Offline });
@@ -267,7 +267,7 @@ fn Workspace(profile: AgentProfile, auth: RwSignal<Auth>) -> impl IntoView {
 
 /// A header button that switches the main area ("Chats" stands for the conversation screens).
 #[component]
-fn NavButton(desk: Desk, screen: Screen, label: &'static str) -> impl IntoView {
+fn NavButton(desk: DeskState, screen: Screen, label: &'static str) -> impl IntoView {
     let current = move || {
         let shown = desk.screen.get();
         let chats = |s: Screen| matches!(s, Screen::Nothing | Screen::Conversation(_) | Screen::Contacts);
@@ -279,7 +279,7 @@ fn NavButton(desk: Desk, screen: Screen, label: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn Notices(desk: Desk) -> impl IntoView {
+fn Notices(desk: DeskState) -> impl IntoView {
     view! {
         <div class="ad-notices" role="status" aria-live="polite">
             <For
@@ -307,7 +307,7 @@ fn Notices(desk: Desk) -> impl IntoView {
 
 /// The left column: offered chats, then this agent's chats by phase, then the way to contacts.
 #[component]
-fn Log(desk: Desk) -> impl IntoView {
+fn Log(desk: DeskState) -> impl IntoView {
     let offers = move || desk.offers.get();
     view! {
         <nav class="ad-log" aria-label="Conversation log">
@@ -366,7 +366,7 @@ fn Log(desk: Desk) -> impl IntoView {
 /// One group of this agent's chats. Parked and wrap-up items count down to their deadline.
 #[component]
 fn LogSection(
-    desk: Desk,
+    desk: DeskState,
     title: &'static str,
     phases: &'static [Phase],
     empty: &'static str,
@@ -387,7 +387,7 @@ fn LogSection(
 }
 
 #[component]
-fn LogItem(desk: Desk, item: ConversationSummary) -> impl IntoView {
+fn LogItem(desk: DeskState, item: ConversationSummary) -> impl IntoView {
     let id = item.interaction;
     let until = item.status.as_ref().and_then(|s| s.until);
     view! {

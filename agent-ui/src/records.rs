@@ -1,7 +1,7 @@
 //! Interaction records for supervisors: completed interactions searched by date, agent, disposition code and
 //! text; each transcript exported as JSON or plain text; and, for admins, a contact's data deleted on request.
 
-use crate::desk::Desk;
+use crate::desk::DeskState;
 use confab_client::api::{self, Failure};
 use confab_protocol::api::RecordSummary;
 use confab_protocol::format::clock_duration;
@@ -35,7 +35,7 @@ fn date_time(at: i64) -> String {
 }
 
 #[component]
-pub(crate) fn Records(desk: Desk) -> impl IntoView {
+pub(crate) fn Records(desk: DeskState) -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let agent = RwSignal::new(String::new());

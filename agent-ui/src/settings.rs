@@ -4,7 +4,7 @@
 //! edited as one draft and saved together (the edge checks them as a whole and names the field at fault);
 //! accounts are saved one at a time. Every change applies at once: the desk is reconfigured on save.
 
-use crate::desk::Desk;
+use crate::desk::DeskState;
 use confab_client::api::{self, Failure};
 use confab_protocol::admin::{
     self, AgentAccount, AgentChanges, IdentitySecret, NewAgent, Role, SiteAdminView, SiteSettings,
@@ -62,7 +62,7 @@ fn ms_from(value: &str, unit_ms: i64) -> Option<i64> {
 }
 
 #[component]
-pub(crate) fn Settings(desk: Desk) -> impl IntoView {
+pub(crate) fn Settings(desk: DeskState) -> impl IntoView {
     let loaded = RwSignal::new(None::<Result<SiteAdminView, String>>);
     let load = move || {
         spawn_local(async move {
@@ -88,7 +88,7 @@ pub(crate) fn Settings(desk: Desk) -> impl IntoView {
 }
 
 #[component]
-fn SettingsForm(desk: Desk, site: SiteAdminView) -> impl IntoView {
+fn SettingsForm(desk: DeskState, site: SiteAdminView) -> impl IntoView {
     let saved = RwSignal::new(site.settings.clone());
     let draft = RwSignal::new(site.settings.clone());
     let secret_set = RwSignal::new(site.identity_secret_set);
@@ -516,7 +516,7 @@ fn ResponsesSection(draft: RwSignal<SiteSettings>) -> impl IntoView {
 
 #[component]
 fn AccountsSection(
-    desk: Desk,
+    desk: DeskState,
     accounts: RwSignal<Vec<AgentAccount>>,
     queues: Signal<Vec<QueueId>>,
 ) -> impl IntoView {

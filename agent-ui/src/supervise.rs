@@ -2,7 +2,7 @@
 //! service-level breaches, from the desk's `overview` frames. Waits tick every second from the timestamps in
 //! the overview (`desk.now`), so the view stays true between updates.
 
-use crate::desk::{Desk, Screen};
+use crate::desk::{DeskState, Screen};
 use confab_protocol::format::clock_duration;
 use confab_protocol::routing::Presence;
 use confab_protocol::supervision::{BreachKind, Overview};
@@ -25,7 +25,7 @@ fn presence_key(presence: Presence) -> &'static str {
 }
 
 #[component]
-pub(crate) fn LiveView(desk: Desk) -> impl IntoView {
+pub(crate) fn LiveView(desk: DeskState) -> impl IntoView {
     let now = move || desk.now.get();
     view! {
         <section class="ad-page ad-live" aria-label="Live view">

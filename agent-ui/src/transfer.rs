@@ -2,7 +2,7 @@
 //! this agent used recently first. A cold transfer: the chat stays with this agent until the receiver
 //! accepts, and the customer notices nothing.
 
-use crate::desk::Desk;
+use crate::desk::DeskState;
 use confab_client::storage;
 use confab_protocol::frames::DeskClientFrame;
 use confab_protocol::ids::{AgentId, InteractionId, QueueId};
@@ -32,7 +32,7 @@ fn target_key(target: &TransferTarget) -> String {
 
 #[component]
 pub(crate) fn TransferDialog(
-    desk: Desk,
+    desk: DeskState,
     interaction: InteractionId,
     close: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {

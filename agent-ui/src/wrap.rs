@@ -1,7 +1,7 @@
 //! The wrap-up panel after a chat ends: disposition codes (one or several, optional or required), notes,
 //! the countdown with Extend when codes are optional, and Complete.
 
-use crate::desk::Desk;
+use crate::desk::DeskState;
 use confab_client::view::set_timeout;
 use confab_protocol::format::clock_duration;
 use confab_protocol::frames::{ClientFrame, InteractionView};
@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 #[component]
 pub(crate) fn WrapPanel(
-    desk: Desk,
+    desk: DeskState,
     live_view: RwSignal<Option<InteractionView>>,
     send: impl Fn(ClientFrame) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {

@@ -3,7 +3,7 @@
 use crate::errors::ErrorCode;
 pub use crate::history::ConversationTranscript;
 use crate::ids::{AgentId, ContactId, InteractionId, QueueId, SiteId};
-use crate::json::{FromJson, Json, ToJson};
+use crate::json::{FromJson, ToJson};
 use crate::lifecycle::LifecycleRules;
 use crate::widget::WidgetSettings;
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ pub struct IdentityRules {
 }
 
 /// A user of the site, as its backend vouches for them (`Confab.identify(...)` on the page).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToJson)]
 pub struct Identity {
     pub user_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,7 +137,7 @@ fn default_capacity() -> u32 {
 }
 
 /// `POST /api/v1/sites/{site}/chats`: a contact starts a conversation.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToJson)]
 pub struct StartChat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -155,42 +155,10 @@ pub struct StartChat {
 
 /// The answer to [`StartChat`]. The widget keeps the token in local storage and sends it in `hello`; it
 /// opens every conversation of this contact on this site.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct ChatStarted {
     pub interaction: InteractionId,
     pub contact_token: String,
-}
-
-impl ToJson for StartChat {
-    fn to_json(&self) -> Json {
-        let text = |s: &Option<String>| s.as_deref().map(Json::from);
-        Json::object([
-            ("name", text(&self.name)),
-            ("email", text(&self.email)),
-            ("contact_token", text(&self.contact_token)),
-            ("identity", self.identity.as_ref().map(ToJson::to_json)),
-        ])
-    }
-}
-
-impl ToJson for Identity {
-    fn to_json(&self) -> Json {
-        Json::object([
-            ("user_id", Some(self.user_id.to_json())),
-            ("name", self.name.as_deref().map(Json::from)),
-            ("email", self.email.as_deref().map(Json::from)),
-            ("signature", Some(self.signature.to_json())),
-        ])
-    }
-}
-
-impl FromJson for ChatStarted {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(ChatStarted {
-            interaction: InteractionId(json.field("interaction")?),
-            contact_token: json.field("contact_token")?,
-        })
-    }
 }
 
 /// `POST /api/v1/agent/session`: sign in.
@@ -297,18 +265,12 @@ impl RecordQuery {
 }
 
 /// A signed, short-lived download link of an attachment (`GET .../attachments/{id}/link`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct FileLink {
     /// A path on the edge, with its signature and expiry in the query.
     pub url: String,
     /// When the link stops working, milliseconds since 1970.
     pub expires: i64,
-}
-
-impl FromJson for FileLink {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(FileLink { url: json.field("url")?, expires: json.field("expires")? })
-    }
 }
 
 /// The operator's answer to a whole-site `PUT`: the site and how many accounts it has.
@@ -334,22 +296,15 @@ pub struct Health {
 }
 
 /// Every non-2xx answer of the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct ApiError {
     pub error: ApiErrorBody,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct ApiErrorBody {
     pub code: ErrorCode,
     pub message: String,
-}
-
-impl FromJson for ApiError {
-    fn from_json(json: &Json) -> Option<Self> {
-        let body = json.get("error")?;
-        Some(ApiError { error: ApiErrorBody { code: body.field("code")?, message: body.field("message")? } })
-    }
 }
 
 impl ApiError {

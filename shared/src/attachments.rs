@@ -2,7 +2,7 @@
 //! content's signature (its first bytes), so a renamed executable is refused however it is named. At most
 //! [`MAX_ATTACHMENT_BYTES`].
 
-use crate::json::{FromJson, Json, ToJson};
+use crate::json::{FromJson, ToJson};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -14,7 +14,7 @@ pub const SIGNATURE_BYTES: usize = 512;
 pub const MAX_FILE_NAME_CHARS: usize = 200;
 
 /// The kinds of file Confab accepts (the webchat channel's list in the seed documents).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToJson, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Png,
@@ -156,19 +156,6 @@ impl FileKind {
             | FileKind::Key => head.starts_with(b"PK\x03\x04"),
             FileKind::Txt | FileKind::Csv => looks_like_text(head),
         }
-    }
-}
-
-impl ToJson for FileKind {
-    fn to_json(&self) -> Json {
-        Json::from(self.as_str())
-    }
-}
-
-impl FromJson for FileKind {
-    fn from_json(json: &Json) -> Option<Self> {
-        let name = json.as_str()?;
-        FileKind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 

@@ -11,7 +11,7 @@
 
 use crate::frames::{Attachment, Author, ClientFrame, Message};
 use crate::ids::{ClientMessageId, Seq};
-use crate::json::{FromJson, Json, ToJson};
+use crate::json::{FromJson, ToJson};
 use crate::validate::{self, Invalid};
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +109,7 @@ pub fn message_preview(message: &Message) -> String {
 }
 
 /// A message written by this client and not yet acknowledged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToJson, FromJson)]
 pub struct Outgoing {
     pub client_id: ClientMessageId,
     pub text: String,
@@ -117,28 +117,6 @@ pub struct Outgoing {
     pub attachments: Vec<Attachment>,
     /// When it was written, by the client's clock (shown until the edge's stamp replaces it).
     pub written_at: i64,
-}
-
-impl ToJson for Outgoing {
-    fn to_json(&self) -> Json {
-        Json::object([
-            ("client_id", Some(self.client_id.to_json())),
-            ("text", Some(self.text.to_json())),
-            ("attachments", (!self.attachments.is_empty()).then(|| self.attachments.to_json())),
-            ("written_at", Some(self.written_at.to_json())),
-        ])
-    }
-}
-
-impl FromJson for Outgoing {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(Outgoing {
-            client_id: json.field("client_id")?,
-            text: json.field("text")?,
-            attachments: json.optional("attachments")?.unwrap_or_default(),
-            written_at: json.field("written_at")?,
-        })
-    }
 }
 
 /// A client's view of one conversation: the messages it has received, in `seq` order without duplicates, and

@@ -1,11 +1,11 @@
 //! The stable error codes every refusal carries, on the wire (`frames`, `api`) and in the rules that refuse
 //! (`validate`, `attachments`, `lifecycle`, `routing`).
 
-use crate::json::{FromJson, Json};
+use crate::json::FromJson;
 use serde::{Deserialize, Serialize};
 
 /// Stable error codes. Clients branch on these; the human-readable text may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame or request body is not valid JSON of a known shape.
@@ -96,13 +96,5 @@ impl ErrorCode {
             ErrorCode::Misconfigured => "misconfigured",
             ErrorCode::Unknown => "unknown",
         }
-    }
-}
-
-impl FromJson for ErrorCode {
-    /// A code this build does not know is `Unknown`, as with serde.
-    fn from_json(json: &Json) -> Option<Self> {
-        let name = json.as_str()?;
-        Some(ErrorCode::ALL.into_iter().find(|code| code.as_str() == name).unwrap_or(ErrorCode::Unknown))
     }
 }

@@ -7,7 +7,7 @@
 use crate::attachments::FileKind;
 pub use crate::errors::ErrorCode;
 use crate::ids::{AgentId, ClientMessageId, InteractionId, Millis, QueueId, Seq};
-use crate::json::{FromJson, Json, Malformed, ToJson};
+use crate::json::{self, FromJson, Json, Malformed, ToJson};
 use crate::lifecycle::{Event, Phase, Sla, State, WrapUp};
 pub use crate::listing::ConversationSummary;
 use crate::routing::{
@@ -27,7 +27,7 @@ pub mod close_code {
 }
 
 /// Frames a client sends on a conversation socket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToJson)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// First frame on every socket. A contact proves who it is with the token it got when the chat started
@@ -71,7 +71,7 @@ pub enum ClientFrame {
 }
 
 /// A file attached to a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToJson, FromJson)]
 pub struct Attachment {
     /// Assigned by the edge on upload; the file is fetched through a short-lived signed URL.
     pub id: String,
@@ -81,7 +81,7 @@ pub struct Attachment {
 }
 
 /// Who is typing or has read, as the other side sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Participant {
     Contact,
@@ -111,7 +111,7 @@ pub struct InteractionView {
 }
 
 /// Frames the edge sends on a conversation socket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Answer to `hello`: the socket is authenticated; the backlog after the requested `seq` follows.
@@ -129,8 +129,10 @@ pub enum ServerFrame {
     /// To the contact: the chat ended. The only lifecycle news a contact ever receives.
     ChatEnded { by_contact: bool, at: Millis },
     /// To agents: something happened in the interaction's lifecycle.
+    #[json(skip)]
     Event { event: Event },
     /// To agents: the interaction's state, timers and wrap-up.
+    #[json(skip)]
     State { view: Box<InteractionView> },
     #[serde(other)]
     Unknown,
@@ -258,7 +260,7 @@ pub enum DeskFrame {
 }
 
 /// A message as stored and delivered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Message {
     pub seq: Seq,
     pub client_id: ClientMessageId,
@@ -271,7 +273,7 @@ pub struct Message {
 }
 
 /// Who wrote a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Author {
     Contact,
@@ -300,25 +302,7 @@ impl ServerFrame {
     /// sends agents' lifecycle news (`event`, `state`) to a contact; here they, like frames of a newer
     /// version, come out `Unknown`.
     pub fn decode_for_contact(text: &str) -> Result<Self, Malformed> {
-        Self::contact_frame(&Json::parse(text)?).ok_or(Malformed)
-    }
-
-    fn contact_frame(json: &Json) -> Option<Self> {
-        Some(match json.get("type")?.as_str()? {
-            "welcome" => ServerFrame::Welcome {
-                version: json.field("version")?,
-                interaction: InteractionId(json.field("interaction")?),
-            },
-            "message" => ServerFrame::Message { message: json.field("message")? },
-            "ack" => ServerFrame::Ack { client_id: json.field("client_id")?, seq: json.field("seq")? },
-            "error" => ServerFrame::Error { code: json.field("code")?, message: json.field("message")? },
-            "typing" => ServerFrame::Typing { who: json.field("who")?, on: json.field("on")? },
-            "read" => ServerFrame::Read { who: json.field("who")?, seq: json.field("seq")? },
-            "chat_ended" => {
-                ServerFrame::ChatEnded { by_contact: json.field("by_contact")?, at: json.field("at")? }
-            }
-            _ => ServerFrame::Unknown,
-        })
+        Self::from_json(&Json::parse(text)?).ok_or(Malformed)
     }
 
     /// The JSON text of this frame. Serialising these types cannot fail (no maps with non-string keys, no
@@ -356,105 +340,7 @@ impl ClientFrame {
     /// The frame's JSON text, written with the small writer ([`crate::json`]) so that the widget carries no
     /// serde; the golden tests hold it to what serde writes.
     pub fn encode(&self) -> String {
-        let text = |s: &str| Some(Json::from(s));
-        let json = match self {
-            ClientFrame::Hello { version, token, after } => Json::object([
-                ("type", text("hello")),
-                ("version", Some(version.to_json())),
-                ("token", token.as_deref().map(Json::from)),
-                ("after", after.map(|seq| seq.to_json())),
-            ]),
-            ClientFrame::Send { client_id, text: message, attachments } => Json::object([
-                ("type", text("send")),
-                ("client_id", Some(client_id.to_json())),
-                ("text", Some(message.to_json())),
-                ("attachments", (!attachments.is_empty()).then(|| attachments.to_json())),
-            ]),
-            ClientFrame::Typing { on } => {
-                Json::object([("type", text("typing")), ("on", Some(on.to_json()))])
-            }
-            ClientFrame::Read { seq } => Json::object([("type", text("read")), ("seq", Some(seq.to_json()))]),
-            ClientFrame::ChooseCode { code } => {
-                Json::object([("type", text("choose_code")), ("code", Some(code.to_json()))])
-            }
-            ClientFrame::Notes { text: notes } => {
-                Json::object([("type", text("notes")), ("text", Some(notes.to_json()))])
-            }
-            ClientFrame::End => Json::object([("type", text("end"))]),
-            ClientFrame::Park => Json::object([("type", text("park"))]),
-            ClientFrame::Unpark => Json::object([("type", text("unpark"))]),
-            ClientFrame::ExtendWrap => Json::object([("type", text("extend_wrap"))]),
-            ClientFrame::Complete => Json::object([("type", text("complete"))]),
-            ClientFrame::Unknown => Json::object([("type", text("unknown"))]),
-        };
-        json.to_text()
-    }
-}
-
-impl ToJson for ClientMessageId {
-    fn to_json(&self) -> Json {
-        self.0.to_json()
-    }
-}
-
-impl FromJson for ClientMessageId {
-    fn from_json(json: &Json) -> Option<Self> {
-        uuid::Uuid::from_json(json).map(ClientMessageId)
-    }
-}
-
-impl ToJson for Attachment {
-    fn to_json(&self) -> Json {
-        Json::object([
-            ("id", Some(self.id.to_json())),
-            ("name", Some(self.name.to_json())),
-            ("size", Some(self.size.to_json())),
-            ("kind", Some(self.kind.to_json())),
-        ])
-    }
-}
-
-impl FromJson for Attachment {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(Attachment {
-            id: json.field("id")?,
-            name: json.field("name")?,
-            size: json.field("size")?,
-            kind: json.field("kind")?,
-        })
-    }
-}
-
-impl FromJson for Message {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(Message {
-            seq: json.field("seq")?,
-            client_id: json.field("client_id")?,
-            author: json.field("author")?,
-            text: json.field("text")?,
-            attachments: json.optional("attachments")?.unwrap_or_default(),
-            at: json.field("at")?,
-        })
-    }
-}
-
-impl FromJson for Author {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(match json.get("role")?.as_str()? {
-            "contact" => Author::Contact,
-            "agent" => Author::Agent { id: AgentId(json.field("id")?), name: json.field("name")? },
-            _ => Author::Unknown,
-        })
-    }
-}
-
-impl FromJson for Participant {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(match json.get("role")?.as_str()? {
-            "contact" => Participant::Contact,
-            "agent" => Participant::Agent { name: json.field("name")? },
-            _ => Participant::Unknown,
-        })
+        json::write(self)
     }
 }
 

@@ -4,17 +4,22 @@
 //! client for messages) because this crate draws no randomness. Site and agent ids are short slugs chosen by
 //! the site owner, which keeps URLs and the script tag readable.
 
+use crate::json::{FromJson, ToJson};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One conversation ("interaction"). Also the name of its `Conversation` Durable Object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToJson, FromJson,
+)]
 #[serde(transparent)]
 pub struct InteractionId(pub uuid::Uuid);
 
 /// Chosen by the client for each message it sends, so that a resend after a lost acknowledgement is
 /// recognised and acknowledged with the original sequence number instead of being stored twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToJson, FromJson,
+)]
 #[serde(transparent)]
 pub struct ClientMessageId(pub uuid::Uuid);
 
@@ -24,7 +29,7 @@ pub type Seq = u64;
 macro_rules! slug_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToJson, FromJson)]
         #[serde(transparent)]
         pub struct $name(pub String);
 

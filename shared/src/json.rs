@@ -3,9 +3,11 @@
 //! Everything the widget needs on first open must fit in 80 KB of brotli, and serde cannot be paid for
 //! there: its derived decoders, one per type and per format, were about a fifth of the widget's code. So
 //! the types the widget reads and writes (the contact's frames, its API bodies, what it keeps in
-//! `localStorage`, its settings) also convert to and from this one small value type by hand
-//! ([`ToJson`], [`FromJson`]), beside their serde derives, which the edge and the agent desktop go on
-//! using. The golden tests hold both to the same JSON text.
+//! `localStorage`, its settings) also convert to and from this one small value type ([`ToJson`],
+//! [`FromJson`]), beside their serde derives, which the edge and the agent desktop go on using. The
+//! conversions are derived (`#[derive(ToJson, FromJson)]`, from the crate `confab-json-derive`) from the
+//! same `#[serde(...)]` attributes, so the two cannot drift; the golden tests hold both to the same JSON
+//! text.
 //!
 //! Reading is strict about JSON itself (one value, nothing after it, nesting at most [`MAX_DEPTH`] deep)
 //! and lenient about shapes the way serde's derives are: unknown fields are ignored.
@@ -40,6 +42,8 @@ impl std::error::Error for Malformed {}
 
 /// How deeply arrays and objects may nest: hostile text cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
+
+pub use confab_json_derive::{FromJson, ToJson};
 
 /// A value that writes itself as JSON.
 pub trait ToJson {
@@ -78,16 +82,8 @@ impl Json {
         T::from_json(self.get(key)?)
     }
 
-    /// The field `key` of an object when it is given (serde's `#[serde(default)]`): missing or `null` is
-    /// `Some(None)`; present but of another shape, or `self` not an object, is `None`.
-    pub fn optional<T: FromJson>(&self, key: &str) -> Option<Option<T>> {
-        if !matches!(self, Json::Object(_)) {
-            return None;
-        }
-        match self.get(key) {
-            None | Some(Json::Null) => Some(None),
-            Some(value) => T::from_json(value).map(Some),
-        }
+    pub fn is_object(&self) -> bool {
+        matches!(self, Json::Object(_))
     }
 
     pub fn as_str(&self) -> Option<&str> {

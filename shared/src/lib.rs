@@ -45,6 +45,9 @@
 //! - tests: unit and golden-JSON tests beside the code; named scenario tests for every lifecycle rule and
 //!   property tests over random event sequences in `tests/`, on a deterministic simulation (`tests/sim`).
 
+// The JSON derive names its types `::confab_protocol::json::…`, here as in the crates that use it.
+extern crate self as confab_protocol;
+
 pub mod admin;
 pub mod api;
 pub mod attachments;

@@ -1,7 +1,7 @@
 //! How a site's chat widget looks and greets: the site owner's settings, and the rules for the pre-chat
 //! form and for how agents are named to contacts.
 
-use crate::json::{FromJson, Json, ToJson};
+use crate::json::{FromJson, ToJson};
 use serde::{Deserialize, Serialize};
 
 /// The languages the widget speaks. `auto` (the default) picks the visitor's browser language when it is one
@@ -10,7 +10,7 @@ pub const LOCALES: [&str; 2] = ["en", "de"];
 
 /// The widget's settings (`widget` in a site's setup; `GET /api/v1/sites/{site}/widget` serves them to the
 /// loader and the widget). Every field has a default, so a site without any still gets a working widget.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(default)]
 pub struct WidgetSettings {
     /// The chat window's title. Empty: the site's name.
@@ -42,7 +42,7 @@ impl Default for WidgetSettings {
 }
 
 /// Which bottom corner of the page the launcher sits in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Position {
     #[default]
@@ -51,67 +51,20 @@ pub enum Position {
 }
 
 /// What the widget asks before the first message. Both fields hidden (the default): no form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
 #[serde(default)]
 pub struct PreChatForm {
     pub name: Field,
     pub email: Field,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     #[default]
     Hidden,
     Optional,
     Required,
-}
-
-/// The widget reads its settings with the small JSON reader ([`crate::json`]); like serde's
-/// `#[serde(default)]`, a missing field takes its default.
-impl FromJson for WidgetSettings {
-    fn from_json(json: &Json) -> Option<Self> {
-        let default = WidgetSettings::default();
-        Some(WidgetSettings {
-            title: json.optional("title")?.unwrap_or(default.title),
-            greeting: json.optional("greeting")?.unwrap_or(default.greeting),
-            color: json.optional("color")?.unwrap_or(default.color),
-            position: json.optional("position")?.unwrap_or(default.position),
-            show_agent_names: json.optional("show_agent_names")?.unwrap_or(default.show_agent_names),
-            pre_chat: json.optional("pre_chat")?.unwrap_or(default.pre_chat),
-            locale: json.optional("locale")?.unwrap_or(default.locale),
-        })
-    }
-}
-
-impl FromJson for Position {
-    fn from_json(json: &Json) -> Option<Self> {
-        match json.as_str()? {
-            "right" => Some(Position::Right),
-            "left" => Some(Position::Left),
-            _ => None,
-        }
-    }
-}
-
-impl FromJson for PreChatForm {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(PreChatForm {
-            name: json.optional("name")?.unwrap_or_default(),
-            email: json.optional("email")?.unwrap_or_default(),
-        })
-    }
-}
-
-impl FromJson for Field {
-    fn from_json(json: &Json) -> Option<Self> {
-        match json.as_str()? {
-            "hidden" => Some(Field::Hidden),
-            "optional" => Some(Field::Optional),
-            "required" => Some(Field::Required),
-            _ => None,
-        }
-    }
 }
 
 /// Longest title, greeting, name and email, in characters.
@@ -213,27 +166,12 @@ pub enum PreChatProblem {
 }
 
 /// The contact's answers to the pre-chat form, trimmed, with empty answers as `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToJson, FromJson)]
 pub struct ContactDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-}
-
-impl ToJson for ContactDetails {
-    fn to_json(&self) -> Json {
-        Json::object([
-            ("name", self.name.as_deref().map(Json::from)),
-            ("email", self.email.as_deref().map(Json::from)),
-        ])
-    }
-}
-
-impl FromJson for ContactDetails {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(ContactDetails { name: json.optional("name")?, email: json.optional("email")? })
-    }
 }
 
 impl PreChatForm {

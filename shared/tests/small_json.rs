@@ -1,10 +1,11 @@
-//! The widget's hand-written JSON conversions (`confab_protocol::json`) against serde's derives, which the
-//! edge uses: the same text written, the same values read, for every type the widget reads or writes.
+//! The widget's JSON conversions (`confab_protocol::json`, derived from the same serde attributes) against
+//! serde's derives, which the edge uses: the same text written, the same values read, for every type the
+//! widget reads or writes, and the same refusals.
 
 use confab_protocol::api::{ApiError, ChatStarted, Identity, StartChat};
 use confab_protocol::attachments::FileKind;
 use confab_protocol::delivery::Outgoing;
-use confab_protocol::frames::{Attachment, ClientFrame, ErrorCode};
+use confab_protocol::frames::{Attachment, ClientFrame, ErrorCode, ServerFrame};
 use confab_protocol::ids::{ClientMessageId, InteractionId};
 use confab_protocol::json::{self, FromJson, ToJson};
 use confab_protocol::widget::{ContactDetails, Field, Position, PreChatForm, WidgetSettings};
@@ -154,5 +155,154 @@ proptest! {
         let serde_text = serde_json::to_string(&outgoing).expect("serde writes it");
         prop_assert_eq!(json::write(&outgoing), serde_text.clone());
         prop_assert_eq!(json::read::<Vec<Outgoing>>(&serde_text), Some(outgoing));
+    }
+}
+
+/// Reads `text` with both readers: the same value, or both refuse it.
+fn reads_as_serde_does<T>(text: &str)
+where
+    T: FromJson + DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    assert_eq!(json::read::<T>(text), serde_json::from_str::<T>(text).ok(), "{text}");
+}
+
+/// What a contact's socket decodes, with both readers. Agents' lifecycle news (`event`, `state`), which the
+/// edge never sends a contact, the widget does not read at all: it is `Unknown`, well-formed or not.
+fn contact_frame_as_serde_reads_it(text: &str) {
+    let news_for_agents = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .is_some_and(|value| matches!(value.get("type").and_then(|t| t.as_str()), Some("event" | "state")));
+    let serde = match ServerFrame::decode(text) {
+        _ if news_for_agents => Some(ServerFrame::Unknown),
+        Ok(frame) => Some(frame),
+        Err(_) => None,
+    };
+    assert_eq!(ServerFrame::decode_for_contact(text).ok(), serde, "{text}");
+}
+
+#[test]
+fn odd_values_read_as_serde_reads_them() {
+    for text in [
+        r#"{"title":null}"#,
+        r#"{"pre_chat":null}"#,
+        r#"{"pre_chat":{"name":null}}"#,
+        r#"{"locale":7}"#,
+        // Not `[]`: serde also reads a struct from an array of its fields, which nothing writes; the small
+        // reader reads structs from objects only.
+        "null",
+    ] {
+        reads_as_serde_does::<WidgetSettings>(text);
+    }
+    for text in [r#"{"name":null}"#, r#"{"email":"e","x":1}"#, "{}", r#"{"name":1}"#] {
+        reads_as_serde_does::<ContactDetails>(text);
+    }
+    for text in [
+        r#"{"interaction":"01234567-89ab-cdef-0123-456789abcdef","contact_token":"t","more":true}"#,
+        r#"{"interaction":"not-a-uuid","contact_token":"t"}"#,
+        r#"{"interaction":"01234567-89ab-cdef-0123-456789abcdef"}"#,
+    ] {
+        reads_as_serde_does::<ChatStarted>(text);
+    }
+    for text in
+        [r#"{"error":{"code":"from_the_future","message":"m"}}"#, r#"{"error":{"code":3,"message":"m"}}"#]
+    {
+        reads_as_serde_does::<ApiError>(text);
+    }
+    let id = "00000000-0000-0000-0000-00000000002a";
+    for text in [
+        format!(r#"[{{"client_id":"{id}","text":"t","written_at":1,"attachments":null}}]"#),
+        format!(r#"[{{"client_id":"{id}","text":"t","written_at":1.5}}]"#),
+        format!(r#"[{{"client_id":"{id}","text":"t","written_at":-1}}]"#),
+    ] {
+        reads_as_serde_does::<Vec<Outgoing>>(&text);
+    }
+    for text in [
+        r#"{"type":"nothing_yet"}"#.to_owned(),
+        r#"{"type":7}"#.to_owned(),
+        r#"{"version":1}"#.to_owned(),
+        r#"{"type":"message"}"#.to_owned(),
+        r#"{"type":"typing","who":{"role":"robot"},"on":true}"#.to_owned(),
+        r#"{"type":"typing","who":{"role":"agent"},"on":true}"#.to_owned(),
+        r#"{"type":"read","who":{"role":"contact"},"seq":-1}"#.to_owned(),
+        r#"{"type":"error","code":"from_the_future","message":"m"}"#.to_owned(),
+        r#"{"type":"event","event":{"kind":"whatever"}}"#.to_owned(),
+        format!(r#"{{"type":"ack","client_id":"{id}","seq":2,"extra":[1]}}"#),
+        format!(
+            r#"{{"type":"message","message":{{"seq":1,"client_id":"{id}","author":{{"role":"agent","id":"a","name":"A"}},"text":"t","at":5,"attachments":[{{"id":"f","name":"n","size":1,"kind":"exe"}}]}}}}"#
+        ),
+    ] {
+        contact_frame_as_serde_reads_it(&text);
+    }
+}
+
+/// Fields that frames, settings and stored values have, and values of the shapes they take (and others).
+const KEYS: &[&str] = &[
+    "type",
+    "version",
+    "interaction",
+    "message",
+    "client_id",
+    "seq",
+    "code",
+    "who",
+    "on",
+    "by_contact",
+    "at",
+    "title",
+    "position",
+    "pre_chat",
+    "name",
+    "email",
+    "text",
+    "attachments",
+    "written_at",
+    "author",
+    "role",
+];
+
+fn any_field_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    prop::sample::select(vec![
+        json!(null),
+        json!(true),
+        json!(3),
+        json!(-1),
+        json!(1.5),
+        json!("x"),
+        json!("left"),
+        json!("required"),
+        json!("message"),
+        json!("typing"),
+        json!("chat_ended"),
+        json!("contact"),
+        json!("00000000-0000-0000-0000-00000000002a"),
+        json!({"role": "contact"}),
+        json!({"role": "agent", "name": "A", "id": "a"}),
+        json!({"name": "optional"}),
+        json!([]),
+        json!([{"id": "f", "name": "n", "size": 1, "kind": "png"}]),
+        json!({"seq": 1, "client_id": "00000000-0000-0000-0000-00000000002a", "author": {"role": "contact"}, "text": "t", "at": 2}),
+    ])
+}
+
+proptest! {
+    /// Any object of these fields and values: both readers read the same, or both refuse.
+    #[test]
+    fn any_object_reads_as_serde_reads_it(fields in prop::collection::vec((prop::sample::select(KEYS), any_field_value()), 0..7)) {
+        // Arrays only where a list belongs: serde would also read a struct from an array of its fields
+        // (`"pre_chat": []`), which nothing writes and the small reader does not.
+        let object: serde_json::Map<String, serde_json::Value> = fields
+            .into_iter()
+            .map(|(key, value)| {
+                let value = if value.is_array() && key != "attachments" { serde_json::Value::Null } else { value };
+                (key.to_owned(), value)
+            })
+            .collect();
+        let text = serde_json::Value::Object(object).to_string();
+        contact_frame_as_serde_reads_it(&text);
+        reads_as_serde_does::<WidgetSettings>(&text);
+        reads_as_serde_does::<ContactDetails>(&text);
+        reads_as_serde_does::<Outgoing>(&text);
+        reads_as_serde_does::<Attachment>(&text);
     }
 }

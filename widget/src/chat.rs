@@ -17,61 +17,28 @@ use confab_protocol::attachments;
 use confab_protocol::delivery::{self, ClientLog, Outgoing};
 use confab_protocol::frames::{Author, ClientFrame, ErrorCode, Participant, ServerFrame};
 use confab_protocol::ids::Seq;
-use confab_protocol::json::{FromJson, Json, ToJson};
+use confab_protocol::json::{FromJson, ToJson};
 use confab_protocol::validate;
 use confab_protocol::widget::{ContactDetails, WidgetSettings};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-/// The conversation this browser holds for a site.
-#[derive(Debug, Clone, PartialEq)]
+/// The conversation this browser holds for a site (in `localStorage`; the JSON derive reads the `serde`
+/// attributes, though the widget carries no serde).
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 pub(crate) struct StoredChat {
     pub(crate) interaction: String,
     pub(crate) token: String,
     /// The site's user it was started for (`Confab.identify`), if any: another user gets another chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<String>,
 }
 
-impl ToJson for StoredChat {
-    fn to_json(&self) -> Json {
-        Json::object([
-            ("interaction", Some(self.interaction.to_json())),
-            ("token", Some(self.token.to_json())),
-            ("user", self.user.as_deref().map(Json::from)),
-        ])
-    }
-}
-
-impl FromJson for StoredChat {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(StoredChat {
-            interaction: json.field("interaction")?,
-            token: json.field("token")?,
-            user: json.optional("user")?,
-        })
-    }
-}
-
 /// How and when the chat ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, ToJson, FromJson)]
 pub(crate) struct Ended {
     pub(crate) by_contact: bool,
     pub(crate) after_seq: Seq,
-}
-
-impl ToJson for Ended {
-    fn to_json(&self) -> Json {
-        Json::object([
-            ("by_contact", Some(self.by_contact.to_json())),
-            ("after_seq", Some(self.after_seq.to_json())),
-        ])
-    }
-}
-
-impl FromJson for Ended {
-    fn from_json(json: &Json) -> Option<Self> {
-        Some(Ended { by_contact: json.field("by_contact")?, after_seq: json.field("after_seq")? })
-    }
 }
 
 /// A file on its way up.
