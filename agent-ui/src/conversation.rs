@@ -15,6 +15,7 @@ use confab_protocol::frames::{Author, ClientFrame, ErrorCode, InteractionView, P
 use confab_protocol::ids::{AgentId, InteractionId};
 use confab_protocol::lifecycle::{AgentActions, EndedBy, Event, Phase, State, WriteBlock};
 use confab_protocol::routing::{AssignKind, TransferOutcome, TransferTarget};
+use confab_protocol::widget;
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
@@ -594,8 +595,9 @@ fn Info(desk: DeskState, live: Live) -> impl IntoView {
                 let contact = s.contact.clone();
                 view! {
                     <p class="ad-contact">{s.contact_label.clone()}</p>
-                    {s.contact_email.clone().map(|email| view! {
-                        <p><a class="ad-email" href=format!("mailto:{email}")>{email.clone()}</a></p>
+                    {s.contact_email.clone().map(|email| match widget::mailto(&email) {
+                        Some(link) => view! { <p><a class="ad-email" href=link>{email}</a></p> }.into_any(),
+                        None => view! { <p class="ad-email">{email}</p> }.into_any(),
                     })}
                     <p class="ad-muted">"Started " {clock_time(s.started_at)}</p>
                     {contact.map(|c| view! {

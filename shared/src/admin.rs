@@ -429,19 +429,26 @@ pub fn embed_csp(edge_origin: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountNow {
     pub active: bool,
-    /// Moves on with every new password: sessions begun in an earlier epoch are over.
+    /// Moves on with every new password and every sign-out: sessions begun in an earlier epoch are over.
     pub session_epoch: u32,
+    /// Why the epoch last moved on: what a session of an earlier epoch is told.
+    pub earlier_sessions: SessionEnded,
     /// Its role lets it watch the live overview.
     pub supervises: bool,
 }
 
 /// Why a session begun earlier no longer holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SessionEnded {
     /// The account was deactivated (or deleted).
     Deactivated,
     /// The account's password was changed since the session began.
+    #[default]
     PasswordChanged,
+    /// The account signed out since (a sign-out ends every session of the account, on every device: a
+    /// desktop left signed in elsewhere is not left open).
+    SignedOut,
 }
 
 impl SessionEnded {
@@ -450,6 +457,7 @@ impl SessionEnded {
         match self {
             SessionEnded::Deactivated => "your account was deactivated: ask your site's admin",
             SessionEnded::PasswordChanged => "your password was changed: sign in again",
+            SessionEnded::SignedOut => "you signed out, here or on another device: sign in again",
         }
     }
 }
@@ -459,9 +467,15 @@ pub fn session_holds(account: Option<AccountNow>, epoch: u32) -> Result<(), Sess
     match account {
         Some(a) if !a.active => Err(SessionEnded::Deactivated),
         None => Err(SessionEnded::Deactivated),
-        Some(a) if a.session_epoch != epoch => Err(SessionEnded::PasswordChanged),
+        Some(a) if a.session_epoch != epoch => Err(a.earlier_sessions),
         Some(_) => Ok(()),
     }
+}
+
+/// The session epoch after every session of an account at `epoch` ended for `why`, and what those sessions
+/// are told.
+pub fn end_sessions(epoch: u32, why: SessionEnded) -> (u32, SessionEnded) {
+    (epoch.wrapping_add(1), why)
 }
 
 /// What becomes of an open desk socket after the site's accounts changed.
@@ -490,9 +504,19 @@ pub fn desk_socket_outdated(
 mod tests {
     #[test]
     fn a_session_holds_while_its_account_is_active_with_the_same_password() {
-        let now = AccountNow { active: true, session_epoch: 3, supervises: false };
+        let now = AccountNow {
+            active: true,
+            session_epoch: 3,
+            earlier_sessions: SessionEnded::default(),
+            supervises: false,
+        };
         assert_eq!(session_holds(Some(now), 3), Ok(()));
         assert_eq!(session_holds(Some(now), 2), Err(SessionEnded::PasswordChanged));
+        let (epoch, why) = end_sessions(3, SessionEnded::SignedOut);
+        let signed_out = AccountNow { session_epoch: epoch, earlier_sessions: why, ..now };
+        assert_eq!(session_holds(Some(signed_out), 3), Err(SessionEnded::SignedOut), "the sign-out is named");
+        assert_eq!(session_holds(Some(signed_out), 4), Ok(()), "a session begun after it holds");
+        assert_eq!(end_sessions(u32::MAX, SessionEnded::SignedOut).0, 0, "the epoch wraps, never panics");
         assert_eq!(
             session_holds(Some(AccountNow { active: false, ..now }), 3),
             Err(SessionEnded::Deactivated)
@@ -502,7 +526,12 @@ mod tests {
 
     #[test]
     fn a_desk_socket_is_signed_out_or_reloaded_when_its_account_changed() {
-        let now = AccountNow { active: true, session_epoch: 1, supervises: true };
+        let now = AccountNow {
+            active: true,
+            session_epoch: 1,
+            earlier_sessions: SessionEnded::default(),
+            supervises: true,
+        };
         assert_eq!(desk_socket_outdated(Some(now), 1, true), None);
         assert_eq!(desk_socket_outdated(Some(now), 1, false), Some(DeskSocketOutdated::RoleChanged));
         assert_eq!(

@@ -273,11 +273,13 @@ pub struct FileLink {
     pub expires: i64,
 }
 
-/// The operator's answer to a whole-site `PUT`: the site and how many accounts it has.
+/// The operator's view of a site (its `GET`, and the answer to its `PUT`): how many accounts it has, and the
+/// revision a replacing `PUT` names (`If-Match`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteStored {
     pub site: SiteId,
     pub agents: usize,
+    pub revision: u64,
 }
 
 /// What erasing a contact deleted (`DELETE /api/v1/contacts/{contact}`).

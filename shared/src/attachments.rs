@@ -240,7 +240,21 @@ pub fn clean_file_name(given: &str) -> Option<String> {
 pub fn content_disposition(name: &str, kind: Option<FileKind>) -> String {
     let disposition = if kind.is_some_and(FileKind::is_image) { "inline" } else { "attachment" };
     let safe_name: String = name.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
-    format!("{disposition}; filename=\"{safe_name}\"")
+    if safe_name.is_ascii() {
+        return format!("{disposition}; filename=\"{safe_name}\"");
+    }
+    // A header carries ASCII only: the name itself goes in `filename*` (RFC 6266, UTF-8 percent-encoded),
+    // with an ASCII stand-in for clients that only read `filename`.
+    let stand_in: String = safe_name.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect();
+    let mut encoded = String::new();
+    for byte in safe_name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("{disposition}; filename=\"{stand_in}\"; filename*=UTF-8''{encoded}")
 }
 
 #[cfg(test)]
@@ -276,6 +290,15 @@ mod tests {
             content_disposition("a\"; filename=\"evil.html\\\r\nX: y.txt", Some(FileKind::Txt)),
             r#"attachment; filename="a; filename=evil.htmlX: y.txt""#
         );
+        assert_eq!(
+            content_disposition("Übersicht März.pdf", Some(FileKind::Pdf)),
+            "attachment; filename=\"_bersicht M_rz.pdf\"; filename*=UTF-8''%C3%9Cbersicht%20M%C3%A4rz.pdf"
+        );
+        assert_eq!(
+            content_disposition("猫 \"1\".png", Some(FileKind::Png)),
+            "inline; filename=\"_ 1.png\"; filename*=UTF-8''%E7%8C%AB%201.png"
+        );
+        assert!(content_disposition("😀.txt", None).is_ascii(), "a header value is ASCII");
     }
 
     #[test]

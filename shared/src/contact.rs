@@ -5,16 +5,22 @@
 use crate::ids::ContactId;
 use crate::widget::MAX_EMAIL_CHARS;
 
-/// Longest user id kept from a verified identity (the rest of a longer one is dropped).
+/// Longest user id of a verified identity.
 pub const MAX_USER_ID_CHARS: usize = 200;
 /// Longest contact label.
 pub const MAX_LABEL_CHARS: usize = 60;
 
-/// A user the site vouches for is the same contact in every browser: `u-` and the site's user id, without
-/// control characters and at most [`MAX_USER_ID_CHARS`] of it (it ends up in logs and tokens).
-pub fn verified_user(user_id: &str) -> ContactId {
-    let user: String = user_id.chars().filter(|c| !c.is_control()).take(MAX_USER_ID_CHARS).collect();
-    ContactId(format!("u-{user}"))
+/// A user the site vouches for is the same contact in every browser: `u-` and the site's user id. An id that
+/// is empty, longer than [`MAX_USER_ID_CHARS`] or holds control characters is refused, never cut or cleaned:
+/// two different signed ids must never become one contact.
+pub fn verified_user(user_id: &str) -> Result<ContactId, String> {
+    if user_id.is_empty() || user_id.chars().any(char::is_control) {
+        return Err("identity.user_id must be non-empty text without control characters".into());
+    }
+    if user_id.chars().count() > MAX_USER_ID_CHARS {
+        return Err(format!("identity.user_id is longer than {MAX_USER_ID_CHARS} characters"));
+    }
+    Ok(ContactId(format!("u-{user_id}")))
 }
 
 /// An anonymous visitor: `v-` and a random UUID in its 32-digit form. The caller draws `random` (this crate
@@ -47,11 +53,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_verified_user_is_its_user_id_without_control_characters_and_capped() {
-        assert_eq!(verified_user("42"), ContactId("u-42".into()));
-        assert_eq!(verified_user("a\nb\u{7}c\td"), ContactId("u-abcd".into()));
-        let long = "é".repeat(MAX_USER_ID_CHARS + 5);
-        assert_eq!(verified_user(&long), ContactId(format!("u-{}", "é".repeat(MAX_USER_ID_CHARS))));
+    fn a_verified_user_is_its_user_id_and_an_id_that_would_need_cutting_is_refused() {
+        assert_eq!(verified_user("42"), Ok(ContactId("u-42".into())));
+        let longest = "é".repeat(MAX_USER_ID_CHARS);
+        assert_eq!(verified_user(&longest), Ok(ContactId(format!("u-{longest}"))));
+        // Cut, these two would be one contact: each is refused instead.
+        let (a, b) = (format!("{longest}a"), format!("{longest}b"));
+        assert!(verified_user(&a).is_err() && verified_user(&b).is_err());
+        assert!(verified_user("a\nb").is_err(), "cleaned, it would be the user \"ab\"");
+        assert!(verified_user("").is_err());
     }
 
     #[test]

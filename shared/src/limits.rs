@@ -25,6 +25,11 @@ pub const SIGN_IN_PER_EMAIL: Limit = Limit { burst: 30, every_ms: 10_000 };
 pub const SIGN_IN_PER_ADDRESS: Limit = Limit { burst: 50, every_ms: 5_000 };
 /// New chats from one address (a shop's visitors behind one office NAT included): thirty, then one every 2 s.
 pub const CHAT_STARTS_PER_IP: Limit = Limit { burst: 30, every_ms: 2_000 };
+/// Calls of the operator's routes (the whole-site `PUT`, the first-run setup) from one address, whatever
+/// their token: twenty, then one every 3 s. Provisioning scripts stay well inside it; guessing does not.
+pub const SETUP_PER_ADDRESS: Limit = Limit { burst: 20, every_ms: 3_000 };
+/// The shortest setup token (`CONFAB_ADMIN_TOKEN`) the operator's routes work with, in bytes.
+pub const MIN_SETUP_TOKEN_BYTES: usize = 32;
 /// Messages from a conversation's contact: far above anyone's typing, far below a flood.
 pub const CONTACT_MESSAGES: Limit = Limit { burst: 30, every_ms: 200 };
 /// Attachments a conversation's contact uploads.
@@ -105,9 +110,10 @@ pub fn retry_after_secs(wait_ms: i64) -> i64 {
 
 /// The limits a deployment may set, each by its variable (`BURST/EVERY_MS`), with the default used when the
 /// variable is not set. The sign-in limits are not configurable.
-pub const CONFIGURABLE: [(&str, Limit); 2] = [
+pub const CONFIGURABLE: [(&str, Limit); 3] = [
     ("CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", CHAT_STARTS_PER_IP),
     ("CONFAB_LIMIT_CONTACT_MESSAGES", CONTACT_MESSAGES),
+    ("CONFAB_LIMIT_SETUP_PER_ADDRESS", SETUP_PER_ADDRESS),
 ];
 
 /// What is wrong with a deployment's variables, read through `var`; empty when the edge can serve. A limit
@@ -133,9 +139,56 @@ pub fn deployment_problems(var: impl Fn(&str) -> Option<String>) -> Vec<String> 
     problems
 }
 
+/// What is wrong with the deployment's setup token, if it is too short to guard the operator's routes (which
+/// then refuse to work until it is replaced).
+pub fn setup_token_problem(token: &str) -> Option<String> {
+    (token.len() < MIN_SETUP_TOKEN_BYTES).then(|| {
+        format!(
+            "CONFAB_ADMIN_TOKEN is {} bytes long; the setup routes need at least {MIN_SETUP_TOKEN_BYTES} (`openssl rand -hex 32` makes one)",
+            token.len()
+        )
+    })
+}
+
+/// The key an address's limits are counted under: an IPv4 address as it is; an IPv6 address by its /64, the
+/// block one customer line gets (anyone holding one holds all of its 2^64 addresses). Text that is not an
+/// address is its own key.
+pub fn address_key(address: &str) -> String {
+    match address.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.trim().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_address_counts_by_its_64_and_an_ipv4_address_by_itself() {
+        let one_line = ["2001:db8:1:2::1", "2001:0db8:0001:0002:ffff:ffff:ffff:ffff", "2001:db8:1:2:abcd::9"];
+        for address in one_line {
+            assert_eq!(address_key(address), "2001:db8:1:2::/64", "{address}");
+        }
+        assert_ne!(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"), "the next /64 is another");
+        assert_eq!(address_key("203.0.113.7"), "203.0.113.7");
+        assert_ne!(address_key("203.0.113.7"), address_key("203.0.113.8"));
+        assert_eq!(address_key("::ffff:203.0.113.7"), "203.0.113.7", "a mapped IPv4 address is that address");
+        assert_eq!(address_key(" unknown "), "unknown");
+    }
+
+    #[test]
+    fn a_setup_token_needs_32_bytes() {
+        assert!(setup_token_problem(&"x".repeat(31)).is_some_and(|p| p.contains("31 bytes")));
+        assert_eq!(setup_token_problem(&"x".repeat(32)), None);
+    }
 
     #[test]
     fn a_burst_then_one_per_period() {

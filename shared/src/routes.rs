@@ -45,6 +45,7 @@ impl Method {
 pub enum Route {
     /// The operator creates or replaces a site (the deployment's admin token).
     PutSite,
+    OperatorSite,
     /// A new site and its first admin, with the deployment's setup token.
     FirstRun,
     AdminSite,
@@ -95,6 +96,8 @@ pub enum Access {
     ContactOrAgent,
     /// A signed-in, active account with at least this role.
     Staff(crate::role::Role),
+    /// Anyone; a genuine session cookie's account is looked up (signing out ends its sessions).
+    AnySession,
 }
 
 impl Route {
@@ -118,13 +121,14 @@ impl Route {
             | Route::Transcript => Access::Staff(Role::Agent),
             Route::ChatSocket | Route::Upload | Route::AttachmentLink => Access::ContactOrAgent,
             Route::ContactSession => Access::Contact,
+            Route::SignOut => Access::AnySession,
             Route::PutSite
+            | Route::OperatorSite
             | Route::FirstRun
             | Route::WidgetSettingsPreflight
             | Route::WidgetSettings
             | Route::StartChat
             | Route::SignIn
-            | Route::SignOut
             | Route::ContactSessionPreflight
             | Route::Download
             | Route::WidgetFrame
@@ -137,6 +141,7 @@ impl Route {
 /// Every route: method, path pattern (`{name}` matches one non-empty segment), route.
 pub const ROUTES: &[(Method, &str, Route)] = &[
     (Method::Put, "/api/v1/admin/sites/{site}", Route::PutSite),
+    (Method::Get, "/api/v1/admin/sites/{site}", Route::OperatorSite),
     (Method::Post, "/api/v1/setup", Route::FirstRun),
     (Method::Get, "/api/v1/admin/site", Route::AdminSite),
     (Method::Put, "/api/v1/admin/site", Route::SaveSettings),
@@ -202,9 +207,111 @@ pub fn is_api(path: &str) -> bool {
     path.trim_start_matches('/').split('/').next() == Some("api")
 }
 
+/// What a request carrying the session cookie tells of the page that sent it ([`cross_site_refusal`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CookieRequest<'a> {
+    pub method: Method,
+    pub websocket_upgrade: bool,
+    /// `Sec-Fetch-Site`, which browsers set on every request.
+    pub sec_fetch_site: Option<&'a str>,
+    pub origin: Option<&'a str>,
+    /// The edge's own origin (`https://chat.example`).
+    pub own_origin: &'a str,
+    pub content_type: Option<&'a str>,
+    pub has_body: bool,
+    /// The route takes a file as its body (an upload), not JSON.
+    pub takes_a_file: bool,
+}
+
+/// Why a request with the session cookie is refused as one another site's page may have sent (cross-site
+/// request forgery), if it is. `SameSite=Strict` keeps the cookie from other sites, but not from a sibling
+/// subdomain of the edge's own site. So a write or a socket upgrade with the cookie must come from the edge's
+/// own pages: `Sec-Fetch-Site` says `same-origin` (or `none`: typed by the user), or, from a browser
+/// without it, `Origin` is the edge's own. A request with neither comes from no browser (a script with its
+/// own cookie) and cannot be forged by a page. Bodies must be JSON, which a plain HTML form cannot send.
+pub fn cross_site_refusal(request: &CookieRequest<'_>) -> Option<CookieRefusal> {
+    let reads_only = matches!(request.method, Method::Get | Method::Options) && !request.websocket_upgrade;
+    if reads_only {
+        return None;
+    }
+    let same_origin = match (request.sec_fetch_site, request.origin) {
+        (Some(site), _) => matches!(site.trim(), "same-origin" | "none"),
+        (None, Some(origin)) => origin.trim() == request.own_origin,
+        (None, None) => true,
+    };
+    if !same_origin {
+        return Some(CookieRefusal::FromAnotherPage);
+    }
+    let is_json = request.content_type.is_some_and(|t| {
+        t.split(';').next().is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if request.has_body && !request.takes_a_file && !is_json {
+        return Some(CookieRefusal::NotJson);
+    }
+    None
+}
+
+/// Why [`cross_site_refusal`] refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieRefusal {
+    /// Sent by a page other than the edge's own (`origin_not_allowed`).
+    FromAnotherPage,
+    /// A body that is not JSON (`bad_request`).
+    NotJson,
+}
+
+impl CookieRefusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            CookieRefusal::FromAnotherPage => "a signed-in request must come from Confab's own pages",
+            CookieRefusal::NotJson => "send the body as JSON, with Content-Type: application/json",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signed_in_write_or_socket_must_come_from_the_edges_own_pages_with_json() {
+        let own = "https://chat.example";
+        let write = CookieRequest {
+            method: Method::Post,
+            websocket_upgrade: false,
+            sec_fetch_site: Some("same-origin"),
+            origin: Some(own),
+            own_origin: own,
+            content_type: Some("application/json; charset=utf-8"),
+            has_body: true,
+            takes_a_file: false,
+        };
+        assert_eq!(cross_site_refusal(&write), None);
+        let refused = |r: CookieRequest<'_>| cross_site_refusal(&r).is_some();
+        assert!(refused(CookieRequest { sec_fetch_site: Some("same-site"), ..write }), "a sibling subdomain");
+        assert!(refused(CookieRequest { sec_fetch_site: Some("cross-site"), ..write }));
+        assert!(!refused(CookieRequest { sec_fetch_site: Some("none"), ..write }), "typed by the user");
+        let older_browser = CookieRequest { sec_fetch_site: None, ..write };
+        assert!(!refused(older_browser));
+        assert!(refused(CookieRequest { origin: Some("https://shop.chat.example"), ..older_browser }));
+        assert!(refused(CookieRequest { origin: Some("null"), ..older_browser }));
+        assert!(
+            !refused(CookieRequest { origin: None, ..older_browser }),
+            "no browser: a script's own cookie"
+        );
+        // A plain form can post text/plain; only JSON (or a file, for uploads) is taken.
+        assert!(refused(CookieRequest { content_type: Some("text/plain"), ..write }));
+        assert!(refused(CookieRequest { content_type: None, ..write }));
+        assert!(!refused(CookieRequest { content_type: None, has_body: false, ..write }), "no body");
+        assert!(!refused(CookieRequest { content_type: Some("image/png"), takes_a_file: true, ..write }));
+        // Reads are not checked; socket upgrades are.
+        let read = CookieRequest { method: Method::Get, sec_fetch_site: Some("cross-site"), ..write };
+        assert!(!refused(read));
+        assert!(refused(CookieRequest { websocket_upgrade: true, ..read }));
+        for method in [Method::Put, Method::Patch, Method::Delete] {
+            assert!(refused(CookieRequest { method, sec_fetch_site: Some("cross-site"), ..write }));
+        }
+    }
 
     /// The pattern with each `{…}` replaced by a sample value.
     fn sample(pattern: &str) -> String {

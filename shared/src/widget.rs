@@ -110,7 +110,11 @@ impl WidgetSettings {
     ) -> Result<ContactDetails, PreChatProblem> {
         if identified || !self.asks_before_chat() {
             let given = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-            return Ok(ContactDetails { name: given(name), email: given(email) });
+            let email = given(email);
+            if email.as_deref().is_some_and(|e| !is_plausible_email(e)) {
+                return Err(PreChatProblem::EmailInvalid);
+            }
+            return Ok(ContactDetails { name: given(name), email });
         }
         self.pre_chat.check(name.unwrap_or_default(), email.unwrap_or_default())
     }
@@ -220,12 +224,48 @@ pub fn is_plausible_email(email: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || NOT_IN_AN_ADDRESS.contains(c))
+}
+
+/// Characters no real address uses that mean something in a `mailto:` link or in markup (`?cc=`, `&body=`,
+/// `#`, `%`-escapes, paths, lists, quotes and brackets): an address holding one is refused, so an agent's
+/// "email the contact" link goes to that address alone.
+const NOT_IN_AN_ADDRESS: &str = "?&#%/\\,;:<>\"()[]`";
+
+/// The `mailto:` link for writing to `email`, if it is a plausible address (otherwise none is offered).
+pub fn mailto(email: &str) -> Option<String> {
+    is_plausible_email(email).then(|| format!("mailto:{email}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_that_would_change_a_mailto_link_is_refused() {
+        assert!(is_plausible_email("o'brien+chat@shop.example"));
+        assert_eq!(mailto("ada@shop.example").as_deref(), Some("mailto:ada@shop.example"));
+        for forged in [
+            "ada@shop.example?cc=eve@evil.example",
+            "ada@shop.example&bcc=eve@evil.example",
+            "ada@shop.example#x",
+            "ada%40shop.example@evil.example",
+            "ada@shop.example,eve@evil.example",
+            "\"ada\"@shop.example",
+            "ada@shop.example\u{7}",
+            "<ada@shop.example>",
+        ] {
+            assert!(!is_plausible_email(forged), "{forged}");
+            assert_eq!(mailto(forged), None, "{forged}");
+        }
+        // Given where the form asks nothing, an address is still checked.
+        let asks_nothing = WidgetSettings::default();
+        assert_eq!(
+            asks_nothing.contact_details(None, Some("a@b.example?cc=c@d.example"), false),
+            Err(PreChatProblem::EmailInvalid)
+        );
+        assert!(asks_nothing.contact_details(None, Some(" a@b.example "), true).is_ok());
+    }
 
     #[test]
     fn default_settings_are_valid_and_ask_nothing() {

@@ -43,7 +43,8 @@ impl EdgeOptions {
             state_dir: dir.join("state"),
             log_file: dir.join("wrangler.log"),
             secret: format!("test-secret-{nonce}"),
-            admin_token: format!("test-admin-{nonce}"),
+            // At least 32 bytes: the setup routes refuse to work with a shorter token.
+            admin_token: format!("test-admin-token-{nonce:0>24}"),
             config: None,
             vars: Vec::new(),
         })
@@ -303,13 +304,23 @@ fn write_secrets(options: &EdgeOptions) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// `PUT /api/v1/admin/sites/{site}` with the admin token.
+/// Sets up `site` with the admin token: `PUT /api/v1/admin/sites/{site}` creates it, or, if it exists (a dev
+/// edge's kept state), replaces it at the revision its `GET` reports.
 pub fn admin_seed_site(origin: &str, admin_token: &str, site: &str, setup: &serde_json::Value) -> Result<()> {
     let url = format!("{origin}/api/v1/admin/sites/{site}");
-    match ureq::put(&url).header("authorization", &format!("Bearer {admin_token}")).send_json(setup) {
-        Ok(_) => Ok(()),
-        Err(e) => bail!("seeding site {site:?} failed: {e}"),
+    let bearer = format!("Bearer {admin_token}");
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut found = agent.get(&url).header("authorization", &bearer).call()?;
+    let mut put = agent.put(&url).header("authorization", &bearer);
+    if found.status().as_u16() == 200 {
+        let current: serde_json::Value = found.body_mut().read_json()?;
+        put = put.header("if-match", &current["revision"].to_string());
     }
+    let mut resp = put.send_json(setup)?;
+    if resp.status().as_u16() != 200 {
+        bail!("seeding site {site:?} failed: {} {}", resp.status(), resp.body_mut().read_to_string()?);
+    }
+    Ok(())
 }
 
 /// The demo site: two agents, embeddable from `host_origin`.

@@ -163,9 +163,109 @@ async fn the_operators_site_setup_follows_the_account_rules_and_takes_no_email_f
         Some(json!({"email": "PAT@pottery.test", "password": "äöüäöüäö"})),
     )?;
     assert_eq!((pat.0, pat.1["site"].as_str()), (200, Some("pottery")));
-    // The same site again, as the operator replaces it: its own emails are its own.
-    let (status, _) = operator_put(&edge, "pottery", &site("pat@pottery.test", "äöüäöüäö"))?;
-    assert_eq!(status, 200);
+    // The same site again, replaced at its revision: its own emails are its own.
+    let (status, answer) = operator_put_over(
+        &edge,
+        "pottery",
+        &site("pat@pottery.test", "äöüäöüäö"),
+        &answer["revision"].to_string(),
+    )?;
+    assert_eq!(status, 200, "{answer}");
+    Ok(())
+}
+
+/// The operator's `PUT` with the admin token replacing the site at `revision` (`If-Match`).
+fn operator_put_over(edge: &Edge, site: &str, setup: &Value, revision: &str) -> Result<(u16, Value)> {
+    let mut resp = support::http_client()
+        .put(&edge.url(&format!("/api/v1/admin/sites/{site}")))
+        .header("authorization", &format!("Bearer {}", edge.options.admin_token))
+        .header("if-match", revision)
+        .send_json(setup)?;
+    let status = resp.status().as_u16();
+    Ok((status, serde_json::from_str(&resp.body_mut().read_to_string()?).unwrap_or(Value::Null)))
+}
+
+/// The operator's `GET` of a site with `token`.
+fn operator_get(edge: &Edge, site: &str, token: &str) -> Result<(u16, Value)> {
+    let mut resp = support::http_client()
+        .get(&edge.url(&format!("/api/v1/admin/sites/{site}")))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()?;
+    let status = resp.status().as_u16();
+    Ok((status, serde_json::from_str(&resp.body_mut().read_to_string()?).unwrap_or(Value::Null)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_setup_token_creates_sites_and_replaces_one_only_when_asked_at_its_revision() -> Result<()> {
+    let edge = staff_edge("admin-operator-replace")?;
+    let ada = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let takeover = json!({"name": "Mine now", "allowed_origins": [], "agents": [
+        {"id": "ada", "name": "Ada", "email": DEMO_AGENTS[0].0, "password": "the-attackers-password"}]});
+
+    // A PUT over an existing site is refused, and says how to replace it; the site is untouched.
+    let (status, answer) = operator_put(&edge, DEMO_SITE, &takeover)?;
+    assert_eq!((status, code(&answer)), (409, "conflict"), "{answer}");
+    assert!(answer.to_string().contains("If-Match"), "{answer}");
+    let (status, _) = api(&edge, "GET", "/api/v1/agent/me", Some(&ada), None)?;
+    assert_eq!(status, 200, "Ada's session holds");
+    sign_in(&edge, DEMO_AGENTS[0].0).context("Ada's password still signs in")?;
+
+    // Replacing names the revision the site is at now (its GET says which); another revision is refused.
+    let (status, answer) = operator_get(&edge, DEMO_SITE, "not-the-token-not-the-token-not-the-token")?;
+    assert_eq!((status, code(&answer)), (401, "unauthorized"), "{answer}");
+    let (status, found) = operator_get(&edge, DEMO_SITE, &edge.options.admin_token)?;
+    assert_eq!((status, found["agents"].as_u64()), (200, Some(4)), "{found}");
+    let revision = found["revision"].as_u64().context("a revision")?;
+    let (status, answer) = operator_put_over(&edge, DEMO_SITE, &takeover, &(revision + 1).to_string())?;
+    assert_eq!((status, code(&answer)), (409, "conflict"), "{answer}");
+    let (status, answer) = operator_put_over(&edge, "no-such-site", &takeover, "1")?;
+    assert_eq!((status, code(&answer)), (404, "not_found"), "{answer}");
+    let (status, answer) = operator_put_over(&edge, DEMO_SITE, &takeover, &format!("\"{revision}\""))?;
+    assert_eq!((status, answer["revision"].as_u64()), (200, Some(revision + 1)), "{answer}");
+    // The replaced accounts' passwords are new: their sessions are over.
+    let (status, answer) = api(&edge, "GET", "/api/v1/agent/me", Some(&ada), None)?;
+    assert_eq!((status, code(&answer)), (401, "unauthorized"), "{answer}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_setup_routes_are_limited_per_address_and_shut_with_a_short_token() -> Result<()> {
+    let edge = staff_edge("admin-operator-limits")?;
+    let guess = |n: usize| {
+        json!({"setup_token": format!("guess-{n}"), "site": "newsite", "site_name": "New", "name": "New Owner",
+               "email": "owner@newsite.test", "password": "a long password"})
+    };
+    // Guessing the setup token: refused, then (within the burst of 20, counting the seeding PUT) slowed down.
+    let mut answers = Vec::new();
+    for n in 0..25 {
+        let (status, answer) = api(&edge, "POST", "/api/v1/setup", None, Some(guess(n)))?;
+        answers.push((status, code(&answer).to_owned()));
+        if status == 429 {
+            break;
+        }
+    }
+    let (last, before) = answers.split_last().context("answers")?;
+    assert_eq!(last, &(429, "too_many_requests".to_owned()), "{answers:?}");
+    assert!(
+        before.len() >= 10 && before.iter().all(|a| *a == (401, "unauthorized".to_owned())),
+        "{answers:?}"
+    );
+    // The operator's own calls from that address wait too.
+    let (status, answer) = operator_get(&edge, DEMO_SITE, &edge.options.admin_token)?;
+    assert_eq!((status, code(&answer)), (429, "too_many_requests"), "{answer}");
+
+    // A deployment whose token is too short: the setup routes say so, and do nothing.
+    let paths = confab_tests::Paths::new();
+    let mut options = confab_tests::EdgeOptions::for_test(&paths, "admin-short-token")?;
+    options.admin_token = "x".repeat(31);
+    let short = Edge::start(&paths, options)?;
+    let (status, answer) = api(&short, "POST", "/api/v1/setup", None, Some(guess(0)))?;
+    assert_eq!((status, code(&answer)), (503, "misconfigured"), "{answer}");
+    assert!(answer.to_string().contains("CONFAB_ADMIN_TOKEN is 31 bytes"), "{answer}");
+    let (status, answer) = operator_get(&short, DEMO_SITE, &"x".repeat(31))?;
+    assert_eq!((status, code(&answer)), (503, "misconfigured"), "{answer}");
+    let (status, answer) = api(&short, "GET", "/api/v1/health", None, None)?;
+    assert_eq!(status, 200, "the rest of the edge serves: {answer}");
     Ok(())
 }
 
@@ -521,5 +621,51 @@ async fn supervisors_see_queues_agents_and_waits_live_and_agents_do_not() -> Res
         .await?;
     // Agents never receive the overview.
     ada.expect_none(Duration::from_secs(1), |f| matches!(f, DeskFrame::Overview { .. })).await?;
+    Ok(())
+}
+
+/// `POST /api/v1/admin/agents` with the admin's cookie, these headers and this body: status and JSON.
+fn post_agent(edge: &Edge, cookie: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, Value)> {
+    let mut request = support::http_client().post(&edge.url("/api/v1/admin/agents")).header("cookie", cookie);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut resp = request.send(body.as_bytes())?;
+    let status = resp.status().as_u16();
+    Ok((status, serde_json::from_str(&resp.body_mut().read_to_string()?).unwrap_or(Value::Null)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_write_sent_by_another_page_is_refused() -> Result<()> {
+    let edge = staff_edge("admin-cross-site")?;
+    let admin = sign_in(&edge, DEMO_ADMIN.0)?;
+    let eve = json!({"id": "eve", "name": "Eve", "email": "eve@shop.test", "password": "a long password"});
+    let body = eve.to_string();
+    let json_type = ("content-type", "application/json");
+    // A page on a sibling subdomain (which SameSite=Strict lets the cookie reach), another site's page in a
+    // browser without Sec-Fetch-Site, and a plain HTML form (text/plain): each is refused.
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let forged: [(Headers<'_>, (u16, &str)); 4] = [
+        (
+            &[json_type, ("sec-fetch-site", "same-site"), ("origin", "http://shop.127.0.0.1")],
+            (403, "origin_not_allowed"),
+        ),
+        (&[json_type, ("sec-fetch-site", "cross-site")], (403, "origin_not_allowed")),
+        (&[json_type, ("origin", "http://evil.example")], (403, "origin_not_allowed")),
+        (&[("content-type", "text/plain")], (400, "bad_request")),
+    ];
+    for (headers, expected) in forged {
+        let (status, answer) = post_agent(&edge, &admin, headers, &body)?;
+        assert_eq!((status, code(&answer)), expected, "{headers:?}: {answer}");
+    }
+    let (_, view) = api(&edge, "GET", "/api/v1/admin/site", Some(&admin), None)?;
+    let ids: Vec<&str> =
+        view["agents"].as_array().context("agents")?.iter().filter_map(|a| a["id"].as_str()).collect();
+    assert!(!ids.contains(&"eve"), "nothing was created: {ids:?}");
+    // From the desktop's own page, the same request goes through.
+    let own = edge.origin();
+    let (status, answer) =
+        post_agent(&edge, &admin, &[json_type, ("sec-fetch-site", "same-origin"), ("origin", &own)], &body)?;
+    assert_eq!(status, 201, "{answer}");
     Ok(())
 }

@@ -123,7 +123,10 @@ async fn injection_strings_in_settings_names_emails_and_files_are_text_on_every_
     let (title, greeting, agent_name, code_label, response_title, response_text) =
         (CORPUS[1], CORPUS[2], CORPUS[5], CORPUS[6], CORPUS[7], CORPUS[3]);
     let contact_name = CORPUS[0];
-    let email = r#""><img/src=x/onerror=window.__pwned=1>@evil.test"#;
+    // Markup in an email is refused at the door (it could also add recipients to the agent's mail link);
+    // what an address may hold is then still shown as text, and stays a plain mail link.
+    let markup_email = r#""><img/src=x/onerror=window.__pwned=1>@evil.test"#;
+    let email = "'||'{{7*7}}'$x=1@evil.test";
     let file_name = r#"<img src=x onerror=window.__pwned=1>.pdf"#;
     let shop = Shop::start_with(
         "hostile-everywhere",
@@ -158,6 +161,11 @@ async fn injection_strings_in_settings_names_emails_and_files_are_text_on_every_
     let fields = customer.find_all(Locator::Css(".cw-field input")).await?;
     assert_eq!(fields.len(), 2, "name and email");
     fields[0].send_keys(contact_name).await?;
+    fields[1].send_keys(markup_email).await?;
+    customer.find(Locator::Css(".cw-start")).await?.click().await?;
+    shown_as_text(&customer, ".cw-problem", "doesn't look right").await?;
+    assert_eq!(fields[1].attr("aria-invalid").await?.as_deref(), Some("true"));
+    fields[1].clear().await?;
     fields[1].send_keys(email).await?;
     customer.find(Locator::Css(".cw-start")).await?.click().await?;
     let input = customer.wait().at_most(PATIENCE).for_element(Locator::Css(".cw-input")).await?;
@@ -183,7 +191,7 @@ async fn injection_strings_in_settings_names_emails_and_files_are_text_on_every_
     shown_as_text(&ada, ".ad-transcript", file_name).await?;
     shown_as_text(&ada, ".ad-email", email).await?;
     let href = ada.find(Locator::Css(".ad-email")).await?.attr("href").await?.unwrap_or_default();
-    assert!(href.starts_with("mailto:"), "the email stays a mail link: {href}");
+    assert_eq!(href, format!("mailto:{email}"), "the email stays a plain mail link");
     click(&ada, ".ad-responses-toggle").await?;
     shown_as_text(&ada, ".ad-responses", response_title).await?;
     click(&ada, ".ad-response").await?;

@@ -77,7 +77,9 @@ async fn oversized_broken_and_forged_requests_get_clear_errors() -> Result<()> {
     let mut tampered_payload: Vec<char> = payload.chars().collect();
     tampered_payload[3] = if tampered_payload[3] == 'A' { 'B' } else { 'A' };
     let tampered = format!("{name}={}.{mac}", tampered_payload.into_iter().collect::<String>());
-    for forged in [tampered.as_str(), "confab_session=eyJzaXRlIjoiZGVtbyJ9.AAAA", "confab_session="] {
+    for forged in
+        [tampered.as_str(), "__Host-confab_session=eyJzaXRlIjoiZGVtbyJ9.AAAA", "__Host-confab_session="]
+    {
         let (status, answer) = send(&edge, "GET", "/api/v1/agent/me", &[("cookie", forged)], b"")?;
         assert_eq!((status, code(&answer)), (401, "unauthorized"), "{forged}");
     }
@@ -129,5 +131,48 @@ async fn oversized_broken_and_forged_requests_get_clear_errors() -> Result<()> {
     let (status, answer) =
         send(&edge, "POST", &path, &[("authorization", &auth)], b"<script>alert(1)</script>")?;
     assert_eq!((status, code(&answer)), (415, "attachment_type"));
+    Ok(())
+}
+
+/// The agent desktop runs only its own code and cannot be framed by another page (which could click for the
+/// signed-in agent); the session cookie is `__Host-`: this host's alone, so a sibling subdomain can neither
+/// set nor shadow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_desktop_is_never_framed_and_its_session_cookie_is_the_hosts_alone() -> Result<()> {
+    let edge = edge_with_demo("hostile-headers", "http://127.0.0.1:9")?;
+    let resp = support::http_client().get(&edge.url("/agent/")).call()?;
+    assert_eq!(resp.status().as_u16(), 200);
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let csp = header("content-security-policy");
+    for directive in [
+        "frame-ancestors 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "connect-src 'self'",
+        "object-src 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} in {csp:?}");
+    }
+    assert_eq!(header("x-frame-options"), "DENY");
+    // The widget frame takes messages from the page its `origin` names: it is served for the site's own
+    // origins only, never for a page that would open it in a window of its own to drive it.
+    let frame = |origin: &str| -> Result<u16> {
+        let path = format!(
+            "/widget/frame?site={DEMO_SITE}&origin={}",
+            origin.replace(':', "%3A").replace('/', "%2F")
+        );
+        Ok(support::http_client().get(&edge.url(&path)).call()?.status().as_u16())
+    };
+    assert_eq!(frame("http://127.0.0.1:9")?, 200);
+    assert_eq!(frame("https://evil.example")?, 400);
+
+    let resp = support::http_client()
+        .post(&edge.url("/api/v1/agent/session"))
+        .send_json(serde_json::json!({"email": DEMO_AGENTS[0].0, "password": DEMO_PASSWORD}))?;
+    let cookie = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(cookie.starts_with("__Host-confab_session="), "{cookie}");
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.split("; ").any(|a| a == attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
     Ok(())
 }

@@ -57,6 +57,23 @@ fn a_verified_user_is_one_contact_in_every_browser_and_forgeries_are_refused() -
         Some(401)
     );
     assert_eq!(start(&edge, json!({"identity": {"user_id": "42", "signature": "zz"}})).err(), Some(401));
+    // Two ids the site signed that differ only past 200 characters are not cut into one contact: both are
+    // refused, as is an id with a control character (cleaned, it would be another user's).
+    let long = "7".repeat(200);
+    for user_id in [format!("{long}1"), format!("{long}2"), "4\n2".to_owned()] {
+        let identity = json!({"user_id": user_id, "signature": sign(&user_id)});
+        assert_eq!(start(&edge, json!({"identity": identity})).err(), Some(400), "{user_id:?}");
+    }
+    assert!(
+        start(&edge, json!({"identity": {"user_id": long, "signature": sign(&long)}})).is_ok(),
+        "200 are fine"
+    );
+    // An email that would add a recipient to the agent's "write to the contact" link is refused, whether the
+    // site's backend or the contact gave it.
+    let cc = "marie@example.org?cc=eve@evil.example";
+    let identity = json!({"user_id": "42", "email": cc, "signature": sign("42")});
+    assert_eq!(start(&edge, json!({"identity": identity})).err(), Some(400));
+    assert_eq!(start(&edge, json!({"email": cc})).err(), Some(400));
     // Anonymous chats are still fine where identity is optional.
     assert!(start(&edge, json!({})).is_ok());
 

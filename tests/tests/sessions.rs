@@ -1,7 +1,8 @@
 //! Sessions and links end when they should, on a real workerd: a genuinely signed but expired session or
 //! attachment link is refused; a new password ends every session of the account (API, desk socket,
 //! conversation sockets); a role change makes the open desktop come back with the new role's view; a
-//! deactivated account loses its conversation sockets and cannot start a follow-up through an old one.
+//! deactivated account loses every conversation socket it opened, held chats or not; signing out ends
+//! every session of the account, and closes every socket they opened.
 
 mod support;
 
@@ -35,7 +36,7 @@ fn now_ms() -> Result<i64> {
 /// Ada's session cookie, genuinely signed, expiring at `exp`.
 fn session_cookie(edge: &Edge, exp: i64) -> Result<String> {
     let payload = json!({"site": DEMO_SITE, "id": "ada", "name": "Ada Lovelace", "exp": exp}).to_string();
-    Ok(format!("confab_session={}", edge_signed(edge, "confab agent-session v1\n", &payload)?))
+    Ok(format!("__Host-confab_session={}", edge_signed(edge, "confab agent-session v1\n", &payload)?))
 }
 
 fn staff_edge(name: &str) -> Result<Edge> {
@@ -193,7 +194,7 @@ async fn a_role_change_closes_the_desk_which_comes_back_with_the_new_role() -> R
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deactivated_agent_loses_its_conversation_sockets_and_cannot_follow_up() -> Result<()> {
+async fn a_deactivated_agent_loses_every_conversation_socket_it_opened() -> Result<()> {
     let edge = staff_edge("sessions-deactivated")?;
     let admin = sign_in(&edge, DEMO_ADMIN.0)?;
     let (ada, mut ada_desk) = ready_agent(&edge, DEMO_AGENTS[0].0).await?;
@@ -228,28 +229,71 @@ async fn a_deactivated_agent_loses_its_conversation_sockets_and_cannot_follow_up
     assert_eq!(status, 200, "{answer}");
     assert_eq!(ada_desk.closed_with().await?, Some(close_code::SIGNED_OUT));
     assert_eq!(ada_held.closed_with().await?, Some(close_code::SIGNED_OUT), "the chat she held");
+    // And the one she only read: told why, and closed, so it neither reads on nor can write a follow-up.
+    let told = ada_reading.expect(|f| matches!(f, ServerFrame::Error { .. })).await?;
+    assert!(
+        matches!(&told, ServerFrame::Error { code: ErrorCode::Unauthorized, message } if message.contains("deactivated")),
+        "{told:?}"
+    );
+    assert_eq!(ada_reading.closed_with().await?, Some(close_code::SIGNED_OUT), "the chat she only read");
+    Ok(())
+}
 
-    // Through the socket she still has on the finished chat, a follow-up is refused and nothing is stored.
-    ada_reading.take_seen();
-    ada_reading.say("Following up from my old tab").await?;
-    let refused = ada_reading.expect(|f| matches!(f, ServerFrame::Error { .. })).await?;
-    assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
-    assert_eq!(ada_reading.closed_with().await?, Some(close_code::SIGNED_OUT));
-    other
-        .expect_none(
-            Duration::from_millis(800),
-            |f| matches!(f, ServerFrame::Message { message } if message.text.contains("Following up")),
-        )
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_every_session_of_the_account_and_closes_every_socket_it_opened() -> Result<()> {
+    let edge = staff_edge("sessions-sign-out")?;
+    let (grace, mut grace_desk) = ready_agent(&edge, DEMO_AGENTS[1].0).await?;
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    contact.say("Hello?").await?;
+    grace_desk.offered(chat.interaction).await?;
+    grace_desk.accept(chat.interaction).await?;
+    let mut grace_chat = Peer::agent(&edge, &chat.interaction.to_string(), &grace).await?;
+
+    // Ada, not Ready, reads Grace's chat, on her desktop and with a second session (her phone).
+    let ada = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let on_phone = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let mut ada_desk = DeskPeer::connect(&edge, &ada).await?;
+    let mut ada_reading = Peer::agent(&edge, &chat.interaction.to_string(), &ada).await?;
+    let mut phone_reading = Peer::agent(&edge, &chat.interaction.to_string(), &on_phone).await?;
+    contact.say("Still there?").await?;
+    for reading in [&mut ada_reading, &mut phone_reading] {
+        reading
+            .expect(|f| matches!(f, ServerFrame::Message { message } if message.text == "Still there?"))
+            .await?;
+    }
+
+    let (status, answer) = api(&edge, "DELETE", "/api/v1/agent/session", Some(&ada), None)?;
+    assert_eq!(status, 204, "{answer}");
+    assert_eq!(ada_desk.closed_with().await?, Some(close_code::SIGNED_OUT));
+    for reading in [&mut ada_reading, &mut phone_reading] {
+        let told = reading.expect(|f| matches!(f, ServerFrame::Error { .. })).await?;
+        assert!(format!("{told:?}").contains("signed out"), "{told:?}");
+        assert_eq!(reading.closed_with().await?, Some(close_code::SIGNED_OUT));
+    }
+    // Neither session opens anything any more, though both cookies are genuinely signed and not expired.
+    for cookie in [&ada, &on_phone] {
+        let (status, answer) = api(&edge, "GET", "/api/v1/agent/me", Some(cookie), None)?;
+        assert_eq!((status, code(&answer)), (401, "unauthorized"), "{answer}");
+        assert!(answer.to_string().contains("signed out"), "{answer}");
+        assert_eq!(desk_upgrade_status(&edge, cookie).await?, 401);
+    }
+
+    // Grace, on the same chat, goes on as before; Ada signs in again and reads it again.
+    contact.say("Hello again").await?;
+    grace_chat
+        .expect(|f| matches!(f, ServerFrame::Message { message } if message.text == "Hello again"))
         .await?;
-    let path = format!("/api/v1/chats/{}/transcript", finished.interaction);
-    let (status, transcript) = api(&edge, "GET", &path, Some(&admin), None)?;
-    assert_eq!(status, 200, "{transcript}");
-    let texts: Vec<&str> = transcript["messages"]
-        .as_array()
-        .context("messages")?
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect();
-    assert_eq!(texts, ["Thanks, all good"], "the refused follow-up is not stored");
+    let (status, _) = api(&edge, "GET", "/api/v1/agent/me", Some(&grace), None)?;
+    assert_eq!(status, 200);
+    let ada_again = sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let (status, answer) = api(&edge, "GET", "/api/v1/agent/me", Some(&ada_again), None)?;
+    assert_eq!(status, 200, "{answer}");
+    let mut reading_again = Peer::agent(&edge, &chat.interaction.to_string(), &ada_again).await?;
+    contact.say("One more thing").await?;
+    reading_again
+        .expect(|f| matches!(f, ServerFrame::Message { message } if message.text == "One more thing"))
+        .await?;
     Ok(())
 }

@@ -156,6 +156,9 @@ fn front_ends(paths: &Paths) -> Result<()> {
     )?;
     let loader = std::fs::metadata(public.join("widget.js"))?.len();
     println!("  loader: widget.js {loader} bytes (minified, before compression)");
+    // The agent desktop's security headers, where static assets look for them.
+    std::fs::copy(paths.root.join("agent-ui/_headers"), public.join("_headers"))
+        .context("placing _headers")?;
     Ok(())
 }
 

@@ -40,7 +40,7 @@ impl Caller {
         let secret = config::signing_secret(env)?;
         let cookie = req.headers().get("cookie")?;
         let session = AgentSession::from_cookie_header(&secret, cookie.as_deref(), now_ms());
-        let looks_at_staff = matches!(access, Access::Staff(_) | Access::ContactOrAgent);
+        let looks_at_staff = matches!(access, Access::Staff(_) | Access::ContactOrAgent | Access::AnySession);
         let staff = match (&session, looks_at_staff) {
             (Some(session), true) => Some(Self::account(env, session).await?),
             _ => None,
@@ -100,9 +100,8 @@ impl Caller {
         self.bearer.as_deref().and_then(|token| crypto::token_contact(&self.secret, token, site))
     }
 
-    /// Whether the bearer token is the deployment's admin token (the operator).
-    pub(crate) fn is_operator(&self, env: &Env) -> bool {
-        let Some(token) = config::setup_token(env) else { return false };
+    /// Whether the bearer token is `token`, the deployment's setup token (the operator).
+    pub(crate) fn is_operator(&self, token: &str) -> bool {
         self.bearer.as_deref().is_some_and(|given| http::constant_time_eq(given.as_bytes(), token.as_bytes()))
     }
 

@@ -12,12 +12,8 @@ use confab_protocol::api::{ChatStarted, StartChat};
 use confab_protocol::contact;
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{ContactId, InteractionId};
+use confab_protocol::widget;
 use worker::{Request, Response};
-
-/// The caller's address as Cloudflare (or `wrangler dev`) reports it.
-pub(super) fn client_ip(req: &Request) -> String {
-    req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into())
-}
 
 /// `POST /api/v1/sites/{site}/chats`: a contact starts a conversation; answers its id and contact token.
 pub(super) async fn start_chat(mut req: Request, (caller, env): Call<'_>, site: &str) -> Answer {
@@ -30,7 +26,7 @@ pub(super) async fn start_chat(mut req: Request, (caller, env): Call<'_>, site: 
             "this page's origin may not start chats for this site",
         ));
     }
-    if let Err(wait) = limiter::take(env, Guarded::ChatStartsPerIp, &client_ip(&req)).await? {
+    if let Err(wait) = limiter::take(env, Guarded::ChatStartsPerIp, &http::client_address(&req)).await? {
         return Err(HttpError::too_many(wait, "too many new chats from this address"));
     }
     // An empty body is a chat with nothing asked first.
@@ -48,6 +44,12 @@ pub(super) async fn start_chat(mut req: Request, (caller, env): Call<'_>, site: 
         .email
         .or_else(|| start.identity.as_ref().and_then(|i| i.email.clone()))
         .map(|e| contact::capped_email(&e));
+    if email.as_deref().is_some_and(|e| !widget::is_plausible_email(e)) {
+        return Err(HttpError::new(
+            ErrorCode::BadRequest,
+            "identity.email does not look like an email address",
+        ));
+    }
     let meta = Meta {
         interaction: InteractionId(
             uuid::Builder::from_random_bytes(crypto::random_bytes::<16>()?).into_uuid(),
@@ -75,7 +77,8 @@ fn who_starts(caller: &Caller, site: &StoredSite, start: &StartChat) -> Result<C
                     "the identity's signature does not match: sign user_id with the site's identity secret",
                 ));
             }
-            Ok(contact::verified_user(&identity.user_id))
+            contact::verified_user(&identity.user_id)
+                .map_err(|problem| HttpError::new(ErrorCode::BadRequest, problem))
         }
         (Some(_), None) => Err(HttpError::new(
             ErrorCode::BadRequest,

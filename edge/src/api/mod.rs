@@ -9,8 +9,10 @@ mod attachments;
 mod caller;
 mod chats;
 mod history;
+mod operator;
 mod origin;
 mod session;
+mod sites;
 mod widget;
 
 use crate::platform::config;
@@ -47,10 +49,16 @@ async fn route(req: Request, env: &Env) -> Answer {
         };
     };
     let caller = Caller::of(&req, env, route.access()).await?;
+    if caller.has_session()
+        && let Some(method) = method
+    {
+        origin::refuse_cross_site(&req, method, route)?;
+    }
     let call = (&caller, env);
     match route {
-        Route::PutSite => admin::put_site(req, call, first).await,
-        Route::FirstRun => admin::first_run(req, env).await,
+        Route::PutSite => operator::put_site(req, call, first).await,
+        Route::OperatorSite => operator::operator_site(&req, call, first).await,
+        Route::FirstRun => operator::first_run(req, env).await,
         Route::AdminSite => admin::get_site(call),
         Route::SaveSettings => admin::put_settings(req, call).await,
         Route::RotateIdentitySecret => admin::rotate_identity_secret(call).await,
@@ -69,7 +77,7 @@ async fn route(req: Request, env: &Env) -> Answer {
         Route::StartChat => chats::start_chat(req, call, first).await,
         Route::ChatSocket => chats::socket(req, call, first).await,
         Route::SignIn => session::sign_in(req, env).await,
-        Route::SignOut => session::sign_out(),
+        Route::SignOut => session::sign_out(call).await,
         Route::Me => session::me(call),
         Route::SiteView => session::site_view(call),
         Route::DeskSocket => session::desk_socket(req, call).await,

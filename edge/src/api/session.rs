@@ -2,15 +2,15 @@
 //! desk socket.
 
 use super::caller::Call;
-use super::chats::client_ip;
 use super::origin::same_origin_or_absent;
+use super::sites::change_site;
 use crate::platform::config;
 use crate::platform::crypto::{self, AgentSession};
 use crate::platform::http::{self, Answer, HttpError, json, json_body, now_ms};
 use crate::rpc::desk::{self, DeskSocketPeer};
 use crate::rpc::directory::{self, StoredAgent};
 use crate::rpc::limiter::{self, Guarded};
-use confab_protocol::admin::{Role, normalize_email};
+use confab_protocol::admin::{Role, SessionEnded, normalize_email};
 use confab_protocol::api::{AgentProfile, SignIn, SiteView};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::SiteId;
@@ -22,7 +22,7 @@ pub(super) async fn sign_in(mut req: Request, env: &Env) -> Answer {
     // Attempts are limited per email and address, per email and per address, and counted before the password
     // is looked at: parallel guesses cannot slip through, and a refusal tells nothing, not even by timing.
     let email = normalize_email(&sign_in.email);
-    let ip = client_ip(&req);
+    let ip = http::client_address(&req);
     let buckets = [
         (Guarded::SignInPerEmailAndAddress, format!("{email} {ip}")),
         (Guarded::SignInPerEmail, email.clone()),
@@ -70,8 +70,19 @@ pub(super) fn signed_in(env: &Env, site: &SiteId, agent: &StoredAgent) -> Answer
     Ok(resp)
 }
 
-/// `DELETE /api/v1/agent/session`: clears the session cookie.
-pub(super) fn sign_out() -> Answer {
+/// `DELETE /api/v1/agent/session`: signs out. Every session of the account ends, here and on its other
+/// devices (the cookie alone would still open it until it expires): its desktops and sockets are closed.
+/// The cookie is cleared whatever it held.
+pub(super) async fn sign_out(call: Call<'_>) -> Answer {
+    if call.0.staff(Role::Agent).is_ok() {
+        change_site(call, Role::Agent, async |staff, site| {
+            if let Some(agent) = site.agents.iter_mut().find(|a| a.id == staff.agent.id) {
+                agent.end_sessions(SessionEnded::SignedOut);
+            }
+            Ok(())
+        })
+        .await?;
+    }
     let resp = Response::empty()?.with_status(204);
     resp.headers().set("set-cookie", &crypto::clear_session_cookie())?;
     Ok(resp)

@@ -39,8 +39,9 @@ pub(super) async fn settings(req: &Request, env: &Env, site_id: &str) -> Answer 
     Ok(cors_for(req, &site, resp)?)
 }
 
-/// `GET /widget/frame?site=...`: the page inside the widget's iframe. Its `frame-ancestors` lists the site's
-/// allowed origins, so only those pages can embed it.
+/// `GET /widget/frame?site=...&origin=...`: the page inside the widget's iframe. Its `frame-ancestors` lists
+/// the site's allowed origins, so only those pages can embed it, and `origin` (the embedding page, whose
+/// messages the widget takes) must be one of them.
 pub(super) async fn frame(req: &Request, env: &Env) -> Answer {
     let site_id = http::query(req, "site")?.unwrap_or_default();
     let Some(site) = directory::site(env, &site_id).await? else {
@@ -49,6 +50,16 @@ pub(super) async fn frame(req: &Request, env: &Env) -> Answer {
             404,
         )?);
     };
+    // The widget takes messages only from the page its `origin` names: one of the site's, never another
+    // page that opened the frame in a window of its own to drive it.
+    if let Some(origin) = http::query(req, "origin")?
+        && !site.allowed_origins.contains(&origin)
+    {
+        return Ok(Response::error(
+            "This page may not embed the chat: its origin is not one of the site's.",
+            400,
+        )?);
+    }
     let ancestors: Vec<&str> =
         site.allowed_origins.iter().map(String::as_str).filter(|o| is_plain_origin(o)).collect();
     // The settings travel inside the page, so the widget draws itself in the site's colours and words at

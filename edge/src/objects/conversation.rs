@@ -22,7 +22,7 @@ use crate::platform::http::HttpError;
 use crate::platform::http::now_ms;
 use crate::platform::{config, crypto, files, sql};
 use crate::rpc::conversation::{ConversationMessage, Meta, Peer, Transcript};
-use crate::rpc::desk::{self, ContactAnswered, DeskMessage, RecordEntry, RoutingRequest};
+use crate::rpc::desk::{self, AgentSocket, ContactAnswered, DeskMessage, RecordEntry, RoutingRequest};
 use crate::rpc::directory::{self, StoredAgent};
 use crate::rpc::outbox::{self, Outbox};
 use crate::rpc::{self, Incoming};
@@ -439,7 +439,7 @@ impl Core {
         self.outbox.push(desk::envelope(&meta.site, &DeskMessage::Conversation(summary))?)
     }
 
-    fn accept_socket(&self, req: &Request) -> Result<Response> {
+    async fn accept_socket(&self, req: &Request) -> Result<Response> {
         let Some(meta) = self.meta() else {
             return HttpError::new(ErrorCode::NotFound, "there is no such conversation").into_response();
         };
@@ -458,8 +458,39 @@ impl Core {
             Peer::Agent { id, .. } => format!("agent:{id}"),
         };
         self.state.accept_websocket_with_tags(&pair.server, &[tag.as_str()]);
+        if let Peer::Agent { id, epoch, .. } = &peer {
+            self.tell_desk_of_agent_socket(&meta, id, *epoch, true)?;
+        }
         pair.server.serialize_attachment(SocketState { peer, ready: false })?;
+        self.settle().await?;
         Response::from_websocket(pair.client)
+    }
+
+    /// Tells the desk that `agent` has sockets here (`open`), or no longer: the desk closes them when the
+    /// account's access ends, whatever the agent is doing here.
+    fn tell_desk_of_agent_socket(&self, meta: &Meta, agent: &AgentId, epoch: u32, open: bool) -> Result<()> {
+        let socket = AgentSocket { interaction: meta.interaction, agent: agent.clone(), epoch, open };
+        self.outbox.push(desk::envelope(&meta.site, &DeskMessage::AgentSocket(socket))?)
+    }
+
+    /// A socket closed: if it was an agent's last one here, the desk stops counting it.
+    async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
+        self.sockets_changed();
+        let (Some(meta), Some(SocketState { peer: Peer::Agent { id, epoch, .. }, .. })) =
+            (self.meta(), ws.deserialize_attachment::<SocketState>()?)
+        else {
+            return Ok(());
+        };
+        let others_open = self
+            .state
+            .get_websockets_with_tag(&format!("agent:{id}"))
+            .iter()
+            .any(|s| s.as_ref().ready_state() == web_sys::WebSocket::OPEN);
+        if !others_open {
+            self.tell_desk_of_agent_socket(&meta, &id, epoch, false)?;
+            self.settle().await?;
+        }
+        Ok(())
     }
 
     /// Why an agent on this socket may not send typing or read receipts to the contact, if it may not.
@@ -772,14 +803,14 @@ fn written_by(peer: &Peer, author: &Author) -> bool {
 impl Core {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let message = match rpc::incoming::<ConversationMessage>(&mut req).await? {
-            Incoming::Socket => return self.accept_socket(&req),
+            Incoming::Socket => return self.accept_socket(&req).await,
             Incoming::Message(message) => message,
         };
         match message {
             ConversationMessage::Init(meta) => rpc::answer(&self.init(meta).await?),
             ConversationMessage::Desk(effect) => rpc::answer(&self.on_desk(effect).await?),
-            ConversationMessage::SignOutAgent { agent, reason } => {
-                rpc::answer(&self.sign_out_agent(&agent, &reason))
+            ConversationMessage::SignOutAgent { agent, keep_epoch, reason } => {
+                rpc::answer(&self.sign_out_agent(&agent, keep_epoch, &reason).await?)
             }
             ConversationMessage::Erase => rpc::answer(&self.erase().await?),
             ConversationMessage::Unread => rpc::answer(&self.unread()?),
@@ -816,13 +847,29 @@ impl Core {
         Ok(())
     }
 
-    /// Closes `agent`'s sockets, telling it why (its access ended).
-    fn sign_out_agent(&self, agent: &AgentId, reason: &str) {
+    /// Closes `agent`'s sockets (but those opened by a session of `keep_epoch`), telling it why (its access
+    /// ended). The desk forgot this conversation's sockets of `agent` when it asked: it hears again of those
+    /// kept.
+    async fn sign_out_agent(&self, agent: &AgentId, keep_epoch: Option<u32>, reason: &str) -> Result<()> {
+        let mut kept = false;
         for ws in self.state.get_websockets_with_tag(&format!("agent:{agent}")) {
+            let epoch = match ws.deserialize_attachment::<SocketState>()? {
+                Some(SocketState { peer: Peer::Agent { epoch, .. }, .. }) => Some(epoch),
+                _ => None,
+            };
+            if keep_epoch.is_some() && epoch == keep_epoch {
+                kept = true;
+                continue;
+            }
             Self::send_error(&ws, ErrorCode::Unauthorized, reason);
             let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
             self.sockets_changed();
         }
+        if let (true, Some(meta), Some(epoch)) = (kept, self.meta(), keep_epoch) {
+            self.tell_desk_of_agent_socket(&meta, agent, epoch, true)?;
+            self.settle().await?;
+        }
+        Ok(())
     }
 
     /// A contact's data is deleted on request: every message, event and setting of this conversation (its
@@ -927,17 +974,15 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> Result<()> {
-        self.core.sockets_changed();
         // Complete the closing handshake; 1005/1006 are not codes one may send.
         let code =
             if (1000..=4999).contains(&code) && code != 1005 && code != 1006 { code as u16 } else { 1000 };
         let _ = ws.close(Some(code), Some("closing"));
-        Ok(())
+        self.core.socket_gone(&ws).await
     }
 
-    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
-        self.core.sockets_changed();
-        Ok(())
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.core.socket_gone(&ws).await
     }
 
     async fn alarm(&self) -> Result<Response> {

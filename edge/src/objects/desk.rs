@@ -9,11 +9,12 @@ use crate::platform::http::{HttpError, now_ms};
 use crate::platform::sql;
 use crate::rpc::conversation;
 use crate::rpc::desk::{
-    ContactAnswered, ContactErasure, DeskConfig, DeskMessage, DeskSocketPeer, RecordEntry, RoutingRequest,
+    AgentSocket, ConfiguredAgent, ContactAnswered, ContactErasure, DeskConfig, DeskMessage, DeskSocketPeer,
+    RecordEntry, RoutingRequest,
 };
 use crate::rpc::outbox::{self, Outbox};
 use crate::rpc::{self, Incoming};
-use confab_protocol::admin::{self, AccountNow, DeskSocketOutdated, SessionEnded};
+use confab_protocol::admin::{self, AccountNow, DeskSocketOutdated};
 use confab_protocol::api::{ContactSummary, RecordQuery, RecordSummary};
 use confab_protocol::bad_frame;
 use confab_protocol::frames::{
@@ -30,6 +31,9 @@ use worker::{
     DurableObject, Env, Request, Response, Result, SqlStorage, State, WebSocket, WebSocketIncomingMessage,
     WebSocketPair, durable_object,
 };
+
+/// The setting that says the `accounts` table holds the site's accounts.
+const ACCOUNTS_KNOWN: &str = "accounts_known";
 
 /// How many conversations the desk lists.
 const LIST_LIMIT: i32 = 200;
@@ -48,11 +52,7 @@ struct DeskPeer {
 impl DeskPeer {
     /// Whether this socket still fits its account as `config` has it now (deactivated accounts are not in it).
     fn outdated(&self, config: &DeskConfig) -> Option<DeskSocketOutdated> {
-        let account = config.agents.iter().find(|a| a.id == self.agent).map(|a| AccountNow {
-            active: true,
-            session_epoch: a.session_epoch,
-            supervises: a.supervises,
-        });
+        let account = config.agents.iter().find(|a| a.id == self.agent).map(ConfiguredAgent::now);
         admin::desk_socket_outdated(account, self.epoch, self.supervises)
     }
 }
@@ -357,11 +357,11 @@ impl Desk {
         outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
-    /// After the site's accounts changed: closes the desk sockets that no longer fit their account. A
-    /// deactivated account, or one whose password changed, is told why and signed out, and so are its
-    /// sockets on the conversations it holds; a changed role makes the desktop reload with the new role.
-    async fn end_outdated_sockets(&self, config: &DeskConfig) -> Result<()> {
-        let mut signed_out: Vec<(AgentId, SessionEnded)> = Vec::new();
+    /// After the site's accounts changed: closes the sockets that no longer fit their account. A deactivated
+    /// account, or one whose sessions ended (a new password, a sign-out), is told why and signed out, on its
+    /// desk sockets and on every conversation it has sockets on; a changed role makes the desktop reload with
+    /// the new role.
+    fn end_outdated_sockets(&self, config: &DeskConfig) -> Result<()> {
         for ws in self.state.get_websockets() {
             let Some(peer) = ws.deserialize_attachment::<DeskPeer>()? else { continue };
             match peer.outdated(config) {
@@ -374,25 +374,76 @@ impl Desk {
                         DeskFrame::Error { code: ErrorCode::Unauthorized, message: ended.reason().into() };
                     let _ = ws.send_with_str(frame.encode());
                     let _ = ws.close(Some(close_code::SIGNED_OUT), Some("signed out"));
-                    if !signed_out.iter().any(|(a, _)| *a == peer.agent) {
-                        signed_out.push((peer.agent, ended));
-                    }
                 }
             }
         }
-        if signed_out.is_empty() {
-            return Ok(());
+        #[derive(Deserialize)]
+        struct Row {
+            agent: String,
+            interaction: String,
+            epoch: u32,
         }
-        // Its conversations: those it holds, in wrap-up included (anyone's socket on other conversations
-        // may only read; writing there re-checks the account).
-        let summaries = self.list()?;
-        for (agent, ended) in signed_out {
-            let held = summaries.iter().filter(|s| s.status.as_ref().is_some_and(|st| st.held_by(&agent)));
-            for summary in held {
-                conversation::sign_out_agent(&self.env, summary.interaction, &agent, ended.reason()).await?;
-            }
+        let rows: Vec<Row> =
+            self.sql.exec("SELECT agent, interaction, epoch FROM agent_sockets", None)?.to_array()?;
+        for row in rows {
+            let Ok(interaction) = row.interaction.parse() else { continue };
+            let agent = AgentId(row.agent);
+            let account = config.agents.iter().find(|a| a.id == agent).map(ConfiguredAgent::now);
+            self.sign_out_conversation_sockets(interaction, &agent, row.epoch, account)?;
         }
         Ok(())
+    }
+
+    /// Closes `agent`'s sockets on `interaction` if the session of `epoch` that opened them is over for the
+    /// account as it is now (those of a newer session stay), and forgets them. `false` if they may stay.
+    fn sign_out_conversation_sockets(
+        &self,
+        interaction: InteractionId,
+        agent: &AgentId,
+        epoch: u32,
+        account: Option<AccountNow>,
+    ) -> Result<bool> {
+        let Err(ended) = admin::session_holds(account, epoch) else { return Ok(false) };
+        let keep_epoch = account.map(|a| a.session_epoch);
+        self.outbox.push(conversation::sign_out_envelope(interaction, agent, keep_epoch, ended.reason())?)?;
+        self.sql.exec(
+            "DELETE FROM agent_sockets WHERE agent = ? AND interaction = ?",
+            vec![agent.0.clone().into(), interaction.to_string().into()],
+        )?;
+        Ok(true)
+    }
+
+    /// An agent's sockets on a conversation opened, or all closed. Sockets a session opened after its access
+    /// ended (the upgrade was checked just before) are closed at once.
+    async fn agent_socket(&self, socket: AgentSocket) -> Result<()> {
+        let AgentSocket { interaction, agent, epoch, open } = socket;
+        if !open {
+            self.sql.exec(
+                "DELETE FROM agent_sockets WHERE agent = ? AND interaction = ?",
+                vec![agent.0.clone().into(), interaction.to_string().into()],
+            )?;
+            return Ok(());
+        }
+        // Until the first configuration since the accounts table came (an upgrade), every socket may stay.
+        let accounts_known = self.setting(ACCOUNTS_KNOWN).is_some();
+        let account = self.account(&agent)?.map(|a| a.now());
+        if !accounts_known || !self.sign_out_conversation_sockets(interaction, &agent, epoch, account)? {
+            self.sql.exec(
+                "INSERT INTO agent_sockets (agent, interaction, epoch) VALUES (?, ?, ?)
+                 ON CONFLICT(agent, interaction) DO UPDATE SET epoch = excluded.epoch",
+                vec![agent.0.clone().into(), interaction.to_string().into(), i64::from(epoch).into()],
+            )?;
+        }
+        self.settle().await
+    }
+
+    /// An active account of the site, as last configured.
+    fn account(&self, agent: &AgentId) -> Result<Option<ConfiguredAgent>> {
+        let rows: Vec<Body> = self
+            .sql
+            .exec("SELECT body FROM accounts WHERE agent = ?", vec![agent.0.clone().into()])?
+            .to_array()?;
+        Ok(rows.first().and_then(|r| serde_json::from_str(&r.body).ok()))
     }
 
     /// A desk socket closed: if it was the agent's last open one, the grace period before Offline starts.
@@ -498,6 +549,11 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX IF NOT EXISTS records_by_time ON records (completed_at);",
     // Messages to conversations, committed with the decisions that cause them.
     outbox::TABLE,
+    // The site's active accounts as last configured, and the conversations each has sockets on: when an
+    // account's access ends, its sockets close on every one of them.
+    "CREATE TABLE IF NOT EXISTS accounts (agent TEXT PRIMARY KEY, body TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS agent_sockets (
+         agent TEXT NOT NULL, interaction TEXT NOT NULL, epoch INTEGER NOT NULL, PRIMARY KEY (agent, interaction));",
 ];
 
 /// What the Worker and the conversations ask of the desk, one method each.
@@ -511,10 +567,16 @@ impl Desk {
             return Ok(());
         }
         self.set_setting("revision", config.revision.to_string())?;
+        self.sql.exec("DELETE FROM accounts", None)?;
+        self.set_setting(ACCOUNTS_KNOWN, "1".into())?;
         for agent in &config.agents {
             self.sql.exec(
                 "INSERT INTO agent_names (agent, name) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET name = excluded.name",
                 vec![agent.id.0.clone().into(), agent.name.clone().into()],
+            )?;
+            self.sql.exec(
+                "INSERT INTO accounts (agent, body) VALUES (?, ?)",
+                vec![agent.id.0.clone().into(), serde_json::to_string(agent)?.into()],
             )?;
         }
         self.set_setting("sla", serde_json::to_string(&config.sla)?)?;
@@ -523,7 +585,7 @@ impl Desk {
             d.configure(config.offer_timeout_ms, config.queues.iter().cloned(), agents, now);
         })?;
         self.broadcast(&DeskFrame::SiteChanged);
-        self.end_outdated_sockets(&config).await?;
+        self.end_outdated_sockets(&config)?;
         self.broadcast(&self.roster());
         self.settle().await
     }
@@ -686,6 +748,7 @@ impl DurableObject for Desk {
             DeskMessage::Conversation(summary) => rpc::answer(&self.conversation_changed(summary)?),
             DeskMessage::Record(entry) => rpc::answer(&self.file_record(entry)?),
             DeskMessage::ContactAnswered(answered) => rpc::answer(&self.contact_answered(answered)),
+            DeskMessage::AgentSocket(socket) => rpc::answer(&self.agent_socket(socket).await?),
             DeskMessage::Configure(config) => rpc::answer(&self.configure(config).await?),
             DeskMessage::Records(query) => rpc::answer(&self.records(&query)?),
             DeskMessage::Contacts(filter) => rpc::answer(&self.contacts(&filter)?),

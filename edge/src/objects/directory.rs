@@ -4,7 +4,7 @@
 //! only by the admin API, so a single object is plenty; its data is small.
 
 use crate::platform::sql;
-use crate::rpc::directory::{DirectoryMessage, FoundAgent, StoredSite, WriteMode, Written};
+use crate::rpc::directory::{DirectoryMessage, FoundAgent, StoredSite, Written};
 use crate::rpc::{self, Incoming};
 use confab_protocol::ids::SiteId;
 use serde::Deserialize;
@@ -32,12 +32,12 @@ impl Directory {
         Ok(rows.first().and_then(|r| serde_json::from_str(&r.body).ok()))
     }
 
-    /// Stores `site` (see [`WriteMode`]). Nothing awaits in here, so no other write can come between the
-    /// revision check and the write. A site not stored yet is at revision 0 (so a change expecting 0 creates
-    /// one only if there is none).
-    fn put_site(&self, mut site: StoredSite, mode: WriteMode) -> Result<Written> {
+    /// Stores `site` if the stored one is still at the revision it was read at. Nothing awaits in here, so no
+    /// other write can come between the revision check and the write. A site not stored yet is at revision 0
+    /// (so a change expecting 0 creates one only if there is none).
+    fn put_site(&self, mut site: StoredSite) -> Result<Written> {
         let stored = self.load(site.id.as_str())?.map_or(0, |s| s.revision);
-        if mode == WriteMode::Change && stored != site.revision {
+        if stored != site.revision {
             return Ok(Written::Stale);
         }
         site.revision = stored + 1;
@@ -88,7 +88,7 @@ impl DurableObject for Directory {
             return Response::error("the directory has no sockets", 404);
         };
         match message {
-            DirectoryMessage::PutSite { site, mode } => rpc::answer(&self.put_site(*site, mode)?),
+            DirectoryMessage::PutSite(site) => rpc::answer(&self.put_site(*site)?),
             DirectoryMessage::Site(id) => rpc::answer(&self.site(&id)?),
             DirectoryMessage::AgentByEmail(email) => rpc::answer(&self.agent_by_email(&email)?),
         }

@@ -20,9 +20,13 @@ pub(crate) fn signing_secret(env: &Env) -> Result<String> {
     variable(env, "CONFAB_SECRET").ok_or_else(|| Error::RustError("CONFAB_SECRET is not configured".into()))
 }
 
-/// The deployment's setup token (`CONFAB_ADMIN_TOKEN`), if it is configured.
-pub(crate) fn setup_token(env: &Env) -> Option<String> {
-    variable(env, "CONFAB_ADMIN_TOKEN").filter(|t| !t.is_empty())
+/// The deployment's setup token (`CONFAB_ADMIN_TOKEN`): `Ok(None)` when there is none; `Err`, saying what to
+/// fix, when it is too short to guard the operator's routes.
+pub(crate) fn setup_token(env: &Env) -> std::result::Result<Option<String>, String> {
+    match variable(env, "CONFAB_ADMIN_TOKEN").filter(|t| !t.is_empty()) {
+        Some(token) => limits::setup_token_problem(&token).map_or(Ok(Some(token)), Err),
+        None => Ok(None),
+    }
 }
 
 /// A limit the deployment may set (a `BURST/EVERY_MS` variable, e.g. for a site whose contacts are

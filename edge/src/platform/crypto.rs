@@ -15,8 +15,9 @@ use worker::{Error, Result};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Name of the agent session cookie.
-pub(crate) const SESSION_COOKIE: &str = "confab_session";
+/// The session cookie's name. `__Host-`: browsers take it only `Secure`, for `Path=/` and this host alone, so no
+/// sibling subdomain can set or shadow it.
+pub(crate) const SESSION_COOKIE: &str = "__Host-confab_session";
 /// How long an agent session lasts (a long shift plus margin).
 pub(crate) const SESSION_MS: i64 = 14 * 60 * 60 * 1000;
 /// PBKDF2-SHA256 rounds. 100,000 is the most Workers' WebCrypto accepts.

@@ -169,3 +169,10 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
+
+/// Whom an address's limits count: the caller's address as Cloudflare (or `wrangler dev`) reports it, IPv6
+/// by its /64 (`confab_protocol::limits::address_key`).
+pub(crate) fn client_address(req: &Request) -> String {
+    let address = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
+    limits::address_key(&address)
+}

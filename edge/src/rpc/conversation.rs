@@ -16,8 +16,9 @@ pub(crate) enum ConversationMessage {
     Init(Meta),
     /// A routing decision about it, from its desk's outbox.
     Desk(DeskEffect),
-    /// Close an agent's sockets on it, telling the agent why.
-    SignOutAgent { agent: AgentId, reason: String },
+    /// Close an agent's sockets on it, telling the agent why: all of them, or (`keep_epoch`) all but those
+    /// opened by a session of that epoch, begun after the access of the others ended.
+    SignOutAgent { agent: AgentId, keep_epoch: Option<u32>, reason: String },
     /// Delete everything it stores; answers `false` if it is open.
     Erase,
     /// Agent messages its contact has not read; answers `u32`.
@@ -103,16 +104,17 @@ pub(crate) async fn erase(env: &Env, interaction: InteractionId) -> Result<bool>
     call(env, &interaction.to_string(), &ConversationMessage::Erase).await
 }
 
-/// Closes `agent`'s sockets on the conversation, telling it why: its access ended (deactivated, or its
-/// password changed), so it must not go on reading the chat through a socket opened before.
-pub(crate) async fn sign_out_agent(
-    env: &Env,
+/// The outbox message that closes `agent`'s sockets on conversation `interaction` (but those of a session
+/// of `keep_epoch`), telling it why: its access ended, so it must not go on reading the chat.
+pub(crate) fn sign_out_envelope(
     interaction: InteractionId,
     agent: &AgentId,
+    keep_epoch: Option<u32>,
     reason: &str,
-) -> Result<()> {
-    let message = ConversationMessage::SignOutAgent { agent: agent.clone(), reason: reason.to_owned() };
-    call::<_, serde_json::Value>(env, &interaction.to_string(), &message).await.map(|_| ())
+) -> Result<Envelope> {
+    let message =
+        ConversationMessage::SignOutAgent { agent: agent.clone(), keep_epoch, reason: reason.to_owned() };
+    Envelope::new(&interaction.to_string(), &message)
 }
 
 /// Creates the conversation (idempotent) and lists it on its site's desk.

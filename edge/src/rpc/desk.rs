@@ -1,6 +1,7 @@
 //! The Desk: one per site, the single writer of its routing, and the messages it takes.
 
 use crate::rpc::{Envelope, Message, Namespace, call};
+use confab_protocol::admin::{AccountNow, SessionEnded};
 use confab_protocol::api::{ContactSummary, RecordQuery, RecordSummary};
 use confab_protocol::frames::ConversationSummary;
 use confab_protocol::ids::{AgentId, InteractionId, QueueId, SiteId};
@@ -10,7 +11,7 @@ use confab_protocol::supervision::SlaTargets;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request, Response, Result};
 
-/// What a site's Desk is asked. The first four come from conversations, through their outbox.
+/// What a site's Desk is asked. The first five come from conversations, through their outbox.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", content = "body", rename_all = "kebab-case")]
 pub(crate) enum DeskMessage {
@@ -22,6 +23,9 @@ pub(crate) enum DeskMessage {
     Record(RecordEntry),
     /// The contact answered an agent's follow-up.
     ContactAnswered(ContactAnswered),
+    /// An agent opened its first socket on a conversation, or closed its last: when the account's access
+    /// ends, the desk closes its sockets on every conversation it has them on.
+    AgentSocket(AgentSocket),
     /// The site's routing settings and accounts changed.
     Configure(DeskConfig),
     /// Answers `Vec<RecordSummary>`.
@@ -64,9 +68,24 @@ pub(crate) struct ConfiguredAgent {
     /// Its role lets it watch the live overview.
     #[serde(default)]
     pub(crate) supervises: bool,
-    /// Sockets opened by a session of another epoch are closed (the password changed).
+    /// Sockets opened by a session of another epoch are closed (the password changed, or it signed out).
     #[serde(default)]
     pub(crate) session_epoch: u32,
+    /// Why the epoch last moved on: what those sockets are told.
+    #[serde(default)]
+    pub(crate) earlier_sessions: SessionEnded,
+}
+
+impl ConfiguredAgent {
+    /// The account as a socket opened earlier is checked against.
+    pub(crate) fn now(&self) -> AccountNow {
+        AccountNow {
+            active: true,
+            session_epoch: self.session_epoch,
+            earlier_sessions: self.earlier_sessions,
+            supervises: self.supervises,
+        }
+    }
 }
 
 /// A conversation's routing request, as the conversation sends it.
@@ -98,6 +117,15 @@ pub(crate) struct ContactAnswered {
     pub(crate) agent: AgentId,
     pub(crate) interaction: InteractionId,
     pub(crate) contact_label: String,
+}
+
+/// From a conversation: `agent` has sockets on it, opened by a session of `epoch` (`open`), or no longer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AgentSocket {
+    pub(crate) interaction: InteractionId,
+    pub(crate) agent: AgentId,
+    pub(crate) epoch: u32,
+    pub(crate) open: bool,
 }
 
 /// Who is on a desk socket, as the Worker tells the Desk when it hands over the upgrade.

@@ -4,7 +4,9 @@
 use crate::platform::crypto::PasswordHash;
 use crate::rpc::desk::{ConfiguredAgent, DeskConfig};
 use crate::rpc::{Message, Namespace, call};
-use confab_protocol::admin::{AccountNow, AgentAccount, Role, SiteAdminView, SiteSettings};
+use confab_protocol::admin::{
+    self, AccountNow, AgentAccount, Role, SessionEnded, SiteAdminView, SiteSettings,
+};
 use confab_protocol::api::StandardResponse;
 use confab_protocol::api::{IdentityRules, SiteRules};
 use confab_protocol::ids::{AgentId, SiteId};
@@ -20,8 +22,8 @@ const NAME: &str = "directory";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", content = "body", rename_all = "kebab-case")]
 pub(crate) enum DirectoryMessage {
-    /// Store a site ([`WriteMode`]); answers [`Written`].
-    PutSite { site: Box<StoredSite>, mode: WriteMode },
+    /// Store a site over the revision it was read at; answers [`Written`].
+    PutSite(Box<StoredSite>),
     /// Answers `Option<StoredSite>`.
     Site(SiteId),
     /// An account by its (normalized) email; answers `Option<FoundAgent>`.
@@ -110,6 +112,7 @@ impl StoredSite {
                     profile: a.profile.clone(),
                     supervises: a.role.may_supervise(),
                     session_epoch: a.session_epoch,
+                    earlier_sessions: a.earlier_sessions,
                 })
                 .collect(),
             sla: self.rules.sla,
@@ -136,9 +139,12 @@ pub(crate) struct StoredAgent {
     /// A deactivated account keeps its history and name but cannot sign in.
     #[serde(default = "active_by_default")]
     pub(crate) active: bool,
-    /// Sessions begun in an earlier epoch are over: a new password starts a new epoch.
+    /// Sessions begun in an earlier epoch are over: a new password, or a sign-out, starts a new epoch.
     #[serde(default)]
     pub(crate) session_epoch: u32,
+    /// Why the epoch last moved on.
+    #[serde(default)]
+    pub(crate) earlier_sessions: SessionEnded,
 }
 
 fn active_by_default() -> bool {
@@ -157,6 +163,7 @@ impl StoredAgent {
             role: account.role,
             active: true,
             session_epoch: 0,
+            earlier_sessions: SessionEnded::default(),
         };
         agent.apply_account(account);
         agent
@@ -191,6 +198,7 @@ impl StoredAgent {
         AccountNow {
             active: self.active,
             session_epoch: self.session_epoch,
+            earlier_sessions: self.earlier_sessions,
             supervises: self.role.may_supervise(),
         }
     }
@@ -198,7 +206,12 @@ impl StoredAgent {
     /// A new password: every session begun with the old one ends.
     pub(crate) fn set_password(&mut self, password: PasswordHash) {
         self.password = password;
-        self.session_epoch = self.session_epoch.wrapping_add(1);
+        self.end_sessions(SessionEnded::PasswordChanged);
+    }
+
+    /// Ends every session of the account (those begun so far), for `why`.
+    pub(crate) fn end_sessions(&mut self, why: SessionEnded) {
+        (self.session_epoch, self.earlier_sessions) = admin::end_sessions(self.session_epoch, why);
     }
 }
 
@@ -218,20 +231,10 @@ pub(crate) enum Written {
     Stale,
 }
 
-/// How a site is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum WriteMode {
-    /// Only over the revision it was read at.
-    Change,
-    /// Whatever is stored.
-    Replace,
-}
-
-/// Stores `site`: only if the stored one is still at `site.revision` (`Change`; 0 for a site that must not
-/// exist yet), or whatever is stored (`Replace`: the operator's whole-site `PUT`, which says what the site
-/// is outright).
-pub(crate) async fn put_site(env: &Env, site: &StoredSite, mode: WriteMode) -> Result<Written> {
-    call(env, NAME, &DirectoryMessage::PutSite { site: Box::new(site.clone()), mode }).await
+/// Stores `site`, only if the stored one is still at `site.revision` (0 for a site that must not exist yet):
+/// no write ever undoes one it did not see.
+pub(crate) async fn put_site(env: &Env, site: &StoredSite) -> Result<Written> {
+    call(env, NAME, &DirectoryMessage::PutSite(Box::new(site.clone()))).await
 }
 
 /// The site `id` as stored now, if there is one.

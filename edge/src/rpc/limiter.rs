@@ -22,6 +22,9 @@ pub(crate) enum Guarded {
     /// Per conversation: its contact's uploads.
     #[serde(rename = "contact-uploads")]
     ContactUploads,
+    /// The operator's routes (whole-site `PUT`, first-run setup), per address.
+    #[serde(rename = "setup-ip")]
+    SetupPerAddress,
 }
 
 impl Guarded {
@@ -33,6 +36,7 @@ impl Guarded {
             Guarded::SignInPerAddress => "sign-in-ip",
             Guarded::ChatStartsPerIp => "chat-ip",
             Guarded::ContactUploads => "contact-uploads",
+            Guarded::SetupPerAddress => "setup-ip",
         }
     }
 
@@ -46,6 +50,9 @@ impl Guarded {
                 config::limit(env, "CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", limits::CHAT_STARTS_PER_IP)
             }
             Guarded::ContactUploads => limits::CONTACT_UPLOADS,
+            Guarded::SetupPerAddress => {
+                config::limit(env, "CONFAB_LIMIT_SETUP_PER_ADDRESS", limits::SETUP_PER_ADDRESS)
+            }
         }
     }
 }
