@@ -76,6 +76,9 @@ impl SiteSettings {
         self.widget.check()?;
         let rules = &self.rules;
         check_range("rules.offer_timeout_ms", rules.offer_timeout_ms, 5_000, 10 * 60_000)?;
+        if !(1..=MAX_WAITING_CHATS_SETTING).contains(&rules.max_waiting_chats) {
+            return Err(format!("rules.max_waiting_chats: between 1 and {MAX_WAITING_CHATS_SETTING}"));
+        }
         let life = &rules.lifecycle;
         check_range("rules.lifecycle.park_limit_ms", life.park_limit_ms, 60_000, 30 * 24 * 3_600_000)?;
         if let Some(after) = life.auto_park_after_ms {
@@ -139,6 +142,9 @@ impl SiteSettings {
         Ok(())
     }
 }
+
+/// The most waiting chats a site may allow.
+pub const MAX_WAITING_CHATS_SETTING: u32 = 20_000;
 
 fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<(), String> {
     if (min..=max).contains(&value) {
@@ -620,6 +626,9 @@ mod tests {
         let mut s = settings();
         s.rules.offer_timeout_ms = 1_000;
         assert!(s.check(false).expect_err("too short").starts_with("rules.offer_timeout_ms: between 5 s"));
+        let mut s = settings();
+        s.rules.max_waiting_chats = 0;
+        assert!(s.check(false).expect_err("none").starts_with("rules.max_waiting_chats: between 1 and"));
         let mut s = settings();
         s.rules.lifecycle.wrap.codes = vec![
             DispositionCode { code: "sale".into(), label: "Sale".into() },

@@ -101,7 +101,13 @@ pub struct SiteRules {
     pub lifecycle: LifecycleRules,
     /// Service levels the supervisor's live view flags breaches of.
     pub sla: crate::supervision::SlaTargets,
+    /// How many chats may wait for an agent at once; a new chat beyond them is refused (`queue_full`).
+    pub max_waiting_chats: u32,
 }
+
+/// The waiting chats a site takes unless it says otherwise: far beyond any real queue, and a bound on what a
+/// stranger starting chats can make a site keep.
+pub const DEFAULT_MAX_WAITING_CHATS: u32 = 1_000;
 
 impl Default for SiteRules {
     fn default() -> Self {
@@ -110,6 +116,7 @@ impl Default for SiteRules {
             queues: Vec::new(),
             lifecycle: LifecycleRules::default(),
             sla: crate::supervision::SlaTargets::default(),
+            max_waiting_chats: DEFAULT_MAX_WAITING_CHATS,
         }
     }
 }
@@ -330,7 +337,7 @@ impl ApiError {
             ErrorCode::NotAllowedNow | ErrorCode::TransferRefused | ErrorCode::Conflict => 409,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
-            ErrorCode::Misconfigured => 503,
+            ErrorCode::Misconfigured | ErrorCode::QueueFull => 503,
         }
     }
 }

@@ -44,13 +44,15 @@ pub enum ErrorCode {
     Internal,
     /// The deployment's settings are wrong (a variable that cannot be read): the operator must fix them.
     Misconfigured,
+    /// The site's queue holds as many waiting chats as it takes: a new chat can start once some are answered.
+    QueueFull,
     #[serde(other)]
     Unknown,
 }
 
 impl ErrorCode {
     /// Every code but `Unknown`, for reading a code's wire name.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::BadFrame,
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
@@ -70,6 +72,7 @@ impl ErrorCode {
         ErrorCode::TransferRefused,
         ErrorCode::Internal,
         ErrorCode::Misconfigured,
+        ErrorCode::QueueFull,
     ];
 
     /// The code on the wire (what serde writes for it).
@@ -94,6 +97,7 @@ impl ErrorCode {
             ErrorCode::TransferRefused => "transfer_refused",
             ErrorCode::Internal => "internal",
             ErrorCode::Misconfigured => "misconfigured",
+            ErrorCode::QueueFull => "queue_full",
             ErrorCode::Unknown => "unknown",
         }
     }

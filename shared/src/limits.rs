@@ -17,6 +17,9 @@ pub struct Limit {
 /// Sign-in attempts for one email from one address: ten, then one a minute. Every attempt counts, taken
 /// before the password is checked, so parallel guesses cannot slip through.
 pub const SIGN_IN_PER_EMAIL_AND_ADDRESS: Limit = Limit { burst: 10, every_ms: 60_000 };
+/// Sign-in attempts for one email from a browser that signed in to it before, counted apart from every other
+/// attempt: the account's owner keeps a way in while a stranger's guesses hold the limits below.
+pub const SIGN_IN_PER_KNOWN_BROWSER: Limit = Limit { burst: 10, every_ms: 60_000 };
 /// Sign-in attempts for one email from anywhere (guessing spread over many addresses): thirty, then one every
 /// 10 s. Looser than the one above, so a stranger cannot lock an agent out as easily as the agent's own address.
 pub const SIGN_IN_PER_EMAIL: Limit = Limit { burst: 30, every_ms: 10_000 };

@@ -618,6 +618,12 @@ impl Desk {
         Ok(())
     }
 
+    /// Whether the site takes another chat while `max_waiting` wait already (queued or offered, no agent
+    /// yet): a full queue turns new chats away with a clear answer rather than grow without end.
+    pub fn takes_another_chat(&self, max_waiting: u32) -> bool {
+        self.waiting.len() + self.offers.len() < max_waiting as usize
+    }
+
     /// When [`Desk::handle_timeout`] should next be called: the earliest offer expiry, or the earliest time a
     /// refused interaction starts a new round. Always in the future of the last `handle_timeout`.
     pub fn deadline(&self) -> Option<Millis> {
@@ -918,6 +924,21 @@ mod tests {
 
     fn chat(n: u128) -> InteractionId {
         InteractionId(uuid::Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn a_full_queue_takes_no_other_chat_until_one_is_answered() {
+        let ada = agent("ada");
+        let mut desk = Desk::new(30_000, []);
+        desk.configure(30_000, [], [(ada.clone(), RoutingProfile::default())], 0);
+        desk.enqueue(chat(1), 1, default_queue(), None, 0);
+        desk.enqueue(chat(2), 1, default_queue(), None, 0);
+        assert!(!desk.takes_another_chat(2));
+        assert!(desk.takes_another_chat(3));
+        desk.set_presence(&ada, Presence::Ready, 1).expect("configured");
+        assert!(!desk.takes_another_chat(2), "a chat offered, not yet taken, still waits");
+        desk.accept(&ada, chat(1), 2).expect("offered to ada");
+        assert!(desk.takes_another_chat(2), "answered: room for another");
     }
 
     #[test]

@@ -104,6 +104,21 @@ async fn files_are_checked_stored_sent_and_downloaded_through_signed_links() -> 
     assert_eq!(file.body_mut().read_to_vec()?, PNG);
     let agent = sign_in(&edge, DEMO_AGENTS[0].0)?;
     assert!(ureq::get(&edge.url(&link_path)).header("cookie", &agent).call().is_ok());
+    // A name beyond Latin-1 downloads under that name (RFC 6266 `filename*`), not as a server error.
+    let (status, answer) = upload(&edge, &id, "%C3%9Cbersicht%20%E6%9C%88.png", &token, PNG)?;
+    assert_eq!(status, 201, "{answer}");
+    let named: Attachment = serde_json::from_str(&answer)?;
+    assert_eq!(named.name, "Übersicht 月.png");
+    let mut resp = ureq::get(&edge.url(&format!("/api/v1/chats/{id}/attachments/{}/link", named.id)))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()?;
+    let link: serde_json::Value = resp.body_mut().read_json()?;
+    let file = ureq::get(&edge.url(link["url"].as_str().context("a url")?)).call()?;
+    let disposition = file.headers().get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert_eq!(
+        disposition,
+        "inline; filename=\"_bersicht _.png\"; filename*=UTF-8''%C3%9Cbersicht%20%E6%9C%88.png"
+    );
     // A forged or altered link is refused.
     let forged = url.replace("exp=", "exp=9");
     assert!(matches!(ureq::get(&edge.url(&forged)).call(), Err(ureq::Error::StatusCode(401))));

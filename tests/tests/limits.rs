@@ -55,12 +55,27 @@ async fn an_unreadable_limit_stops_the_edge_serving_until_it_is_fixed() -> Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_passwords_lock_the_email_for_a_while_but_not_the_others() -> Result<()> {
+async fn wrong_passwords_lock_the_email_for_a_while_but_not_its_owners_browser_nor_the_others() -> Result<()>
+{
     let edge = edge_with_demo("limits-sign-in", "http://127.0.0.1:9")?;
     let sign_in = |email: &str, password: &str| {
         post(&edge, "/api/v1/agent/session", json!({"email": email, "password": password}))
     };
-    for attempt in 1..=SIGN_IN_PER_EMAIL_AND_ADDRESS.burst {
+    // Ada signed in from her browser before: it keeps the cookie of a known browser.
+    let resp = support::http_client()
+        .post(&edge.url("/api/v1/agent/session"))
+        .send_json(json!({"email": DEMO_AGENTS[0].0, "password": DEMO_PASSWORD}))?;
+    let known_browser = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-confab_browser="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned);
+    let Some(known_browser) = known_browser else { bail!("no known-browser cookie: {:?}", resp.headers()) };
+    // Every attempt from this address counts, Ada's own first one included.
+    for attempt in 2..=SIGN_IN_PER_EMAIL_AND_ADDRESS.burst {
         let (status, _, answer) = sign_in(DEMO_AGENTS[0].0, "guess")?;
         assert_eq!(
             (status, answer["error"]["code"].as_str()),
@@ -78,6 +93,12 @@ async fn wrong_passwords_lock_the_email_for_a_while_but_not_the_others() -> Resu
     // Grace, from the same address, is not locked out by Ada's guesser.
     let (status, _, answer) = sign_in(DEMO_AGENTS[1].0, DEMO_PASSWORD)?;
     assert_eq!(status, 200, "{answer}");
+    // Nor is Ada, from the browser she signed in with before (the guesser's attempts are not counted there).
+    let resp = support::http_client()
+        .post(&edge.url("/api/v1/agent/session"))
+        .header("cookie", &known_browser)
+        .send_json(json!({"email": DEMO_AGENTS[0].0, "password": DEMO_PASSWORD}))?;
+    assert_eq!(resp.status().as_u16(), 200, "the owner's known browser still signs in");
     Ok(())
 }
 
@@ -194,5 +215,41 @@ async fn a_flooding_contact_is_slowed_and_every_message_arrives_once_in_order() 
     let expected: Vec<String> = (0..total).map(|i| format!("flood {i}")).collect();
     assert_eq!(texts, expected);
     agent.expect_none(Duration::from_millis(500), |f| matches!(f, ServerFrame::Message { .. })).await?;
+    Ok(())
+}
+
+/// A site's queue holds at most its `max_waiting_chats`: a stranger starting chats by the hundred cannot make
+/// it keep more, and the next customer is told plainly, in their language's words in the widget, with a code
+/// (`503 queue_full`); once a waiting chat leaves, new ones start again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_turns_new_chats_away_with_a_clear_answer_until_there_is_room() -> Result<()> {
+    let mut site = confab_tests::demo_site_with_staff("http://127.0.0.1:9");
+    site["rules"] = json!({"max_waiting_chats": 2});
+    let edge = support::edge_with_site("limits-queue-full", site)?;
+    let supervisor = support::sign_in(&edge, confab_tests::DEMO_SUPERVISOR.0)?;
+    let mut watch = support::DeskPeer::connect(&edge, &supervisor).await?;
+    let mut waiting = Vec::new();
+    for n in 1..=2 {
+        let chat = start_chat(&edge, DEMO_SITE)?;
+        let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
+        contact.hello(Some(&chat.contact_token), None).await?;
+        contact.say("Anyone there?").await?;
+        watch
+            .expect(|f| matches!(f, confab_protocol::frames::DeskFrame::Overview { overview } if overview.queues[0].waiting == n))
+            .await?;
+        waiting.push(contact);
+    }
+    let path = format!("/api/v1/sites/{DEMO_SITE}/chats");
+    let (status, _, answer) = post(&edge, &path, json!({}))?;
+    assert_eq!((status, answer["error"]["code"].as_str()), (503, Some("queue_full")), "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or("").contains("queue is full"), "{answer}");
+
+    // The first customer gives up: there is room again.
+    waiting[0].send(&ClientFrame::End).await?;
+    watch
+        .expect(|f| matches!(f, confab_protocol::frames::DeskFrame::Overview { overview } if overview.queues[0].waiting == 1))
+        .await?;
+    let (status, _, answer) = post(&edge, &path, json!({}))?;
+    assert_eq!(status, 201, "{answer}");
     Ok(())
 }

@@ -338,6 +338,7 @@ impl Chat {
     fn failure_text(&self, failure: &Failure) -> String {
         match failure.code {
             None => self.t().unreachable.to_owned(),
+            Some(ErrorCode::QueueFull) => self.t().queue_full.to_owned(),
             // The edge's own words: they say exactly what to fix (in English).
             Some(_) => failure.message.clone(),
         }

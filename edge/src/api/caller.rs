@@ -2,7 +2,7 @@
 //! (`confab_protocol::routes::Access`). Handlers ask the [`Caller`]; none reads a cookie or a token itself.
 
 use crate::platform::config;
-use crate::platform::crypto::{self, AgentSession};
+use crate::platform::crypto::{self, AgentSession, KnownBrowser};
 use crate::platform::http::{self, HttpError, now_ms};
 use crate::rpc::directory::{self, StoredAgent, StoredSite};
 use confab_protocol::admin::{self, Role, SessionEnded};
@@ -30,6 +30,8 @@ pub(crate) struct Caller {
     staff: Option<std::result::Result<Staff, ApiError>>,
     /// The `Authorization: Bearer` token, unchecked: what it opens depends on the site it is used for.
     bearer: Option<String>,
+    /// The browser's known-browser cookie, if it is genuine and current.
+    browser: Option<KnownBrowser>,
     /// The deployment's signing secret.
     secret: String,
 }
@@ -40,12 +42,13 @@ impl Caller {
         let secret = config::signing_secret(env)?;
         let cookie = req.headers().get("cookie")?;
         let session = AgentSession::from_cookie_header(&secret, cookie.as_deref(), now_ms());
+        let browser = KnownBrowser::from_cookie_header(&secret, cookie.as_deref(), now_ms());
         let looks_at_staff = matches!(access, Access::Staff(_) | Access::ContactOrAgent | Access::AnySession);
         let staff = match (&session, looks_at_staff) {
             (Some(session), true) => Some(Self::account(env, session).await?),
             _ => None,
         };
-        Ok(Caller { session, staff, bearer: http::bearer(req), secret })
+        Ok(Caller { session, staff, bearer: http::bearer(req), browser, secret })
     }
 
     /// The account behind `session`, if it still holds (active, same session epoch).
@@ -103,6 +106,11 @@ impl Caller {
     /// Whether the bearer token is `token`, the deployment's setup token (the operator).
     pub(crate) fn is_operator(&self, token: &str) -> bool {
         self.bearer.as_deref().is_some_and(|given| http::constant_time_eq(given.as_bytes(), token.as_bytes()))
+    }
+
+    /// The id of this browser, if it signed in to the account with `email` before.
+    pub(crate) fn known_browser_of(&self, email: &str) -> Option<&str> {
+        self.browser.as_ref().filter(|b| b.email == email).map(|b| b.id.as_str())
     }
 
     /// The deployment's signing secret (for the tokens and links a handler issues).

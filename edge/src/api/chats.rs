@@ -5,6 +5,7 @@ use super::origin::{allowed_for_site, same_origin_or_absent};
 use crate::platform::crypto;
 use crate::platform::http::{self, Answer, HttpError, now_ms, optional_json_body};
 use crate::rpc::conversation::{self, Meta, Peer};
+use crate::rpc::desk;
 use crate::rpc::directory::{self, StoredSite};
 use crate::rpc::limiter::{self, Guarded};
 use confab_protocol::admin::Role;
@@ -61,6 +62,12 @@ pub(super) async fn start_chat(mut req: Request, (caller, env): Call<'_>, site: 
         started_at: now_ms(),
         rules: site.rules.lifecycle.clone(),
     };
+    if !desk::takes_another_chat(env, &site.id, site.rules.max_waiting_chats).await? {
+        return Err(HttpError::new(
+            ErrorCode::QueueFull,
+            "every agent is busy and the queue is full: please try again in a few minutes",
+        ));
+    }
     conversation::init(env, &meta).await?;
     let contact_token = crypto::contact_token(caller.secret(), site.id.as_str(), contact.as_str());
     Ok(Response::from_json(&ChatStarted { interaction: meta.interaction, contact_token })?.with_status(201))

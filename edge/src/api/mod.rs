@@ -76,7 +76,7 @@ async fn route(req: Request, env: &Env) -> Answer {
         Route::WidgetFrame => widget::frame(&req, env).await,
         Route::StartChat => chats::start_chat(req, call, first).await,
         Route::ChatSocket => chats::socket(req, call, first).await,
-        Route::SignIn => session::sign_in(req, env).await,
+        Route::SignIn => session::sign_in(req, call).await,
         Route::SignOut => session::sign_out(call).await,
         Route::Me => session::me(call),
         Route::SiteView => session::site_view(call),

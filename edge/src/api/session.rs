@@ -5,7 +5,7 @@ use super::caller::Call;
 use super::origin::same_origin_or_absent;
 use super::sites::change_site;
 use crate::platform::config;
-use crate::platform::crypto::{self, AgentSession};
+use crate::platform::crypto::{self, AgentSession, KnownBrowser};
 use crate::platform::http::{self, Answer, HttpError, json, json_body, now_ms};
 use crate::rpc::desk::{self, DeskSocketPeer};
 use crate::rpc::directory::{self, StoredAgent};
@@ -14,31 +14,49 @@ use confab_protocol::admin::{Role, SessionEnded, normalize_email};
 use confab_protocol::api::{AgentProfile, SignIn, SiteView};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::SiteId;
+use std::sync::atomic::{AtomicU64, Ordering};
 use worker::{Env, Request, Response};
 
-/// `POST /api/v1/agent/session`: sign in with email and password; sets the session cookie.
-pub(super) async fn sign_in(mut req: Request, env: &Env) -> Answer {
+/// How long the last password check took here (an isolate's estimate): an unknown email is answered after as
+/// long, without the work, so the answer's timing does not tell which emails exist.
+static PASSWORD_CHECK_MS: AtomicU64 = AtomicU64::new(60);
+
+/// `POST /api/v1/agent/session`: sign in with email and password; sets the session cookie, and the cookie
+/// of a known browser.
+pub(super) async fn sign_in(mut req: Request, (caller, env): Call<'_>) -> Answer {
     let sign_in: SignIn = json_body(&mut req).await?;
-    // Attempts are limited per email and address, per email and per address, and counted before the password
-    // is looked at: parallel guesses cannot slip through, and a refusal tells nothing, not even by timing.
+    // Attempts are counted before the password is looked at: parallel guesses cannot slip through, and a
+    // refusal tells nothing, not even by timing. A browser that signed in to this account before is counted
+    // apart from everyone else, so a stranger's guesses cannot lock the owner out of it; other attempts are
+    // limited per email and address, per email and per address.
     let email = normalize_email(&sign_in.email);
-    let ip = http::client_address(&req);
-    let buckets = [
-        (Guarded::SignInPerEmailAndAddress, format!("{email} {ip}")),
-        (Guarded::SignInPerEmail, email.clone()),
-        (Guarded::SignInPerAddress, ip),
-    ];
+    let buckets = match caller.known_browser_of(&email) {
+        Some(browser) => vec![(Guarded::SignInPerKnownBrowser, format!("{email} {browser}"))],
+        None => {
+            let ip = http::client_address(&req);
+            vec![
+                (Guarded::SignInPerEmailAndAddress, format!("{email} {ip}")),
+                (Guarded::SignInPerEmail, email.clone()),
+                (Guarded::SignInPerAddress, ip),
+            ]
+        }
+    };
     for (guarded, key) in &buckets {
         if let Err(wait) = limiter::take(env, *guarded, key).await? {
             return Err(HttpError::too_many(wait, "too many sign-in attempts"));
         }
     }
     let agent = directory::agent_by_email(env, &email).await?;
-    // Hash even when the email is unknown, so the answer's timing does not tell which emails exist.
     let verified = match &agent {
-        Some(found) => found.agent.password.matches(&sign_in.password).await?,
+        Some(found) => {
+            let started = now_ms();
+            let matches = found.agent.password.matches(&sign_in.password).await?;
+            PASSWORD_CHECK_MS.store(u64::try_from(now_ms() - started).unwrap_or(0), Ordering::Relaxed);
+            matches
+        }
         None => {
-            crypto::pbkdf2(&sign_in.password, b"confab-no-such-agent", crypto::PBKDF2_ROUNDS).await?;
+            let took = PASSWORD_CHECK_MS.load(Ordering::Relaxed);
+            worker::Delay::from(std::time::Duration::from_millis(took)).await;
             false
         }
     };
@@ -51,7 +69,10 @@ pub(super) async fn sign_in(mut req: Request, env: &Env) -> Answer {
             "this account is deactivated: ask your site's admin",
         ));
     }
-    signed_in(env, &found.site, &found.agent)
+    let resp = signed_in(env, &found.site, &found.agent)?;
+    let browser = KnownBrowser::new(&email, now_ms())?;
+    resp.headers().append("set-cookie", &browser.cookie(caller.secret()))?;
+    Ok(resp)
 }
 
 /// The signed-in profile, with the session cookie to set.

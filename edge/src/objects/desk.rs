@@ -750,6 +750,9 @@ impl DurableObject for Desk {
             DeskMessage::ContactAnswered(answered) => rpc::answer(&self.contact_answered(answered)),
             DeskMessage::AgentSocket(socket) => rpc::answer(&self.agent_socket(socket).await?),
             DeskMessage::Configure(config) => rpc::answer(&self.configure(config).await?),
+            DeskMessage::TakesAnotherChat(max_waiting) => {
+                rpc::answer(&self.routing.borrow().takes_another_chat(max_waiting))
+            }
             DeskMessage::Records(query) => rpc::answer(&self.records(&query)?),
             DeskMessage::Contacts(filter) => rpc::answer(&self.contacts(&filter)?),
             DeskMessage::ContactConversations(contact) => rpc::answer(&self.contact_conversations(&contact)?),

@@ -1,6 +1,7 @@
 //! The `Limiter` Durable Object: one per rate-limited key, holding that key's bucket
 //! (`confab_protocol::limits`). One object per key keeps every check a single local read, with no shared
-//! hot spot.
+//! hot spot. Once its bucket is full again, the object deletes what it stored: a key seen once (a random
+//! email tried at sign-in) leaves nothing behind.
 
 use crate::platform::http::now_ms;
 use crate::rpc::limiter::{Guarded, LimiterMessage};
@@ -27,6 +28,8 @@ impl Limiter {
             Ok(()) => {
                 // Kept in storage too: failures minutes apart must add up even if the object was evicted.
                 self.state.storage().put("due", due).await?;
+                // An offset from now: workers-rs reads a bare integer so.
+                self.state.storage().set_alarm((due - now_ms()).max(1)).await?;
                 0
             }
             Err(wait) => wait,
@@ -39,6 +42,18 @@ impl Limiter {
 impl DurableObject for Limiter {
     fn new(state: State, env: Env) -> Self {
         Limiter { state, env, due: Cell::new(None) }
+    }
+
+    /// The bucket is full again (its `due` has passed): nothing it stored is needed any more.
+    async fn alarm(&self) -> Result<Response> {
+        let due = self.state.storage().get::<i64>("due").await.ok().flatten().unwrap_or(0);
+        if due <= now_ms() {
+            self.state.storage().delete_all().await?;
+            self.due.set(None);
+        } else {
+            self.state.storage().set_alarm((due - now_ms()).max(1)).await?;
+        }
+        Response::ok("ok")
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {

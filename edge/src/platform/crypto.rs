@@ -30,6 +30,8 @@ pub(crate) enum Purpose {
     AgentSession,
     /// A time-limited download link of an attachment.
     Attachment,
+    /// A browser an account signed in from.
+    KnownBrowser,
 }
 
 impl Purpose {
@@ -38,6 +40,7 @@ impl Purpose {
             Purpose::Contact => b"confab contact v1\n",
             Purpose::AgentSession => b"confab agent-session v1\n",
             Purpose::Attachment => b"confab attachment-link v1\n",
+            Purpose::KnownBrowser => b"confab known-browser v1\n",
         }
     }
 }
@@ -122,6 +125,46 @@ impl AgentSession {
         let session: AgentSession =
             serde_json::from_str(&verify(secret, Purpose::AgentSession, token)?).ok()?;
         (session.exp > now).then_some(session)
+    }
+}
+
+/// The cookie of a browser that signed in to an account: its sign-in attempts for that account are counted
+/// apart, so a stranger guessing the account's password cannot lock its owner out of a browser they used.
+const KNOWN_BROWSER_COOKIE: &str = "__Host-confab_browser";
+/// How long a browser stays known after its last sign-in.
+const KNOWN_BROWSER_MS: i64 = 365 * 24 * 60 * 60 * 1000;
+
+/// A browser that signed in to the account with `email` (normalized): its id, for its own sign-in limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KnownBrowser {
+    pub(crate) email: String,
+    pub(crate) id: String,
+    pub(crate) exp: i64,
+}
+
+impl KnownBrowser {
+    /// A new id for a browser that just signed in as `email`.
+    pub(crate) fn new(email: &str, now: i64) -> Result<KnownBrowser> {
+        let id: String = random_bytes::<16>()?.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(KnownBrowser { email: email.to_owned(), id, exp: now + KNOWN_BROWSER_MS })
+    }
+
+    pub(crate) fn cookie(&self, secret: &str) -> String {
+        let token = sign(secret, Purpose::KnownBrowser, &serde_json::to_string(self).unwrap_or_default());
+        format!(
+            "{KNOWN_BROWSER_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            KNOWN_BROWSER_MS / 1000
+        )
+    }
+
+    /// The known browser in a `Cookie` header, if it is there, genuinely signed and not expired.
+    pub(crate) fn from_cookie_header(secret: &str, header: Option<&str>, now: i64) -> Option<Self> {
+        let token = header?
+            .split(';')
+            .find_map(|c| c.trim().strip_prefix(KNOWN_BROWSER_COOKIE)?.strip_prefix('='))?;
+        let browser: KnownBrowser =
+            serde_json::from_str(&verify(secret, Purpose::KnownBrowser, token)?).ok()?;
+        (browser.exp > now).then_some(browser)
     }
 }
 

@@ -28,6 +28,8 @@ pub(crate) enum DeskMessage {
     AgentSocket(AgentSocket),
     /// The site's routing settings and accounts changed.
     Configure(DeskConfig),
+    /// Whether a new chat may start while this many wait at most; answers `bool`.
+    TakesAnotherChat(u32),
     /// Answers `Vec<RecordSummary>`.
     Records(RecordQuery),
     /// The site's contacts whose label matches; answers `Vec<ContactSummary>`.
@@ -154,6 +156,11 @@ pub(crate) async fn configure(env: &Env, site: &SiteId, config: &DeskConfig) -> 
     call::<_, serde_json::Value>(env, site.as_str(), &DeskMessage::Configure(config.clone()))
         .await
         .map(|_| ())
+}
+
+/// Whether the site's queue has room for a new chat, with at most `max_waiting` waiting.
+pub(crate) async fn takes_another_chat(env: &Env, site: &SiteId, max_waiting: u32) -> Result<bool> {
+    call(env, site.as_str(), &DeskMessage::TakesAnotherChat(max_waiting)).await
 }
 
 pub(crate) async fn records(env: &Env, site: &SiteId, query: RecordQuery) -> Result<Vec<RecordSummary>> {

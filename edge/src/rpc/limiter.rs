@@ -17,6 +17,9 @@ pub(crate) enum Guarded {
     SignInPerEmail,
     #[serde(rename = "sign-in-ip")]
     SignInPerAddress,
+    /// A browser that signed in to the email before.
+    #[serde(rename = "sign-in-browser")]
+    SignInPerKnownBrowser,
     #[serde(rename = "chat-ip")]
     ChatStartsPerIp,
     /// Per conversation: its contact's uploads.
@@ -34,6 +37,7 @@ impl Guarded {
             Guarded::SignInPerEmailAndAddress => "sign-in-email-ip",
             Guarded::SignInPerEmail => "sign-in-email",
             Guarded::SignInPerAddress => "sign-in-ip",
+            Guarded::SignInPerKnownBrowser => "sign-in-browser",
             Guarded::ChatStartsPerIp => "chat-ip",
             Guarded::ContactUploads => "contact-uploads",
             Guarded::SetupPerAddress => "setup-ip",
@@ -46,6 +50,7 @@ impl Guarded {
             Guarded::SignInPerEmailAndAddress => limits::SIGN_IN_PER_EMAIL_AND_ADDRESS,
             Guarded::SignInPerEmail => limits::SIGN_IN_PER_EMAIL,
             Guarded::SignInPerAddress => limits::SIGN_IN_PER_ADDRESS,
+            Guarded::SignInPerKnownBrowser => limits::SIGN_IN_PER_KNOWN_BROWSER,
             Guarded::ChatStartsPerIp => {
                 config::limit(env, "CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", limits::CHAT_STARTS_PER_IP)
             }
