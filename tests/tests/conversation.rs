@@ -125,6 +125,12 @@ async fn refusals_are_clear_errors() -> Result<()> {
     // Garbage, oversized and blank input each get their error, and the conversation still works after.
     let mut contact = Peer::connect(&edge, &interaction, None).await?;
     contact.hello(Some(&chat.contact_token), None).await?;
+    // A second hello on the same socket is refused: each would replay the whole transcript again.
+    let again = contact.hello(Some(&chat.contact_token), None).await?;
+    assert!(
+        matches!(&again, ServerFrame::Error { code: ErrorCode::NotAllowedNow, message } if message.contains("already said hello")),
+        "{again:?}"
+    );
     // `end` before the first message: the chat has not started (not "already ended").
     contact.send(&confab_protocol::frames::ClientFrame::End).await?;
     let refused = contact.next().await?;

@@ -525,6 +525,12 @@ impl Core {
             return Ok(());
         };
         if let ClientFrame::Hello { token, after, .. } = frame {
+            // One hello per socket: each replays the backlog, so a socket repeating it could make the
+            // conversation send its whole transcript again and again for the price of a tiny frame.
+            if socket.ready {
+                Self::send_error(ws, ErrorCode::NotAllowedNow, "this socket already said hello");
+                return Ok(());
+            }
             return self.on_hello(ws, &meta, socket, token.as_deref(), after);
         }
         if !socket.ready {
