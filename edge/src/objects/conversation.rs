@@ -458,11 +458,15 @@ impl Core {
             Peer::Agent { id, .. } => format!("agent:{id}"),
         };
         self.state.accept_websocket_with_tags(&pair.server, &[tag.as_str()]);
-        if let Peer::Agent { id, epoch, .. } = &peer {
-            self.tell_desk_of_agent_socket(&meta, id, *epoch, true)?;
-        }
+        let agent = match &peer {
+            Peer::Agent { id, epoch, .. } => Some((id.clone(), *epoch)),
+            Peer::Contact => None,
+        };
         pair.server.serialize_attachment(SocketState { peer, ready: false })?;
-        self.settle().await?;
+        if let Some((id, epoch)) = agent {
+            self.tell_desk_of_agent_socket(&meta, &id, epoch, true)?;
+            self.settle().await?;
+        }
         Response::from_websocket(pair.client)
     }
 
