@@ -478,6 +478,12 @@ pub fn session_holds(account: Option<AccountNow>, epoch: u32) -> Result<(), Sess
     }
 }
 
+/// Whether a session of `epoch` began after the account state someone holds (at `known`): that view is
+/// older than the session, which must not be judged by it (epochs only move on, wrapping).
+pub fn epoch_is_ahead(epoch: u32, known: u32) -> bool {
+    (epoch.wrapping_sub(known) as i32) > 0
+}
+
 /// The session epoch after every session of an account at `epoch` ended for `why`, and what those sessions
 /// are told.
 pub fn end_sessions(epoch: u32, why: SessionEnded) -> (u32, SessionEnded) {
@@ -523,6 +529,8 @@ mod tests {
         assert_eq!(session_holds(Some(signed_out), 3), Err(SessionEnded::SignedOut), "the sign-out is named");
         assert_eq!(session_holds(Some(signed_out), 4), Ok(()), "a session begun after it holds");
         assert_eq!(end_sessions(u32::MAX, SessionEnded::SignedOut).0, 0, "the epoch wraps, never panics");
+        assert!(epoch_is_ahead(4, 3) && epoch_is_ahead(0, u32::MAX), "newer, across the wrap");
+        assert!(!epoch_is_ahead(3, 3) && !epoch_is_ahead(2, 3));
         assert_eq!(
             session_holds(Some(AccountNow { active: false, ..now }), 3),
             Err(SessionEnded::Deactivated)

@@ -662,6 +662,13 @@ async fn a_signed_in_write_sent_by_another_page_is_refused() -> Result<()> {
     let ids: Vec<&str> =
         view["agents"].as_array().context("agents")?.iter().filter_map(|a| a["id"].as_str()).collect();
     assert!(!ids.contains(&"eve"), "nothing was created: {ids:?}");
+    // Nor can a sibling page sign this browser in to an account of its choosing (login CSRF).
+    let mut resp = support::http_client()
+        .post(&edge.url("/api/v1/agent/session"))
+        .header("sec-fetch-site", "same-site")
+        .send_json(json!({"email": DEMO_AGENTS[0].0, "password": DEMO_PASSWORD}))?;
+    let answer: Value = serde_json::from_str(&resp.body_mut().read_to_string()?).unwrap_or(Value::Null);
+    assert_eq!((resp.status().as_u16(), code(&answer)), (403, "origin_not_allowed"), "{answer}");
     // From the desktop's own page, the same request goes through.
     let own = edge.origin();
     let (status, answer) =

@@ -49,7 +49,8 @@ async fn route(req: Request, env: &Env) -> Answer {
         };
     };
     let caller = Caller::of(&req, env, route.access()).await?;
-    if caller.has_session()
+    // Signing in is checked too: a sibling page must not sign a browser in to another account.
+    if (caller.has_session() || route == Route::SignIn)
         && let Some(method) = method
     {
         origin::refuse_cross_site(&req, method, route)?;

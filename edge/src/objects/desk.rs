@@ -403,6 +403,11 @@ impl Desk {
         epoch: u32,
         account: Option<AccountNow>,
     ) -> Result<bool> {
+        // A session newer than the accounts this desk was last configured with: its configuration is on its
+        // way, and judges the socket when it comes.
+        if account.is_some_and(|a| admin::epoch_is_ahead(epoch, a.session_epoch)) {
+            return Ok(false);
+        }
         let Err(ended) = admin::session_holds(account, epoch) else { return Ok(false) };
         let keep_epoch = account.map(|a| a.session_epoch);
         self.outbox.push(conversation::sign_out_envelope(interaction, agent, keep_epoch, ended.reason())?)?;
@@ -708,6 +713,15 @@ impl Desk {
         if !self.routing.borrow().agents.contains_key(&agent) {
             return HttpError::new(ErrorCode::Unauthorized, "this account is not active on this site")
                 .into_response();
+        }
+        // The Worker checked the session just before; a sign-out or a new password may have reached this
+        // desk in between (a session newer than what the desk knows waits for its configuration).
+        if self.setting(ACCOUNTS_KNOWN).is_some()
+            && let Some(account) = self.account(&agent)?.map(|a| a.now())
+            && !admin::epoch_is_ahead(epoch, account.session_epoch)
+            && let Err(ended) = admin::session_holds(Some(account), epoch)
+        {
+            return HttpError::new(ErrorCode::Unauthorized, ended.reason()).into_response();
         }
         let pair = WebSocketPair::new()?;
         let agent_tag = format!("agent:{agent}");
