@@ -13,6 +13,7 @@ use confab_protocol::api::StandardResponse;
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{AgentId, QueueId};
 use confab_protocol::lifecycle::DispositionCode;
+use confab_protocol::quota::{UploadQuota, UploadQuotas};
 use confab_protocol::widget::{Field, LOCALES, Position};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -154,6 +155,7 @@ fn SettingsForm(desk: DeskState, site: SiteAdminView) -> impl IntoView {
             <WidgetSection draft />
             <IdentitySection draft saved secret_set />
             <TimersSection draft />
+            <LimitsSection draft />
             <QueuesSection draft />
             <CodesSection draft />
             <ResponsesSection draft />
@@ -406,6 +408,73 @@ fn TimersSection(draft: RwSignal<SiteSettings>) -> impl IntoView {
                 <DurationInput label="SLA: answer within" name="sla-reply" unit="s" unit_ms=1000 draft
                     get=|d| d.rules.sla.reply_ms set=|d, v| d.rules.sla.reply_ms = v />
             </div>
+        </fieldset>
+    }
+}
+
+/// A whole number input for a count in the settings.
+#[component]
+fn CountInput(
+    label: String,
+    name: String,
+    get: impl Fn(&SiteSettings) -> u32 + Copy + Send + Sync + 'static,
+    set: impl Fn(&mut SiteSettings, u32) + Copy + Send + Sync + 'static,
+    draft: RwSignal<SiteSettings>,
+) -> impl IntoView {
+    view! {
+        <input type="number" min="1" step="1" name=name aria-label=label
+            prop:value=move || draft.with(|d| get(d).to_string())
+            on:change=move |ev| if let Some(n) = count_from(&event_target_value(&ev)) { draft.update(|d| set(d, n)); } />
+    }
+}
+
+/// A whole number in an input.
+fn count_from(value: &str) -> Option<u32> {
+    value.trim().parse().ok()
+}
+
+/// One row of the upload quotas: whose, and its files and megabytes a day.
+fn quota_row(
+    draft: RwSignal<SiteSettings>,
+    whose: &'static str,
+    key: &'static str,
+    quota: fn(&mut UploadQuotas) -> &mut UploadQuota,
+) -> impl IntoView {
+    let read = move |d: &SiteSettings| {
+        let mut quotas = d.rules.uploads;
+        *quota(&mut quotas)
+    };
+    view! {
+        <tr><th scope="row">{whose}</th>
+            <td><CountInput label=format!("{whose}: files a day") name=format!("quota-{key}-files") draft
+                get=move |d| read(d).files set=move |d, v| quota(&mut d.rules.uploads).files = v /></td>
+            <td><CountInput label=format!("{whose}: MB a day") name=format!("quota-{key}-mb") draft
+                get=move |d| read(d).megabytes set=move |d, v| quota(&mut d.rules.uploads).megabytes = v /></td>
+        </tr>
+    }
+}
+
+#[component]
+fn LimitsSection(draft: RwSignal<SiteSettings>) -> impl IntoView {
+    view! {
+        <fieldset class="ad-section-box">
+            <legend>"Limits"</legend>
+            <p class="ad-help">"They keep one visitor or a script from filling the queue or the site's storage. Files count by day; what was used comes back evenly over the day."</p>
+            <div class="ad-row">
+                <label>"Chats waiting at most"
+                    <span class="ad-unit"><CountInput label="Chats waiting at most".to_owned() name="max-waiting".to_owned() draft
+                        get=|d| d.rules.max_waiting_chats set=|d, v| d.rules.max_waiting_chats = v />"chats"</span>
+                </label>
+            </div>
+            <table class="ad-table ad-quota-table">
+                <thead><tr><th>"Uploads"</th><th>"Files a day"</th><th>"MB a day"</th></tr></thead>
+                <tbody>
+                    {quota_row(draft, "Each customer", "contact", |q| &mut q.per_contact)}
+                    {quota_row(draft, "Each network address", "address", |q| &mut q.per_address)}
+                    {quota_row(draft, "Each agent", "agent", |q| &mut q.per_agent)}
+                    {quota_row(draft, "The whole site", "site", |q| &mut q.per_site)}
+                </tbody>
+            </table>
         </fieldset>
     }
 }

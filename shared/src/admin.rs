@@ -79,6 +79,7 @@ impl SiteSettings {
         if !(1..=MAX_WAITING_CHATS_SETTING).contains(&rules.max_waiting_chats) {
             return Err(format!("rules.max_waiting_chats: between 1 and {MAX_WAITING_CHATS_SETTING}"));
         }
+        rules.uploads.check()?;
         let life = &rules.lifecycle;
         check_range("rules.lifecycle.park_limit_ms", life.park_limit_ms, 60_000, 30 * 24 * 3_600_000)?;
         if let Some(after) = life.auto_park_after_ms {

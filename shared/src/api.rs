@@ -103,6 +103,8 @@ pub struct SiteRules {
     pub sla: crate::supervision::SlaTargets,
     /// How many chats may wait for an agent at once; a new chat beyond them is refused (`queue_full`).
     pub max_waiting_chats: u32,
+    /// How much may be uploaded per day, by whom.
+    pub uploads: crate::quota::UploadQuotas,
 }
 
 /// The waiting chats a site takes unless it says otherwise: far beyond any real queue, and a bound on what a
@@ -117,6 +119,7 @@ impl Default for SiteRules {
             lifecycle: LifecycleRules::default(),
             sla: crate::supervision::SlaTargets::default(),
             max_waiting_chats: DEFAULT_MAX_WAITING_CHATS,
+            uploads: crate::quota::UploadQuotas::default(),
         }
     }
 }
@@ -335,7 +338,7 @@ impl ApiError {
             ErrorCode::FrameTooLarge | ErrorCode::AttachmentTooLarge => 413,
             ErrorCode::AttachmentType => 415,
             ErrorCode::NotAllowedNow | ErrorCode::TransferRefused | ErrorCode::Conflict => 409,
-            ErrorCode::TooManyRequests => 429,
+            ErrorCode::TooManyRequests | ErrorCode::UploadQuota => 429,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
             ErrorCode::Misconfigured | ErrorCode::QueueFull => 503,
         }

@@ -46,13 +46,16 @@ pub enum ErrorCode {
     Misconfigured,
     /// The site's queue holds as many waiting chats as it takes: a new chat can start once some are answered.
     QueueFull,
+    /// An upload beyond a day's quota of files or bytes (the contact's, its address's, the agent's or the
+    /// site's); the wait says when one fits again.
+    UploadQuota,
     #[serde(other)]
     Unknown,
 }
 
 impl ErrorCode {
     /// Every code but `Unknown`, for reading a code's wire name.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::BadFrame,
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
@@ -73,6 +76,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::Misconfigured,
         ErrorCode::QueueFull,
+        ErrorCode::UploadQuota,
     ];
 
     /// The code on the wire (what serde writes for it).
@@ -98,6 +102,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Misconfigured => "misconfigured",
             ErrorCode::QueueFull => "queue_full",
+            ErrorCode::UploadQuota => "upload_quota",
             ErrorCode::Unknown => "unknown",
         }
     }

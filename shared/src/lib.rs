@@ -63,6 +63,7 @@ pub mod json;
 pub mod lifecycle;
 pub mod limits;
 pub mod listing;
+pub mod quota;
 pub mod role;
 pub mod routes;
 pub mod routing;

@@ -119,6 +119,17 @@ pub const CONFIGURABLE: [(&str, Limit); 3] = [
     ("CONFAB_LIMIT_SETUP_PER_ADDRESS", SETUP_PER_ADDRESS),
 ];
 
+/// How long an uploaded file waits for the message that sends it before it is deleted: a day, so a contact
+/// who attached a file and lost the connection still sends it on coming back.
+pub const UNSENT_FILES_KEPT_MS: i64 = 24 * 3_600_000;
+/// The variable a deployment sets it with, in milliseconds.
+pub const UNSENT_FILES_KEPT_VARIABLE: &str = "CONFAB_UNSENT_FILES_KEPT_MS";
+
+/// A deployment's `CONFAB_UNSENT_FILES_KEPT_MS`: a whole number of milliseconds, at least one second.
+pub fn parse_kept_ms(text: &str) -> Option<i64> {
+    text.trim().parse::<i64>().ok().filter(|ms| *ms >= 1_000)
+}
+
 /// What is wrong with a deployment's variables, read through `var`; empty when the edge can serve. A limit
 /// that cannot be read is refused rather than replaced by its default: an operator who set `30:200` for a
 /// load test would otherwise measure the default without knowing.
@@ -129,6 +140,13 @@ pub fn deployment_problems(var: impl Fn(&str) -> Option<String>) -> Vec<String> 
             "CONFAB_SECRET is not set: it signs contact tokens and sessions (`wrangler secret put CONFAB_SECRET`)"
                 .to_owned(),
         );
+    }
+    if let Some(value) = var(UNSENT_FILES_KEPT_VARIABLE)
+        && parse_kept_ms(&value).is_none()
+    {
+        problems.push(format!(
+            "{UNSENT_FILES_KEPT_VARIABLE} is {value:?}: write a number of milliseconds, at least 1000"
+        ));
     }
     for (name, _) in CONFIGURABLE {
         if let Some(value) = var(name)
@@ -296,6 +314,12 @@ mod tests {
         let problems = deployment_problems(vars(&wrong));
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].starts_with("CONFAB_LIMIT_CONTACT_MESSAGES is \"30:200\": write BURST/EVERY_MS"));
+        let kept = [("CONFAB_SECRET", "s3cret"), ("CONFAB_UNSENT_FILES_KEPT_MS", "1h")];
+        assert_eq!(deployment_problems(vars(&kept)).len(), 1, "milliseconds, not words");
+        assert!(
+            deployment_problems(vars(&[("CONFAB_SECRET", "s"), ("CONFAB_UNSENT_FILES_KEPT_MS", "5000")]))
+                .is_empty()
+        );
         let problems = deployment_problems(vars(&[("CONFAB_LIMIT_CHAT_STARTS_PER_ADDRESS", "0/5")]));
         assert_eq!(problems.len(), 2, "no secret, and a burst of 0: {problems:?}");
         assert!(problems[0].starts_with("CONFAB_SECRET is not set"));

@@ -61,6 +61,25 @@ async fn a_site_set_up_in_the_browser_takes_chats_from_its_copied_snippet() -> R
     wait_for_text(&owner, ".ad-csp", "frame-src").await?;
     screenshot(&owner, &paths, "admin-2-settings").await?;
 
+    // The site's limits: each customer's files a day, saved, and there after a reload.
+    let files = owner.find(Locator::Css("input[name=quota-contact-files]")).await?;
+    assert_eq!(files.prop("value").await?.as_deref(), Some("50"), "the default");
+    files.clear().await?;
+    files.send_keys("20").await?;
+    click(&owner, "input[name=quota-contact-mb]").await?;
+    wait_for_text(&owner, ".ad-savebar", "unsaved changes").await?;
+    click(&owner, ".ad-save-settings").await?;
+    wait_for_text(&owner, ".ad-savebar", "Saved").await?;
+    owner.refresh().await?;
+    open_screen(&owner, "Settings").await?;
+    wait_for_script(
+        &owner,
+        "const i = document.querySelector('input[name=quota-contact-files]'); \
+         if (!i || i.value !== '20') return null; i.closest('fieldset').scrollIntoView(); return true;",
+    )
+    .await?;
+    screenshot(&owner, &paths, "admin-2b-limits").await?;
+
     // A fresh page with nothing but the copied snippet: a customer chats, the owner (Ready) gets the chat.
     let html = format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Pottery Studio</title></head>\

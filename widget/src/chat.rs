@@ -339,6 +339,7 @@ impl Chat {
         match failure.code {
             None => self.t().unreachable.to_owned(),
             Some(ErrorCode::QueueFull) => self.t().queue_full.to_owned(),
+            Some(ErrorCode::UploadQuota) => self.t().upload_quota.to_owned(),
             // The edge's own words: they say exactly what to fix (in English).
             Some(_) => failure.message.clone(),
         }

@@ -6,36 +6,47 @@ use super::caller::Caller;
 use crate::platform::crypto::{self, Purpose};
 use crate::platform::files;
 use crate::platform::http::{self, Answer, HttpError, json, now_ms};
-use crate::rpc::conversation;
 use crate::rpc::limiter::{self, Guarded};
+use crate::rpc::{conversation, directory};
 use confab_protocol::admin::Role;
 use confab_protocol::api::{ApiError, FileLink};
 use confab_protocol::attachments::{self as rules, FileKind, SIGNATURE_BYTES};
 use confab_protocol::frames::{Attachment, ErrorCode};
-use confab_protocol::ids::{InteractionId, SiteId};
+use confab_protocol::ids::{AgentId, ContactId, InteractionId, SiteId};
+use confab_protocol::quota::{QuotaKey, Uploader};
 use futures_util::StreamExt;
 use worker::{Env, Request, Response};
 
 /// How long a download link works.
 const LINK_LIFETIME_MS: i64 = 10 * 60 * 1000;
 
-/// The conversation `interaction` and its site, if the caller is its contact (its token) or an agent of its
-/// site (an active session); otherwise the refusal.
+/// Who may reach a conversation's files: its contact, or an agent of its site.
+enum Party {
+    Contact(ContactId),
+    Agent(AgentId),
+}
+
+/// The conversation `interaction`, its site and who the caller is to it: its contact (its token) or an agent
+/// of its site (an active session); otherwise the refusal.
 async fn conversation_of(
     caller: &Caller,
     env: &Env,
     interaction: &str,
-) -> Result<(InteractionId, SiteId), HttpError> {
+) -> Result<(InteractionId, SiteId, Party), HttpError> {
     let not_found = || HttpError::new(ErrorCode::NotFound, "there is no such conversation");
     let interaction = interaction.parse::<InteractionId>().map_err(|_| not_found())?;
     let (site, contact) = conversation::whose(env, interaction).await?.ok_or_else(not_found)?;
     if caller.has_session() {
         // An agent's cookie counts only while the account is active.
         let staff = caller.staff(Role::Agent)?;
-        return if staff.site.id == site { Ok((interaction, site)) } else { Err(not_found()) };
+        return if staff.site.id == site {
+            Ok((interaction, site, Party::Agent(staff.agent.id.clone())))
+        } else {
+            Err(not_found())
+        };
     }
     if caller.contact_of(site.as_str()).is_some_and(|c| c == contact.0) {
-        Ok((interaction, site))
+        Ok((interaction, site, Party::Contact(contact)))
     } else {
         Err(HttpError::new(
             ErrorCode::Unauthorized,
@@ -44,10 +55,11 @@ async fn conversation_of(
     }
 }
 
-/// `POST /api/v1/chats/{interaction}/attachments?name=FILE` with the file as the body.
+/// `POST /api/v1/chats/{interaction}/attachments?name=FILE` with the file as the body. The file counts
+/// against the day's quotas of its uploader and site, and is kept only if a message sends it in time.
 pub(super) async fn upload(mut req: Request, (caller, env): Call<'_>, interaction: &str) -> Answer {
-    let (interaction, site) = conversation_of(caller, env, interaction).await?;
-    if !caller.has_session()
+    let (interaction, site, uploader) = conversation_of(caller, env, interaction).await?;
+    if matches!(uploader, Party::Contact(_))
         && let Err(wait) = limiter::take(env, Guarded::ContactUploads, &interaction.to_string()).await?
     {
         return Err(HttpError::too_many(wait, "too many files at once"));
@@ -61,9 +73,58 @@ pub(super) async fn upload(mut req: Request, (caller, env): Call<'_>, interactio
     let Some(size) = http::declared_length(&req) else {
         return Err(HttpError::new(ErrorCode::BadRequest, "the upload needs a Content-Length"));
     };
-    let refused =
-        |refused: rules::Refused| HttpError::Api(ApiError::new(refused.code(), refused.to_string()));
-    rules::precheck(&name, size).map_err(refused)?;
+    rules::precheck(&name, size).map_err(refusal)?;
+    let quotas = upload_quotas(caller, env, &req, &site, &uploader).await?;
+    if let Err((whose, wait)) = limiter::spend(env, &quotas, size).await? {
+        return Err(HttpError::over_quota(wait, &whose.refusal(wait)));
+    }
+    let stored = store(&mut req, env, &site, interaction, name, size).await;
+    if !matches!(stored, Ok(Some(_))) {
+        limiter::give_back(env, &quotas, size).await;
+    }
+    let Some(file) = stored? else {
+        return Err(HttpError::new(
+            ErrorCode::BadRequest,
+            "the upload ended before its Content-Length, or the file could not be stored",
+        ));
+    };
+    Ok(Response::from_json(&file)?.with_status(201))
+}
+
+fn refusal(refused: rules::Refused) -> HttpError {
+    HttpError::Api(ApiError::new(refused.code(), refused.to_string()))
+}
+
+/// The quotas an upload to `site` by `uploader` must fit, as the site set them.
+async fn upload_quotas(
+    caller: &Caller,
+    env: &Env,
+    req: &Request,
+    site: &SiteId,
+    uploader: &Party,
+) -> Result<Vec<QuotaKey>, HttpError> {
+    let quotas = match caller.staff(Role::Agent) {
+        Ok(staff) => staff.site.rules.uploads,
+        Err(_) => directory::site(env, site.as_str()).await?.map(|s| s.rules.uploads).unwrap_or_default(),
+    };
+    let address = http::client_address(req);
+    let who = match uploader {
+        Party::Contact(contact) => Uploader::Contact { contact: contact.as_str(), address: &address },
+        Party::Agent(agent) => Uploader::Agent { agent: agent.as_str() },
+    };
+    Ok(quotas.for_upload(site.as_str(), who))
+}
+
+/// Checks the upload's content against its name, stores it and tells the conversation, which deletes it
+/// unless a message sends it in time. `None` if the body ended early or R2 refused it.
+async fn store(
+    req: &mut Request,
+    env: &Env,
+    site: &SiteId,
+    interaction: InteractionId,
+    name: String,
+    size: u64,
+) -> Result<Option<Attachment>, HttpError> {
     let mut stream = req.stream()?;
     let mut head: Vec<u8> = Vec::new();
     while head.len() < SIGNATURE_BYTES {
@@ -72,22 +133,27 @@ pub(super) async fn upload(mut req: Request, (caller, env): Call<'_>, interactio
             None => break,
         }
     }
-    let kind = rules::check(&name, size, &head).map_err(refused)?;
+    let kind = rules::check(&name, size, &head).map_err(refusal)?;
     let id = uuid::Builder::from_random_bytes(crypto::random_bytes::<16>()?).into_uuid().simple().to_string();
     let file = Attachment { id, name, size, kind };
+    let key = files::key(site, interaction, &file.id);
     let body = futures_util::stream::once(async move { Ok(head) }).chain(stream);
-    if !files::put(env, files::key(&site, interaction, &file.id), body, size, &file).await? {
-        return Err(HttpError::new(
-            ErrorCode::BadRequest,
-            "the upload ended before its Content-Length, or the file could not be stored",
-        ));
+    if !files::put(env, key.clone(), body, size, &file).await? {
+        return Ok(None);
     }
-    Ok(Response::from_json(&file)?.with_status(201))
+    // A file no conversation knows of would never be deleted: then it is not kept either.
+    let known = conversation::file_uploaded(env, interaction, &file.id).await;
+    if !matches!(known, Ok(true)) {
+        files::delete(env, &key).await?;
+        known?;
+        return Err(HttpError::new(ErrorCode::NotFound, "the conversation was deleted"));
+    }
+    Ok(Some(file))
 }
 
 /// `GET /api/v1/chats/{interaction}/attachments/{id}/link`: a download URL that works for a few minutes.
 pub(super) async fn link((caller, env): Call<'_>, interaction: &str, id: &str) -> Answer {
-    let (interaction, site) = conversation_of(caller, env, interaction).await?;
+    let (interaction, site, _) = conversation_of(caller, env, interaction).await?;
     if files::stored(env, &site, interaction, id).await?.is_none() {
         return Err(HttpError::new(ErrorCode::NotFound, "there is no such file in this conversation"));
     }

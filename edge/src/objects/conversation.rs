@@ -18,9 +18,10 @@
 //! Lifecycle changes are saved together with the routing requests they cause (outbox), and the object's one
 //! alarm is kept at (or before) the lifecycle's next deadline.
 
+use crate::platform::files::{self, UnsentFiles};
 use crate::platform::http::HttpError;
 use crate::platform::http::now_ms;
-use crate::platform::{config, crypto, files, sql};
+use crate::platform::{config, crypto, sql};
 use crate::rpc::conversation::{ConversationMessage, Meta, Peer, Transcript};
 use crate::rpc::desk::{self, AgentSocket, ContactAnswered, DeskMessage, RecordEntry, RoutingRequest};
 use crate::rpc::directory::{self, StoredAgent};
@@ -76,6 +77,8 @@ const MIGRATIONS: &[&str] = &[
          body TEXT NOT NULL);",
     // Messages to the desk, committed with the changes that cause them.
     outbox::TABLE,
+    // Uploads no message has sent yet, deleted after a while.
+    files::UNSENT_TABLE,
 ];
 
 /// How many lifecycle events a conversation keeps for agents to replay.
@@ -97,6 +100,7 @@ struct Core {
     env: Env,
     sql: SqlStorage,
     outbox: Outbox,
+    unsent_files: UnsentFiles,
     /// Read once, written once by `init`; `None` until then (and after erasure).
     meta: RefCell<Option<Rc<Meta>>>,
     /// Loaded from SQLite in `new`; `None` until `init`.
@@ -400,7 +404,8 @@ impl Core {
         // The alarm also tells the desk of new messages and gives back reserved numbers.
         let tidy = self.listing_due.get() || self.reserved.get() > self.last_seq.get();
         let tidying = tidy.then(|| self.listed_at.get() + LISTING_MS);
-        let deadline = [lifecycle, tidying].into_iter().flatten().min();
+        let sweep = self.unsent_files.next_due()?;
+        let deadline = [lifecycle, tidying, sweep].into_iter().flatten().min();
         outbox::settle(&self.state, &self.env, &self.outbox, deadline).await
     }
 
@@ -787,6 +792,7 @@ impl Core {
             self.send_where(&frame, |p| !written_by(p, &author));
         }
         self.store(&message)?;
+        self.unsent_files.sent(&message.attachments)?;
         if quiet {
             self.save_lifecycle()?;
             self.list_soon(meta)?;
@@ -823,6 +829,7 @@ impl Core {
                 rpc::answer(&self.sign_out_agent(&agent, keep_epoch, &reason).await?)
             }
             ConversationMessage::Erase => rpc::answer(&self.erase().await?),
+            ConversationMessage::FileUploaded { id } => rpc::answer(&self.file_uploaded(&id).await?),
             ConversationMessage::Unread => rpc::answer(&self.unread()?),
             ConversationMessage::Whose => {
                 rpc::answer(&self.meta().map(|meta| (meta.site.clone(), meta.contact.clone())))
@@ -906,6 +913,17 @@ impl Core {
         Ok(true)
     }
 
+    /// A file was uploaded to this conversation: kept while a message may still send it. `false` if there
+    /// is no conversation (erased meanwhile): the file must not be kept then.
+    async fn file_uploaded(&self, id: &str) -> Result<bool> {
+        if self.meta().is_none() {
+            return Ok(false);
+        }
+        self.unsent_files.uploaded(id, now_ms())?;
+        self.settle().await?;
+        Ok(true)
+    }
+
     /// Agent messages the contact has not read (for the launcher's badge).
     fn unread(&self) -> Result<u32> {
         let read = self.read_by(false).map(|(_, seq)| seq);
@@ -950,12 +968,14 @@ impl DurableObject for Conversation {
         let reserved: Seq = read_meta(&sql, "seq_reserved").and_then(|v| v.parse().ok()).unwrap_or(0);
         let last_seq = Core::last_stored_seq(&sql).unwrap_or(0).max(reserved);
         let outbox = Outbox::new(sql.clone());
+        let unsent_files = UnsentFiles::new(sql.clone(), config::unsent_files_kept_ms(&env));
         let contact_limit = config::limit(&env, "CONFAB_LIMIT_CONTACT_MESSAGES", limits::CONTACT_MESSAGES);
         let core = Core {
             state,
             env,
             sql,
             outbox,
+            unsent_files,
             meta: RefCell::new(meta),
             lifecycle: RefCell::new(lifecycle),
             last_seq: Cell::new(last_seq),
@@ -1003,6 +1023,7 @@ impl DurableObject for Conversation {
                 core.list_on_desk(&meta)?;
             }
             core.step(&meta, |l, now| l.handle_timeout(now))?;
+            core.unsent_files.sweep(&core.env, &meta.site, meta.interaction, now_ms()).await;
         }
         core.release_reserved()?;
         core.settle().await?;

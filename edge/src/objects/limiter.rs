@@ -1,11 +1,13 @@
 //! The `Limiter` Durable Object: one per rate-limited key, holding that key's bucket
-//! (`confab_protocol::limits`). One object per key keeps every check a single local read, with no shared
-//! hot spot. Once its bucket is full again, the object deletes what it stored: a key seen once (a random
-//! email tried at sign-in) leaves nothing behind.
+//! (`confab_protocol::limits`), or one per upload quota, holding its use (`confab_protocol::quota`). One
+//! object per key keeps every check a single local read, with no shared hot spot. Once its bucket is full
+//! (or its quota unused) again, the object deletes what it stored: a key seen once (a random email tried at
+//! sign-in) leaves nothing behind.
 
 use crate::platform::http::now_ms;
 use crate::rpc::limiter::{Guarded, LimiterMessage};
 use crate::rpc::{self, Incoming};
+use confab_protocol::quota::{QuotaUse, UploadQuota};
 use std::cell::Cell;
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -37,6 +39,27 @@ impl Limiter {
         self.due.set(Some(due));
         Ok(wait)
     }
+
+    /// Counts a file of `bytes` against `quota` if it fits; answers the milliseconds until it would (0:
+    /// counted). `give_back` undoes a count.
+    async fn spend(&self, quota: UploadQuota, bytes: u64, give_back: bool) -> Result<i64> {
+        let storage = self.state.storage();
+        let mut used = storage.get::<QuotaUse>("quota").await.ok().flatten().unwrap_or_default();
+        let wait = if give_back {
+            quota.give_back(&mut used, bytes);
+            0
+        } else {
+            match quota.take(&mut used, bytes, now_ms()) {
+                Ok(()) => 0,
+                Err(wait) => return Ok(wait),
+            }
+        };
+        storage.put("quota", used).await?;
+        // The alarm deletes the object's storage once nothing is used any more.
+        storage.put("due", used.drained_at()).await?;
+        storage.set_alarm((used.drained_at() - now_ms()).max(1)).await?;
+        Ok(wait)
+    }
 }
 
 impl DurableObject for Limiter {
@@ -62,6 +85,8 @@ impl DurableObject for Limiter {
         };
         match message {
             LimiterMessage::Take(guarded) => rpc::answer(&self.take(guarded).await?),
+            LimiterMessage::Spend { quota, bytes } => rpc::answer(&self.spend(quota, bytes, false).await?),
+            LimiterMessage::GiveBack { quota, bytes } => rpc::answer(&self.spend(quota, bytes, true).await?),
         }
     }
 }

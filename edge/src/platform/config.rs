@@ -35,3 +35,11 @@ pub(crate) fn setup_token(env: &Env) -> std::result::Result<Option<String>, Stri
 pub(crate) fn limit(env: &Env, variable: &str, default: Limit) -> Limit {
     env.var(variable).ok().and_then(|v| Limit::parse(&v.to_string())).unwrap_or(default)
 }
+
+/// How long an uploaded file waits for the message that sends it before it is deleted
+/// (`CONFAB_UNSENT_FILES_KEPT_MS`, a day unless set).
+pub(crate) fn unsent_files_kept_ms(env: &Env) -> i64 {
+    variable(env, limits::UNSENT_FILES_KEPT_VARIABLE)
+        .and_then(|v| limits::parse_kept_ms(&v))
+        .unwrap_or(limits::UNSENT_FILES_KEPT_MS)
+}

@@ -39,6 +39,12 @@ impl HttpError {
         HttpError::Limited { error, retry_after_secs }
     }
 
+    /// An upload beyond a day's quota: `why` says whose and when another fits (in `wait_ms`).
+    pub(crate) fn over_quota(wait_ms: i64, why: &str) -> Self {
+        let error = ApiError::new(ErrorCode::UploadQuota, why);
+        HttpError::Limited { error, retry_after_secs: limits::retry_after_secs(wait_ms) }
+    }
+
     /// The answer the caller gets.
     pub(crate) fn into_response(self) -> worker::Result<Response> {
         match self {

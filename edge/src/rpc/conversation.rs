@@ -21,6 +21,9 @@ pub(crate) enum ConversationMessage {
     SignOutAgent { agent: AgentId, keep_epoch: Option<u32>, reason: String },
     /// Delete everything it stores; answers `false` if it is open.
     Erase,
+    /// A file was uploaded to it (kept until a message sends it, or deleted); answers `false` if there is
+    /// no such conversation.
+    FileUploaded { id: String },
     /// Agent messages its contact has not read; answers `u32`.
     Unread,
     /// Its site and contact; answers `Option<(SiteId, ContactId)>`.
@@ -96,6 +99,12 @@ pub(crate) async fn transcript(env: &Env, interaction: InteractionId) -> Result<
 /// Agent messages of `interaction` its contact has not read.
 pub(crate) async fn unread(env: &Env, interaction: InteractionId) -> Result<u32> {
     call(env, &interaction.to_string(), &ConversationMessage::Unread).await
+}
+
+/// Tells conversation `interaction` of a file uploaded to it, which it deletes unless a message sends it in
+/// time. `false` if it is not there (erased meanwhile): the file must not be kept then.
+pub(crate) async fn file_uploaded(env: &Env, interaction: InteractionId, id: &str) -> Result<bool> {
+    call(env, &interaction.to_string(), &ConversationMessage::FileUploaded { id: id.to_owned() }).await
 }
 
 /// Deletes everything the conversation stores (not its attachments). `false` if it refused because it is

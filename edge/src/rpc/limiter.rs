@@ -1,9 +1,11 @@
 //! The Limiter: one object per rate-limited key (an email's sign-in attempts, an address's sign-ins or chat
-//! starts, a conversation's uploads), holding that key's bucket, and the messages it takes.
+//! starts, a conversation's uploads) or upload quota (a contact's, an address's, an agent's, a site's files of
+//! the day), holding that key's bucket, and the messages it takes.
 
 use crate::platform::config;
 use crate::rpc::{Message, Namespace, call};
 use confab_protocol::limits::{self, Limit};
+use confab_protocol::quota::{QuotaKey, QuotaOf, UploadQuota};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Result};
 
@@ -68,6 +70,10 @@ impl Guarded {
 pub(crate) enum LimiterMessage {
     /// Take one action, if allowed.
     Take(Guarded),
+    /// Count a file of `bytes` against the quota, if it fits.
+    Spend { quota: UploadQuota, bytes: u64 },
+    /// Give back a file counted before (its upload failed, or another quota refused it); answers 0.
+    GiveBack { quota: UploadQuota, bytes: u64 },
 }
 
 impl Message for LimiterMessage {
@@ -86,4 +92,39 @@ pub(crate) async fn take(env: &Env, guarded: Guarded, key: &str) -> Result<std::
             Ok(())
         }
     })
+}
+
+/// Counts one upload of `bytes` against every quota of `keys`, or none: refused, whose quota was full and the
+/// milliseconds until the file would fit. A quota whose object cannot answer lets the upload through, as a
+/// limiter does.
+pub(crate) async fn spend(
+    env: &Env,
+    keys: &[QuotaKey],
+    bytes: u64,
+) -> Result<std::result::Result<(), (QuotaOf, i64)>> {
+    for (i, entry) in keys.iter().enumerate() {
+        let name = format!("upload-{}", entry.key);
+        let asked = LimiterMessage::Spend { quota: entry.quota, bytes };
+        match call::<_, i64>(env, &name, &asked).await {
+            Ok(wait) if wait > 0 => {
+                give_back(env, &keys[..i], bytes).await;
+                return Ok(Err((entry.of, wait)));
+            }
+            Ok(_) => {}
+            Err(e) => worker::console_error!("quota {name}: {e}"),
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Gives back an upload of `bytes` counted against `keys` (best effort: a quota that misses it only errs
+/// on the strict side, for a day at most).
+pub(crate) async fn give_back(env: &Env, keys: &[QuotaKey], bytes: u64) {
+    for entry in keys {
+        let name = format!("upload-{}", entry.key);
+        let message = LimiterMessage::GiveBack { quota: entry.quota, bytes };
+        if let Err(e) = call::<_, i64>(env, &name, &message).await {
+            worker::console_error!("quota {name}: {e}");
+        }
+    }
 }
