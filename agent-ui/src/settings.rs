@@ -346,7 +346,7 @@ fn IdentitySection(
             })}
             <div class="ad-row">
                 {move || if confirming.get() {
-                    view! { <span class="ad-confirm">"The current secret stops working at once. Continue?"
+                    view! { <span class="ad-confirm">"The current secret stops working at once: signed-in users' chats work again once your backend signs with the new one. Continue?"
                         <button class="ad-primary" on:click=generate>"Generate"</button>
                         <button class="ad-secondary" on:click=move |_| confirming.set(false)>"Cancel"</button></span> }.into_any()
                 } else {

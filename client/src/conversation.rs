@@ -47,8 +47,8 @@ pub struct ConversationLink(Rc<State>);
 
 struct State {
     log: RefCell<ClientLog>,
-    /// Sent in `hello` by contacts; agents are known by their session cookie.
-    token: Option<String>,
+    /// Sent in `hello` by contacts (renewed by each welcome); agents are known by their session cookie.
+    token: RefCell<Option<String>>,
     welcomed: Cell<bool>,
     /// The edge refused a message for coming too fast: until the outbox is empty, messages go one at a
     /// time, each after the previous one's acknowledgement, so they are stored in the order written.
@@ -75,7 +75,7 @@ impl ConversationLink {
     ) -> Self {
         let link = ConversationLink(Rc::new(State {
             log: RefCell::new(log),
-            token,
+            token: RefCell::new(token),
             welcomed: Cell::new(false),
             throttled: Cell::new(false),
             socket: RefCell::new(None),
@@ -142,7 +142,11 @@ impl ConversationLink {
 
     fn hello(&self) {
         let after = self.0.log.borrow().last_seq();
-        self.transmit(&ClientFrame::Hello { version: PROTOCOL_VERSION, token: self.0.token.clone(), after });
+        self.transmit(&ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            token: self.0.token.borrow().clone(),
+            after,
+        });
     }
 
     fn flush(&self) {
@@ -175,10 +179,16 @@ impl ConversationLink {
     fn on_frame(&self, text: &str) {
         let Some(frame) = (self.0.decode)(text) else { return };
         match frame {
-            ServerFrame::Welcome { .. } => {
+            ServerFrame::Welcome { version, interaction, contact_token } => {
                 self.0.welcomed.set(true);
                 (self.0.events.on_link)(Link::Online);
                 self.flush();
+                // The edge renewed the contact's token: the next hello sends it, and the owner keeps it.
+                if let Some(token) = contact_token {
+                    *self.0.token.borrow_mut() = Some(token.clone());
+                    let renewed = ServerFrame::Welcome { version, interaction, contact_token: Some(token) };
+                    (self.0.events.on_news)(renewed);
+                }
             }
             ServerFrame::Message { message } => {
                 let new = self.0.log.borrow_mut().receive(message);

@@ -88,6 +88,9 @@ pub struct ContactSession {
     /// Agent messages the contact has not read yet, over all its conversations (the launcher's badge).
     #[serde(default)]
     pub unread: u32,
+    /// The token renewed (it is in use): keep this one instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_token: Option<String>,
 }
 
 /// How a site routes and handles interactions. Every field has a default.

@@ -2,8 +2,9 @@
 //! visitor), the email kept for follow-up and the label agents know the contact by. The edge draws the
 //! randomness and checks signatures; what the id and label are is decided here.
 
-use crate::ids::ContactId;
+use crate::ids::{ContactId, Millis};
 use crate::widget::MAX_EMAIL_CHARS;
+use serde::{Deserialize, Serialize};
 
 /// Longest user id of a verified identity.
 pub const MAX_USER_ID_CHARS: usize = 200;
@@ -48,9 +49,112 @@ pub fn label(name: Option<&str>, email: Option<&str>, contact: &ContactId) -> St
         })
 }
 
+/// How long a contact token opens its contact's conversations after it was issued. Every visit that opens
+/// the chat (and every chat start) issues a fresh one, so a customer who comes back within half a year finds
+/// the conversation; a token copied out of a browser long ago opens nothing.
+pub const CONTACT_TOKEN_LIFETIME_MS: Millis = 180 * 24 * 3_600_000;
+
+/// What a contact token says (signed by the edge): whose it is, on which site, since when, and for a verified
+/// user the generation of the site's identity secret it was proven under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactClaim {
+    pub site: String,
+    pub contact: ContactId,
+    pub issued_at: Millis,
+    /// For a verified user (`u-…`): the site's identity secret's generation at the time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+/// Why a genuinely signed contact token opens nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefused {
+    OtherSite,
+    Expired,
+    /// A verified user's token from before the site's identity secret changed (or was removed).
+    IdentityChanged,
+}
+
+impl TokenRefused {
+    pub fn reason(self) -> &'static str {
+        match self {
+            TokenRefused::OtherSite => "this contact token is for another site",
+            TokenRefused::Expired => "this contact token has expired: start a new chat",
+            TokenRefused::IdentityChanged => {
+                "the site changed its identity secret since this token was issued: identify again"
+            }
+        }
+    }
+}
+
+/// Whether `contact` is a user the site vouched for (rather than an anonymous visitor).
+pub fn is_verified(contact: &ContactId) -> bool {
+    contact.as_str().starts_with("u-")
+}
+
+impl ContactClaim {
+    /// A fresh claim for `contact` at `now`; a verified user's carries `identity`, the site's identity
+    /// secret's generation.
+    pub fn new(site: &str, contact: ContactId, now: Millis, identity: Option<String>) -> Self {
+        let identity = if is_verified(&contact) { identity } else { None };
+        ContactClaim { site: site.to_owned(), contact, issued_at: now, identity }
+    }
+
+    /// The same claim issued again at `now` (a token renewed while in use).
+    pub fn renewed(&self, now: Millis) -> Self {
+        ContactClaim { issued_at: now, ..self.clone() }
+    }
+
+    /// Whether the token opens `site`'s conversations of its contact at `now`, given the generation of the
+    /// site's identity secret now (`None`: the site verifies no identities).
+    pub fn holds(&self, site: &str, now: Millis, identity_now: Option<&str>) -> Result<(), TokenRefused> {
+        if self.site != site {
+            return Err(TokenRefused::OtherSite);
+        }
+        if now.saturating_sub(self.issued_at) > CONTACT_TOKEN_LIFETIME_MS {
+            return Err(TokenRefused::Expired);
+        }
+        if is_verified(&self.contact) && (self.identity.is_none() || self.identity.as_deref() != identity_now)
+        {
+            return Err(TokenRefused::IdentityChanged);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contact_token_holds_for_its_site_within_its_lifetime() {
+        let visitor = ContactClaim::new("shop", ContactId("v-1".into()), 1_000, Some("g1".into()));
+        assert_eq!(visitor.identity, None, "a visitor's token names no identity secret");
+        assert_eq!(visitor.holds("shop", 1_000 + CONTACT_TOKEN_LIFETIME_MS, None), Ok(()));
+        assert_eq!(
+            visitor.holds("shop", 1_001 + CONTACT_TOKEN_LIFETIME_MS, None),
+            Err(TokenRefused::Expired)
+        );
+        assert_eq!(visitor.holds("other", 1_000, None), Err(TokenRefused::OtherSite));
+        let renewed = visitor.renewed(1_000 + CONTACT_TOKEN_LIFETIME_MS);
+        assert_eq!(renewed.holds("shop", 1_001 + CONTACT_TOKEN_LIFETIME_MS, None), Ok(()), "renewed in use");
+        assert_eq!(renewed.contact, visitor.contact);
+    }
+
+    #[test]
+    fn a_verified_users_token_ends_when_the_identity_secret_changes() {
+        let user = ContactClaim::new("shop", ContactId("u-42".into()), 1_000, Some("g1".into()));
+        assert_eq!(user.holds("shop", 2_000, Some("g1")), Ok(()));
+        assert_eq!(user.holds("shop", 2_000, Some("g2")), Err(TokenRefused::IdentityChanged), "rotated");
+        assert_eq!(
+            user.holds("shop", 2_000, None),
+            Err(TokenRefused::IdentityChanged),
+            "verification removed"
+        );
+        let unproven = ContactClaim { identity: None, ..user.clone() };
+        assert_eq!(unproven.holds("shop", 2_000, Some("g1")), Err(TokenRefused::IdentityChanged));
+        assert_eq!(user.renewed(5_000).identity.as_deref(), Some("g1"), "renewal keeps the generation");
+    }
 
     #[test]
     fn a_verified_user_is_its_user_id_and_an_id_that_would_need_cutting_is_refused() {

@@ -114,8 +114,14 @@ pub struct InteractionView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    /// Answer to `hello`: the socket is authenticated; the backlog after the requested `seq` follows.
-    Welcome { version: u32, interaction: InteractionId },
+    /// Answer to `hello`: the socket is authenticated; the backlog after the requested `seq` follows. A
+    /// contact gets its token renewed (it is in use), to keep instead of the one it sent.
+    Welcome {
+        version: u32,
+        interaction: InteractionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_token: Option<String>,
+    },
     /// A stored message, sent to everyone in its audience in `seq` order.
     Message { message: Message },
     /// The message with this `client_id` is durably stored as `seq`.
@@ -403,8 +409,13 @@ mod golden {
     #[test]
     fn welcome() {
         check_server(
-            ServerFrame::Welcome { version: 1, interaction: iid() },
+            ServerFrame::Welcome { version: 1, interaction: iid(), contact_token: None },
             json!({"type": "welcome", "version": 1, "interaction": "01234567-89ab-cdef-0123-456789abcdef"}),
+        );
+        check_server(
+            ServerFrame::Welcome { version: 1, interaction: iid(), contact_token: Some("t.s".into()) },
+            json!({"type": "welcome", "version": 1, "interaction": "01234567-89ab-cdef-0123-456789abcdef",
+                "contact_token": "t.s"}),
         );
     }
 

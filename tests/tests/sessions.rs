@@ -297,3 +297,111 @@ async fn signing_out_ends_every_session_of_the_account_and_closes_every_socket_i
         .await?;
     Ok(())
 }
+
+/// A contact's token answered: `(status, error code, message, the answer)` for a chat start with it, or for
+/// the contact's own session (`GET .../contact`).
+fn with_contact_token(edge: &Edge, token: &str, start: bool) -> Result<(u16, String, serde_json::Value)> {
+    let agent = support::http_client();
+    let mut resp = if start {
+        agent
+            .post(&edge.url(&format!("/api/v1/sites/{DEMO_SITE}/chats")))
+            .send_json(json!({"contact_token": token}))?
+    } else {
+        agent
+            .get(&edge.url(&format!("/api/v1/sites/{DEMO_SITE}/contact")))
+            .header("authorization", &format!("Bearer {token}"))
+            .call()?
+    };
+    let status = resp.status().as_u16();
+    let answer: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string()?).unwrap_or_default();
+    let message = answer["error"]["message"].as_str().unwrap_or("").to_owned();
+    Ok((status, message, answer))
+}
+
+/// When a contact token was issued, as it says.
+fn issued_at(token: &str) -> Result<i64> {
+    let payload = B64.decode(token.split('.').next().context("a payload")?)?;
+    let claim: serde_json::Value = serde_json::from_slice(&payload)?;
+    claim["issued_at"].as_i64().context("issued_at")
+}
+
+/// Says hello with `token` on `interaction`: the welcome if it opens it, else the socket is refused.
+async fn hello_with(edge: &Edge, interaction: &str, token: &str) -> Result<Option<ServerFrame>> {
+    let mut peer = Peer::connect(edge, interaction, None).await?;
+    match peer.hello(Some(token), None).await? {
+        welcome @ ServerFrame::Welcome { .. } => Ok(Some(welcome)),
+        ServerFrame::Error { code: ErrorCode::Unauthorized, .. } => {
+            assert_eq!(peer.closed_with().await?, Some(4401));
+            Ok(None)
+        }
+        other => anyhow::bail!("unexpected {other:?}"),
+    }
+}
+
+/// Contact tokens end too: each lasts half a year from when it was issued and is renewed while in use (a
+/// welcome and the contact's own session hand out a fresh one); a verified user's tokens end when the site
+/// changes its identity secret, so a user proven under the old secret must identify again, while an
+/// anonymous visitor's token is unaffected; a genuinely signed token past its lifetime opens nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_tokens_expire_are_renewed_in_use_and_a_verified_users_end_with_the_identity_secret()
+-> Result<()> {
+    const IDENTITY_SECRET: &str = "shop-backend-secret";
+    let mut site = demo_site_with_staff("http://127.0.0.1:9");
+    site["identity"] = json!({"secret": IDENTITY_SECRET, "required": false});
+    let edge = edge_with_site("sessions-contact-tokens", site)?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(IDENTITY_SECRET.as_bytes())?;
+    mac.update(b"42");
+    let signature: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let identity = json!({"identity": {"user_id": "42", "signature": signature}});
+    let (status, user) =
+        api(&edge, "POST", &format!("/api/v1/sites/{DEMO_SITE}/chats"), None, Some(identity))?;
+    assert_eq!(status, 201, "{user}");
+    let user_chat = user["interaction"].as_str().context("interaction")?.to_owned();
+    let user_token = user["contact_token"].as_str().context("token")?.to_owned();
+
+    // In use, a token is renewed: the welcome carries a fresh one, which opens the conversation as well.
+    let before = now_ms()? - 1_000;
+    let Some(ServerFrame::Welcome { contact_token: Some(renewed), .. }) =
+        hello_with(&edge, &user_chat, &user_token).await?
+    else {
+        anyhow::bail!("the welcome renews the contact's token");
+    };
+    assert!(issued_at(&renewed)? >= before, "issued now");
+    assert!(hello_with(&edge, &user_chat, &renewed).await?.is_some());
+    let visitor = start_chat(&edge, DEMO_SITE)?;
+    let (status, _, session) = with_contact_token(&edge, &visitor.contact_token, false)?;
+    assert_eq!(status, 200, "{session}");
+    let fresh = session["contact_token"].as_str().context("the contact session renews the token")?;
+    assert!(issued_at(fresh)? >= before);
+
+    // The site changes its identity secret: the verified user's tokens, old and renewed, open nothing.
+    let admin = sign_in(&edge, DEMO_ADMIN.0)?;
+    let (status, answer) = api(&edge, "POST", "/api/v1/admin/site/identity-secret", Some(&admin), None)?;
+    assert_eq!(status, 200, "{answer}");
+    for token in [&user_token, &renewed] {
+        for start in [true, false] {
+            let (status, message, _) = with_contact_token(&edge, token, start)?;
+            assert_eq!(status, 401, "start {start}: {message}");
+            assert!(message.contains("identity secret"), "{message}");
+        }
+        assert!(hello_with(&edge, &user_chat, token).await?.is_none(), "no socket opens with it");
+    }
+    // An anonymous visitor's token is not tied to the identity secret.
+    assert!(hello_with(&edge, &visitor.interaction.to_string(), &visitor.contact_token).await?.is_some());
+    assert_eq!(with_contact_token(&edge, fresh, true)?.0, 201);
+
+    // Genuinely signed, but issued longer ago than a token lasts: refused, saying so.
+    let contact = session["contact"].as_str().context("the visitor")?;
+    let long_ago = now_ms()? - confab_protocol::contact::CONTACT_TOKEN_LIFETIME_MS - 60_000;
+    let claim = json!({"site": DEMO_SITE, "contact": contact, "issued_at": long_ago}).to_string();
+    let expired = edge_signed(&edge, "confab contact v2\n", &claim)?;
+    let (status, message, _) = with_contact_token(&edge, &expired, true)?;
+    assert_eq!((status, message.contains("expired")), (401, true), "{message}");
+    assert!(hello_with(&edge, &visitor.interaction.to_string(), &expired).await?.is_none());
+    // The same claim issued now opens it: the refusal above was its age alone.
+    let current = json!({"site": DEMO_SITE, "contact": contact, "issued_at": now_ms()?}).to_string();
+    let current = edge_signed(&edge, "confab contact v2\n", &current)?;
+    assert!(hello_with(&edge, &visitor.interaction.to_string(), &current).await?.is_some());
+    Ok(())
+}

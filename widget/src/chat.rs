@@ -204,6 +204,16 @@ impl Chat {
     /// What the edge says besides messages.
     fn on_news(&self, frame: ServerFrame) {
         match frame {
+            // The token renewed while in use: kept here and by the loader, so a visit within its lifetime
+            // finds the conversation.
+            ServerFrame::Welcome { contact_token: Some(token), .. } => {
+                if let Some(mut stored) = self.stored.get_untracked() {
+                    stored.token = token;
+                    storage::save(&self.key(CHAT), &stored);
+                    host::post(ToHost::Contact(&stored.token));
+                    self.stored.set(Some(stored));
+                }
+            }
             ServerFrame::Typing { who: Participant::Agent { name }, on } => {
                 self.typing_seen_at.set_value(now_ms());
                 let shown = self.settings.with_value(|s| s.agent_label(&name).to_owned());

@@ -131,6 +131,7 @@
         { headers: { authorization: "Bearer " + token } })
         .then(function (r) { if (r.status === 401) store(null); return r.ok ? r.json() : null; })
         .then(function (s) {
+          if (s && s.contact_token) store(s.contact_token); // renewed: it is in use
           if (s && s.unread > 0 && !opened) { setBadge(s.unread); if (!frame) makeFrame(true); }
         })
         .catch(function () {});

@@ -45,13 +45,13 @@ async fn conversation_of(
             Err(not_found())
         };
     }
-    if caller.contact_of(site.as_str()).is_some_and(|c| c == contact.0) {
-        Ok((interaction, site, Party::Contact(contact)))
-    } else {
-        Err(HttpError::new(
+    match caller.contact_of(env, &site).await {
+        Ok(claim) if claim.contact == contact => Ok((interaction, site, Party::Contact(contact))),
+        Ok(_) => Err(HttpError::new(
             ErrorCode::Unauthorized,
             "this needs the conversation's contact token or an agent session",
-        ))
+        )),
+        Err(refusal) => Err(refusal),
     }
 }
 

@@ -7,7 +7,9 @@ use crate::platform::http::{self, HttpError, now_ms};
 use crate::rpc::directory::{self, StoredAgent, StoredSite};
 use confab_protocol::admin::{self, Role, SessionEnded};
 use confab_protocol::api::ApiError;
+use confab_protocol::contact::ContactClaim;
 use confab_protocol::frames::ErrorCode;
+use confab_protocol::ids::SiteId;
 use confab_protocol::routes::Access;
 use worker::{Env, Request, Result};
 
@@ -98,9 +100,25 @@ impl Caller {
         })
     }
 
-    /// The contact the bearer token names, if it is a genuine contact token of `site`.
-    pub(crate) fn contact_of(&self, site: &str) -> Option<String> {
-        self.bearer.as_deref().and_then(|token| crypto::token_contact(&self.secret, token, site))
+    /// The contact the bearer token opens on `site`, if it is a genuine contact token that still holds
+    /// (a verified user's only under the site's current identity secret: the site is read for those);
+    /// otherwise the refusal, saying why.
+    pub(crate) async fn contact_of(
+        &self,
+        env: &Env,
+        site: &SiteId,
+    ) -> std::result::Result<ContactClaim, HttpError> {
+        let refused = |why: &str| HttpError::new(ErrorCode::Unauthorized, why);
+        let Some(token) = self.bearer.as_deref() else {
+            return Err(refused("this needs the contact's token (Authorization: Bearer)"));
+        };
+        let Some(claim) = crypto::contact_claim(&self.secret, token) else {
+            return Err(refused("this contact token is not valid"));
+        };
+        match directory::contact_admitted(env, site, &claim, now_ms()).await? {
+            Ok(()) => Ok(claim),
+            Err(why) => Err(refused(why.reason())),
+        }
     }
 
     /// Whether the bearer token is `token`, the deployment's setup token (the operator).

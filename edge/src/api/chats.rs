@@ -10,7 +10,7 @@ use crate::rpc::directory::{self, StoredSite};
 use crate::rpc::limiter::{self, Guarded};
 use confab_protocol::admin::Role;
 use confab_protocol::api::{ChatStarted, StartChat};
-use confab_protocol::contact;
+use confab_protocol::contact::{self, ContactClaim};
 use confab_protocol::frames::ErrorCode;
 use confab_protocol::ids::{ContactId, InteractionId};
 use confab_protocol::widget;
@@ -69,7 +69,8 @@ pub(super) async fn start_chat(mut req: Request, (caller, env): Call<'_>, site: 
         ));
     }
     conversation::init(env, &meta).await?;
-    let contact_token = crypto::contact_token(caller.secret(), site.id.as_str(), contact.as_str());
+    let claim = ContactClaim::new(site.id.as_str(), contact.clone(), now_ms(), site.identity_generation());
+    let contact_token = crypto::contact_token(caller.secret(), &claim);
     Ok(Response::from_json(&ChatStarted { interaction: meta.interaction, contact_token })?.with_status(201))
 }
 
@@ -95,11 +96,13 @@ fn who_starts(caller: &Caller, site: &StoredSite, start: &StartChat) -> Result<C
             Err(HttpError::new(ErrorCode::Unauthorized, "this site only takes chats from signed-in users"))
         }
         (None, _) => match start.contact_token.as_deref() {
-            Some(token) => crypto::token_contact(caller.secret(), token, site.id.as_str())
-                .map(ContactId)
-                .ok_or_else(|| {
-                    HttpError::new(ErrorCode::Unauthorized, "this contact token is not valid for this site")
-                }),
+            Some(token) => {
+                let refused = |why: &str| HttpError::new(ErrorCode::Unauthorized, why);
+                let claim = crypto::contact_claim(caller.secret(), token)
+                    .ok_or_else(|| refused("this contact token is not valid for this site"))?;
+                site.admits(&claim, now_ms()).map_err(|why| refused(why.reason()))?;
+                Ok(claim.contact)
+            }
             None => Ok(contact::new_visitor(crypto::random_bytes::<16>()?)),
         },
     }

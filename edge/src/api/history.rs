@@ -4,7 +4,8 @@
 
 use super::caller::Call;
 use super::widget;
-use crate::platform::http::{self, Answer, HttpError, json};
+use crate::platform::crypto;
+use crate::platform::http::{self, Answer, HttpError, json, now_ms};
 use crate::rpc::{conversation, desk};
 use confab_protocol::admin::Role;
 use confab_protocol::api::{ContactHistory, ContactSession};
@@ -57,16 +58,19 @@ pub(super) async fn contact_history(req: &Request, (caller, env): Call<'_>, cont
 /// conversations on the site, so a returning widget finds them. CORS for the site's allowed origins (the
 /// loader asks from the host page), refusals included, so the loader can read why.
 pub(super) async fn contact_session(req: &Request, (caller, env): Call<'_>, site: &str) -> Answer {
-    let answer = match caller.contact_of(site) {
-        None => HttpError::new(ErrorCode::Unauthorized, "this needs the contact's token for this site")
-            .into_response()?,
-        Some(contact) => {
-            let conversations = desk::contact_conversations(env, &SiteId(site.to_owned()), &contact).await?;
+    let site_id = SiteId(site.to_owned());
+    let answer = match caller.contact_of(env, &site_id).await {
+        Err(refusal) => refusal.into_response()?,
+        Ok(claim) => {
+            let conversations = desk::contact_conversations(env, &site_id, claim.contact.as_str()).await?;
             let mut unread = 0;
             for id in &conversations {
                 unread += conversation::unread(env, *id).await?;
             }
-            Response::from_json(&ContactSession { contact: ContactId(contact), conversations, unread })?
+            // In use: the loader keeps the renewed token.
+            let contact_token = Some(crypto::contact_token(caller.secret(), &claim.renewed(now_ms())));
+            let contact = claim.contact;
+            Response::from_json(&ContactSession { contact, conversations, unread, contact_token })?
         }
     };
     Ok(widget::with_site_cors(req, env, site, answer).await?)

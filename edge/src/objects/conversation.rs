@@ -540,7 +540,18 @@ impl Core {
                 Self::send_error(ws, ErrorCode::NotAllowedNow, "this socket already said hello");
                 return Ok(());
             }
-            return self.on_hello(ws, &meta, socket, token.as_deref(), after);
+            let renewed = match socket.peer {
+                Peer::Contact => match self.contact_admitted(&meta, token.as_deref()).await? {
+                    Ok(renewed) => Some(renewed),
+                    Err(why) => {
+                        Self::send_error(ws, ErrorCode::Unauthorized, why);
+                        let _ = ws.close(Some(4401), Some("unauthorized"));
+                        return Ok(());
+                    }
+                },
+                Peer::Agent { .. } => None,
+            };
+            return self.on_hello(ws, &meta, socket, renewed, after);
         }
         if !socket.ready {
             Self::send_error(ws, ErrorCode::HelloRequired, "send hello first");
@@ -593,33 +604,41 @@ impl Core {
         }
     }
 
-    /// `hello`: checks a contact's token, then sends the welcome, the backlog after `after` (for agents with
-    /// the lifecycle's events in between), the read positions and, for agents, the state.
+    /// Whether a contact's `token` opens this conversation (it is its contact's, genuine and current): held,
+    /// the token renewed; otherwise why not.
+    async fn contact_admitted(
+        &self,
+        meta: &Meta,
+        token: Option<&str>,
+    ) -> Result<std::result::Result<String, &'static str>> {
+        let secret = config::signing_secret(&self.env)?;
+        let claim =
+            token.and_then(|t| crypto::contact_claim(&secret, t)).filter(|c| c.contact == meta.contact);
+        let Some(claim) = claim else { return Ok(Err("this token does not open this conversation")) };
+        let now = now_ms();
+        Ok(match directory::contact_admitted(&self.env, &meta.site, &claim, now).await? {
+            Ok(()) => Ok(crypto::contact_token(&secret, &claim.renewed(now))),
+            Err(why) => Err(why.reason()),
+        })
+    }
+
+    /// `hello` (a contact's token already checked, and renewed): sends the welcome, the backlog after
+    /// `after` (for agents with the lifecycle's events in between), the read positions and, for agents, the
+    /// state.
     fn on_hello(
         &self,
         ws: &WebSocket,
         meta: &Meta,
         mut socket: SocketState,
-        token: Option<&str>,
+        contact_token: Option<String>,
         after: Option<Seq>,
     ) -> Result<()> {
-        if let Peer::Contact = socket.peer {
-            let secret = config::signing_secret(&self.env)?;
-            let granted = token
-                .and_then(|t| crypto::token_contact(&secret, t, meta.site.as_str()))
-                .is_some_and(|contact| contact == meta.contact.0);
-            if !granted {
-                Self::send_error(ws, ErrorCode::Unauthorized, "this token does not open this conversation");
-                let _ = ws.close(Some(4401), Some("unauthorized"));
-                return Ok(());
-            }
-        }
         socket.ready = true;
         ws.serialize_attachment(&socket)?;
         self.sockets_changed();
-        ws.send_with_str(
-            ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction }.encode(),
-        )?;
+        let welcome =
+            ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction, contact_token };
+        ws.send_with_str(welcome.encode())?;
         let peer_is_contact = matches!(socket.peer, Peer::Contact);
         // How far this side has read, before the backlog: a widget preloaded for its badge counts only
         // what came since (it knows nothing of what another visit read).

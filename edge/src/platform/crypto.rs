@@ -5,6 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use confab_protocol::contact::ContactClaim;
 use hmac::{Hmac, Mac};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,8 @@ pub(crate) enum Purpose {
 impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
-            Purpose::Contact => b"confab contact v1\n",
+            // v2: a claim with its issue time (v1 tokens, which never expired, open nothing).
+            Purpose::Contact => b"confab contact v2\n",
             Purpose::AgentSession => b"confab agent-session v1\n",
             Purpose::Attachment => b"confab attachment-link v1\n",
             Purpose::KnownBrowser => b"confab known-browser v1\n",
@@ -67,16 +69,26 @@ pub(crate) fn verify(secret: &str, purpose: Purpose, token: &str) -> Option<Stri
     String::from_utf8(payload).ok()
 }
 
-/// A contact's token: it names the site and the contact, and opens that contact's conversations only.
-pub(crate) fn contact_token(secret: &str, site: &str, contact: &str) -> String {
-    sign(secret, Purpose::Contact, &format!("{site}|{contact}"))
+/// A contact's token: it names the site and the contact, and opens that contact's conversations only, for
+/// as long as [`ContactClaim::holds`] says.
+pub(crate) fn contact_token(secret: &str, claim: &ContactClaim) -> String {
+    // A claim always serializes: its fields are strings and numbers.
+    sign(secret, Purpose::Contact, &serde_json::to_string(claim).unwrap_or_default())
 }
 
-/// The contact a token names, if it is correctly signed for `site`.
-pub(crate) fn token_contact(secret: &str, token: &str, site: &str) -> Option<String> {
-    let payload = verify(secret, Purpose::Contact, token)?;
-    let (token_site, contact) = payload.split_once('|')?;
-    (token_site == site).then(|| contact.to_owned())
+/// What a genuinely signed contact token claims (whether it still holds is [`ContactClaim::holds`]).
+pub(crate) fn contact_claim(secret: &str, token: &str) -> Option<ContactClaim> {
+    serde_json::from_str(&verify(secret, Purpose::Contact, token)?).ok()
+}
+
+/// The generation of a site's identity secret, as a verified user's contact token carries it: a new secret
+/// is a new generation, so the tokens of users proven under the old one open nothing. (A digest: whoever
+/// could guess the secret from it could as well from any signature the site's pages carry.)
+pub(crate) fn identity_generation(identity_secret: &str) -> String {
+    use sha2::Digest;
+    let digest =
+        Sha256::new().chain_update(b"confab identity generation\n").chain_update(identity_secret).finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `signature` is `hex(HMAC-SHA256(secret, user_id))`, compared in constant time.

@@ -9,6 +9,7 @@ use confab_protocol::admin::{
 };
 use confab_protocol::api::StandardResponse;
 use confab_protocol::api::{IdentityRules, SiteRules};
+use confab_protocol::contact::{ContactClaim, TokenRefused};
 use confab_protocol::ids::{AgentId, SiteId};
 use confab_protocol::routing::RoutingProfile;
 use confab_protocol::widget::WidgetSettings;
@@ -57,6 +58,17 @@ pub(crate) struct StoredSite {
 }
 
 impl StoredSite {
+    /// The generation of the site's identity secret (`None`: it verifies no identities), which a verified
+    /// user's contact token must carry.
+    pub(crate) fn identity_generation(&self) -> Option<String> {
+        self.identity.as_ref().map(|rules| crate::platform::crypto::identity_generation(&rules.secret))
+    }
+
+    /// Whether a contact token's `claim` opens this site's conversations of its contact at `now`.
+    pub(crate) fn admits(&self, claim: &ContactClaim, now: i64) -> std::result::Result<(), TokenRefused> {
+        claim.holds(self.id.as_str(), now, self.identity_generation().as_deref())
+    }
+
     /// The widget's settings as contacts get them: the title falls back to the site's name.
     pub(crate) fn widget_settings(&self) -> WidgetSettings {
         self.widget.for_site(&self.name)
@@ -248,4 +260,21 @@ pub(crate) async fn site(env: &Env, id: &str) -> Result<Option<StoredSite>> {
 /// The account that signs in with `email` (normalized), and its site.
 pub(crate) async fn agent_by_email(env: &Env, email: &str) -> Result<Option<FoundAgent>> {
     call(env, NAME, &DirectoryMessage::AgentByEmail(email.to_owned())).await
+}
+
+/// Whether a contact token's `claim` opens `site`'s conversations of its contact at `now`: a verified user's
+/// only under the site's identity secret as it is now (the site is read for those alone).
+pub(crate) async fn contact_admitted(
+    env: &Env,
+    site: &SiteId,
+    claim: &ContactClaim,
+    now: i64,
+) -> Result<std::result::Result<(), TokenRefused>> {
+    if !confab_protocol::contact::is_verified(&claim.contact) {
+        return Ok(claim.holds(site.as_str(), now, None));
+    }
+    Ok(match self::site(env, site.as_str()).await? {
+        Some(stored) => stored.admits(claim, now),
+        None => Err(TokenRefused::OtherSite),
+    })
 }
