@@ -6,7 +6,9 @@ use crate::desk::{DeskState, Screen};
 use crate::transfer::TransferDialog;
 use crate::wrap::WrapPanel;
 use confab_client::conversation::{ConversationLink, Events, Link};
-use confab_client::view::{AttachmentView, EMOJI, formatted, insert_at_cursor, set_timeout};
+use confab_client::view::{
+    AttachmentView, EMOJI, TranscriptScroll, formatted, insert_at_cursor, set_timeout,
+};
 use confab_client::{clock_time, now_ms, upload};
 use confab_protocol::attachments;
 use confab_protocol::delivery::{self, ClientLog};
@@ -61,10 +63,12 @@ impl Live {
         }
     }
 
-    /// Adds a lifecycle notice after the latest message. The edge replays the events on every (re)connection:
-    /// one already shown is not shown twice.
+    /// Adds a lifecycle notice after the last message written before it (an earlier page's events come in
+    /// while newer messages are held). The edge replays the events on every (re)connection: one already
+    /// shown is not shown twice.
     fn note(&self, at: i64, text: String) {
-        let after_seq = self.log.with_untracked(|l| l.last_seq().unwrap_or(0));
+        let after_seq =
+            self.log.with_untracked(|l| l.messages.iter().rev().find(|m| m.at <= at).map_or(0, |m| m.seq));
         if self.notices.with_untracked(|n| n.iter().any(|x| x.at == at && x.text == text)) {
             return;
         }
@@ -359,17 +363,28 @@ fn Transcript(desk: DeskState, live: Live) -> impl IntoView {
         });
         lines
     };
+    // Keep the newest line in view (and what the agent reads when an earlier page comes in).
+    let scroll = TranscriptScroll::default();
     Effect::new(move |_| {
-        live.log.track();
-        live.notices.track();
+        let newest = live.log.with(|l| (l.last_seq(), l.outbox.len()));
+        // A notice after the newest message is news at the bottom; one of an earlier page is not.
+        let last = newest.0.unwrap_or(0);
+        let newest_notice =
+            live.notices.with(|n| n.iter().filter(|n| n.after_seq >= last).map(|n| n.at).max());
         if let Some(list) = list.get() {
-            list.set_scroll_top(list.scroll_height());
+            scroll.follow(&list, (newest, newest_notice));
         }
     });
+    let load_earlier = move |_| {
+        live.link.with_value(|l| l.as_ref().map(ConversationLink::load_earlier));
+    };
     let me = desk.me();
     let interaction = live.interaction.to_string();
     view! {
         <ol class="ad-transcript" node_ref=list aria-live="polite" aria-label="Transcript">
+            {move || live.log.with(|l| l.earlier).then(|| view! {
+                <li class="ad-earlier"><button type="button" class="ad-secondary ad-earlier-button" on:click=load_earlier>"Show earlier messages"</button></li>
+            })}
             <For
                 each=lines
                 key=|line| match line {

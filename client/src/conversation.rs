@@ -50,6 +50,10 @@ struct State {
     /// Sent in `hello` by contacts (renewed by each welcome); agents are known by their session cookie.
     token: RefCell<Option<String>>,
     welcomed: Cell<bool>,
+    /// The last `hello` resumed (said `after`).
+    resumed: Cell<bool>,
+    /// An `earlier` page was asked for and has not come yet.
+    paging: Cell<bool>,
     /// The edge refused a message for coming too fast: until the outbox is empty, messages go one at a
     /// time, each after the previous one's acknowledgement, so they are stored in the order written.
     throttled: Cell<bool>,
@@ -77,6 +81,8 @@ impl ConversationLink {
             log: RefCell::new(log),
             token: RefCell::new(token),
             welcomed: Cell::new(false),
+            resumed: Cell::new(false),
+            paging: Cell::new(false),
             throttled: Cell::new(false),
             socket: RefCell::new(None),
             events,
@@ -123,6 +129,18 @@ impl ConversationLink {
         self.0.welcomed.get() && self.transmit(frame)
     }
 
+    /// Asks for the page of messages before the oldest held, if older ones exist and none is on its way;
+    /// they arrive in the log. `false` if there was nothing to ask for.
+    pub fn load_earlier(&self) -> bool {
+        let before = {
+            let log = self.0.log.borrow();
+            log.first_seq().filter(|_| log.earlier && !self.0.paging.get())
+        };
+        let asked = before.is_some_and(|before| self.send(&ClientFrame::Earlier { before }));
+        self.0.paging.set(self.0.paging.get() || asked);
+        asked
+    }
+
     /// Closes the link for good. It holds the only strong references to itself through the socket's
     /// callbacks, so this is also what frees it.
     pub fn close(&self) {
@@ -142,6 +160,9 @@ impl ConversationLink {
 
     fn hello(&self) {
         let after = self.0.log.borrow().last_seq();
+        self.0.resumed.set(after.is_some());
+        // A page asked for on the socket before is not coming.
+        self.0.paging.set(false);
         self.transmit(&ClientFrame::Hello {
             version: PROTOCOL_VERSION,
             token: self.0.token.borrow().clone(),
@@ -179,14 +200,22 @@ impl ConversationLink {
     fn on_frame(&self, text: &str) {
         let Some(frame) = (self.0.decode)(text) else { return };
         match frame {
-            ServerFrame::Welcome { version, interaction, contact_token } => {
+            ServerFrame::Welcome { version, interaction, contact_token, earlier, restart } => {
+                self.0.log.borrow_mut().welcomed(self.0.resumed.get(), earlier, restart);
+                self.changed();
                 self.0.welcomed.set(true);
                 (self.0.events.on_link)(Link::Online);
                 self.flush();
                 // The edge renewed the contact's token: the next hello sends it, and the owner keeps it.
                 if let Some(token) = contact_token {
                     *self.0.token.borrow_mut() = Some(token.clone());
-                    let renewed = ServerFrame::Welcome { version, interaction, contact_token: Some(token) };
+                    let renewed = ServerFrame::Welcome {
+                        version,
+                        interaction,
+                        contact_token: Some(token),
+                        earlier,
+                        restart,
+                    };
                     (self.0.events.on_news)(renewed);
                 }
             }
@@ -212,6 +241,11 @@ impl ConversationLink {
                     crate::view::set_timeout(move || link.flush(), RATE_LIMITED_RETRY_MS);
                 }
                 (self.0.events.on_error)(code, message)
+            }
+            ServerFrame::Page { earlier } => {
+                self.0.paging.set(false);
+                self.0.log.borrow_mut().earlier = earlier;
+                self.changed();
             }
             ServerFrame::Unknown => {}
             news => (self.0.events.on_news)(news),

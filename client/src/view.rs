@@ -106,3 +106,35 @@ pub async fn sleep(ms: i32) {
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// Keeps a transcript list on its newest line: scrolled to the bottom whenever something new appears there
+/// (`newest`: what the bottom shows, a message, a pending one, an upload, a typing indicator), and otherwise
+/// left where the reader is: when a page of earlier messages comes in above, what the reader was looking at
+/// stays in view.
+#[derive(Clone, Copy)]
+pub struct TranscriptScroll {
+    /// What the bottom showed and the list's height, when last followed.
+    seen: StoredValue<(u64, i32)>,
+}
+
+impl Default for TranscriptScroll {
+    fn default() -> Self {
+        TranscriptScroll { seen: StoredValue::new((0, 0)) }
+    }
+}
+
+impl TranscriptScroll {
+    /// After the list changed (call it in an effect tracking what the list shows).
+    pub fn follow(&self, list: &web_sys::Element, newest: impl std::hash::Hash) {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let newest = BuildHasherDefault::<DefaultHasher>::default().hash_one(newest);
+        let (newest_before, height_before) = self.seen.get_value();
+        if newest == newest_before {
+            // Lines came in above (or changed): what was in view stays in view.
+            list.set_scroll_top(list.scroll_top() + list.scroll_height() - height_before);
+        } else {
+            list.set_scroll_top(list.scroll_height());
+        }
+        self.seen.set_value((newest, list.scroll_height()));
+    }
+}

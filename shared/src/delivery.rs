@@ -57,6 +57,40 @@ pub fn decide_send(
     }))
 }
 
+/// The most messages one `hello` replays, or one `earlier` asks for: a long conversation is read a page at a
+/// time, and no frame of a few bytes makes the edge send its whole transcript.
+pub const PAGE_MESSAGES: usize = 200;
+
+/// What a `hello`'s backlog holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// The oldest `seq` it sends.
+    pub first: Seq,
+    /// The `seq` of the stored message just before it (0: none, or the client holds it): agents' events
+    /// after that one go with the backlog.
+    pub events_after: Seq,
+    /// Older messages exist that the client does not hold.
+    pub earlier: bool,
+    /// It does not continue what a resuming client holds (more than a page was missed).
+    pub restart: bool,
+}
+
+/// The backlog of a `hello` that said `after`, given the `seq`s of the newest stored messages from
+/// [`resume_from`]`(after)` on, newest first, at most [`PAGE_MESSAGES`] + 1 of them.
+pub fn backlog(after: Option<Seq>, newest_first: &[Seq]) -> Backlog {
+    let resume = resume_from(after);
+    match newest_first.get(PAGE_MESSAGES) {
+        // More than a page: the newest page only.
+        Some(&before_page) => Backlog {
+            first: newest_first[PAGE_MESSAGES - 1],
+            events_after: before_page,
+            earlier: true,
+            restart: after.is_some(),
+        },
+        None => Backlog { first: resume, events_after: after.unwrap_or(0), earlier: false, restart: false },
+    }
+}
+
 /// The first `seq` a client resuming with `after` must receive.
 pub fn resume_from(after: Option<Seq>) -> Seq {
     after.map_or(1, |seq| seq.saturating_add(1))
@@ -128,9 +162,29 @@ pub struct Outgoing {
 pub struct ClientLog {
     pub messages: Vec<Message>,
     pub outbox: Vec<Outgoing>,
+    /// Older messages exist than the log holds (a long conversation arrives a page at a time).
+    #[serde(default)]
+    pub earlier: bool,
 }
 
 impl ClientLog {
+    /// The oldest `seq` held: where the page before it ends.
+    pub fn first_seq(&self) -> Option<Seq> {
+        self.messages.first().map(|m| m.seq)
+    }
+
+    /// The edge welcomed a `hello` that said `after` (`resumed`): a backlog that restarts replaces what the
+    /// log held; a fresh or restarted backlog says whether older messages exist. A resume keeps what the log
+    /// knew of them.
+    pub fn welcomed(&mut self, resumed: bool, earlier: bool, restart: bool) {
+        if restart {
+            self.messages.clear();
+        }
+        if restart || !resumed {
+            self.earlier = earlier;
+        }
+    }
+
     /// The `seq` to resume after.
     pub fn last_seq(&self) -> Option<Seq> {
         self.messages.last().map(|m| m.seq)
@@ -178,6 +232,60 @@ impl ClientLog {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_backlog_is_at_most_a_page_and_a_resume_that_missed_more_starts_again() {
+        let newest_first = |from: Seq, to: Seq| (from..=to).rev().collect::<Vec<Seq>>();
+        // A short conversation: all of it, nothing earlier.
+        let short = backlog(None, &newest_first(1, 50));
+        assert_eq!(short, Backlog { first: 1, events_after: 0, earlier: false, restart: false });
+        // A long one: the newest page, and older messages exist (what the query gave: a page and one).
+        let total = 1_000;
+        let long = backlog(None, &newest_first(total - PAGE_MESSAGES as Seq, total));
+        assert_eq!(long.first, total - PAGE_MESSAGES as Seq + 1);
+        assert_eq!(
+            (long.events_after, long.earlier, long.restart),
+            (total - PAGE_MESSAGES as Seq, true, false)
+        );
+        // A resume that missed a few: exactly those.
+        let resume = backlog(Some(990), &newest_first(991, total));
+        assert_eq!(resume, Backlog { first: 991, events_after: 990, earlier: false, restart: false });
+        // A resume that missed more than a page starts again from the newest page.
+        let missed = backlog(Some(10), &newest_first(total - PAGE_MESSAGES as Seq, total));
+        assert!(missed.restart && missed.earlier);
+    }
+
+    #[test]
+    fn a_log_keeps_what_it_knew_of_earlier_messages_across_a_resume_and_starts_over_on_a_restart() {
+        let message = |seq: Seq| Message {
+            seq,
+            client_id: ClientMessageId(uuid::Uuid::from_u128(u128::from(seq))),
+            author: Author::Contact,
+            text: format!("m{seq}"),
+            attachments: Vec::new(),
+            at: 0,
+        };
+        let mut log = ClientLog::default();
+        log.welcomed(false, true, false);
+        for seq in 801..=1_000 {
+            log.receive(message(seq));
+        }
+        assert!(log.earlier, "a fresh backlog of the newest page");
+        assert_eq!(log.first_seq(), Some(801));
+        // The page before arrives as messages, in order, before what was held.
+        for seq in (601..=800).rev() {
+            log.receive(message(seq));
+        }
+        assert_eq!(log.first_seq(), Some(601));
+        assert!(log.messages.windows(2).all(|w| w[0].seq < w[1].seq));
+        // A resume that missed little says nothing of earlier messages: the log still knows.
+        log.welcomed(true, false, false);
+        assert!(log.earlier);
+        assert_eq!(log.messages.len(), 400);
+        // One that missed more than a page starts again.
+        log.welcomed(true, true, true);
+        assert!(log.messages.is_empty() && log.earlier);
+    }
 
     /// A conversation kept in memory with exactly the two answers the Durable Object gets from SQLite.
     #[derive(Default)]

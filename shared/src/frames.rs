@@ -66,6 +66,9 @@ pub enum ClientFrame {
     ExtendWrap,
     /// Agent only: save the wrap-up and clear the interaction from the log.
     Complete,
+    /// The page of messages before `before` (the oldest the client holds): at most
+    /// [`crate::delivery::PAGE_MESSAGES`], then a `page` frame.
+    Earlier { before: Seq },
     #[serde(other)]
     Unknown,
 }
@@ -116,12 +119,23 @@ pub struct InteractionView {
 pub enum ServerFrame {
     /// Answer to `hello`: the socket is authenticated; the backlog after the requested `seq` follows. A
     /// contact gets its token renewed (it is in use), to keep instead of the one it sent.
+    ///
+    /// The backlog is at most [`crate::delivery::PAGE_MESSAGES`], the newest: `earlier` says older messages
+    /// exist than it holds (ask with `earlier`). `restart`: a resume missed more than a page, so the backlog
+    /// does not continue what the client holds: it drops its messages and starts again from the backlog.
     Welcome {
         version: u32,
         interaction: InteractionId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contact_token: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        earlier: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        restart: bool,
     },
+    /// The page asked for by `earlier` has been sent (its messages as `message` frames, before this one);
+    /// `earlier` says whether still older ones exist.
+    Page { earlier: bool },
     /// A stored message, sent to everyone in its audience in `seq` order.
     Message { message: Message },
     /// The message with this `client_id` is durably stored as `seq`.
@@ -409,14 +423,28 @@ mod golden {
     #[test]
     fn welcome() {
         check_server(
-            ServerFrame::Welcome { version: 1, interaction: iid(), contact_token: None },
+            ServerFrame::Welcome {
+                version: 1,
+                interaction: iid(),
+                contact_token: None,
+                earlier: false,
+                restart: false,
+            },
             json!({"type": "welcome", "version": 1, "interaction": "01234567-89ab-cdef-0123-456789abcdef"}),
         );
         check_server(
-            ServerFrame::Welcome { version: 1, interaction: iid(), contact_token: Some("t.s".into()) },
+            ServerFrame::Welcome {
+                version: 1,
+                interaction: iid(),
+                contact_token: Some("t.s".into()),
+                earlier: true,
+                restart: true,
+            },
             json!({"type": "welcome", "version": 1, "interaction": "01234567-89ab-cdef-0123-456789abcdef",
-                "contact_token": "t.s"}),
+                "contact_token": "t.s", "earlier": true, "restart": true}),
         );
+        check_server(ServerFrame::Page { earlier: true }, json!({"type": "page", "earlier": true}));
+        check(ClientFrame::Earlier { before: 7 }, json!({"type": "earlier", "before": 7}));
     }
 
     #[test]

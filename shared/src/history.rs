@@ -11,8 +11,16 @@ pub struct ConversationTranscript {
     pub interaction: InteractionId,
     pub contact_label: String,
     pub started_at: i64,
+    /// The newest [`MAX_TRANSCRIPT_MESSAGES`] at most, oldest first.
     pub messages: Vec<Message>,
+    /// Older messages exist than `messages` holds (the conversation is longer than a transcript shows).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub earlier: bool,
 }
+
+/// The most messages a transcript (history, export) holds: the newest. Longer conversations are read a page
+/// at a time on their socket.
+pub const MAX_TRANSCRIPT_MESSAGES: usize = 5_000;
 
 /// A message that matched a search, with where in its text the words matched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +106,8 @@ pub fn search<'a>(
 /// Most bytes of a session's text its record keeps: the search needs the words, not every byte of a very
 /// long chat.
 pub const MAX_RECORD_TEXT_BYTES: usize = 64 * 1024;
+/// The most messages of a session its record is made from (the first ones; the text is full long before).
+pub const MAX_RECORD_MESSAGES: usize = 2_000;
 
 /// What a completed session's record is found by and listed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +143,11 @@ pub fn record_text(messages: &[Message], started: Millis) -> RecordText {
 /// know) and its text as written.
 pub fn transcript_text(transcript: &ConversationTranscript) -> String {
     let mut text = format!("Conversation {} with {}\n\n", transcript.interaction, transcript.contact_label);
+    if transcript.earlier {
+        text.push_str(&format!(
+            "(the newest {MAX_TRANSCRIPT_MESSAGES} messages; earlier ones are not included)\n\n"
+        ));
+    }
     for m in &transcript.messages {
         let who = match &m.author {
             Author::Contact => transcript.contact_label.as_str(),
@@ -235,6 +250,7 @@ mod tests {
                 by(ada(), msg(2, "Yes, since Monday.", 1_796_210_980_000)),
                 by(Author::Unknown, msg(3, "beep", 1_796_211_000_001)),
             ],
+            earlier: false,
         };
         assert_eq!(
             transcript_text(&transcript),
@@ -246,6 +262,11 @@ mod tests {
         assert_eq!(
             transcript_file_name(interaction),
             "conversation-00000000-0000-0000-0000-000000000007.txt"
+        );
+        let long = ConversationTranscript { earlier: true, ..transcript };
+        assert!(
+            transcript_text(&long)
+                .contains("\n\n(the newest 5000 messages; earlier ones are not included)\n\n[")
         );
     }
 

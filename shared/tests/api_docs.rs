@@ -73,6 +73,7 @@ fn client_tag(frame: &ClientFrame) -> &'static str {
         ClientFrame::Notes { .. } => "notes",
         ClientFrame::ExtendWrap => "extend_wrap",
         ClientFrame::Complete => "complete",
+        ClientFrame::Earlier { .. } => "earlier",
         ClientFrame::Unknown => "unknown",
     }
 }
@@ -88,6 +89,7 @@ const CLIENT_TAGS: &[&str] = &[
     "notes",
     "extend_wrap",
     "complete",
+    "earlier",
 ];
 
 fn server_tag(frame: &ServerFrame) -> &'static str {
@@ -101,11 +103,12 @@ fn server_tag(frame: &ServerFrame) -> &'static str {
         ServerFrame::ChatEnded { .. } => "chat_ended",
         ServerFrame::Event { .. } => "event",
         ServerFrame::State { .. } => "state",
+        ServerFrame::Page { .. } => "page",
         ServerFrame::Unknown => "unknown",
     }
 }
 const SERVER_TAGS: &[&str] =
-    &["welcome", "message", "ack", "error", "typing", "read", "chat_ended", "event", "state"];
+    &["welcome", "message", "ack", "error", "typing", "read", "chat_ended", "event", "state", "page"];
 
 fn desk_client_tag(frame: &DeskClientFrame) -> &'static str {
     match frame {

@@ -393,3 +393,60 @@ async fn after_a_long_outage_the_desktop_is_back_with_the_edge_and_never_shows_a
     ada.close().await?;
     Ok(())
 }
+
+/// A long conversation opens on its newest page in the desktop too: after a reload the agent sees the newest
+/// 200 messages and "Show earlier messages"; the earlier ones come in above, the button goes once all are
+/// there, and what the agent was reading stays in view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_conversation_opens_on_its_newest_page_and_shows_earlier_ones_on_request() -> Result<()> {
+    let paths = Paths::new();
+    let edge = edge_with_site("desktop-pages", site())?;
+    let driver = Chromedriver::start(&paths)?;
+    let ada = browser(&driver, &paths, "ada-pages").await?;
+    ada.set_window_size(1366, 860).await?;
+    sign_in_ready(&ada, &edge, DEMO_AGENTS[0].0).await?;
+    let chat = start_chat(&edge, confab_tests::DEMO_SITE)?;
+    let interaction = chat.interaction.to_string();
+    let mut contact = Peer::connect(&edge, &interaction, None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    contact.say("Hello, a long story follows").await?;
+    wait_for_text(&ada, ".ad-offer .ad-preview", "long story").await?;
+    click(&ada, ".ad-offer .ad-accept").await?;
+    wait_for_text(&ada, ".ad-from-contact .ad-text", "long story").await?;
+    // Ada's replies, written from another of her sessions (agents are not rate-limited).
+    let cookie = support::sign_in(&edge, DEMO_AGENTS[0].0)?;
+    let mut writer = Peer::agent(&edge, &interaction, &cookie).await?;
+    for n in 1..=230 {
+        writer.say(&format!("reply {n}")).await?;
+    }
+    wait_longer_for_text(
+        &ada,
+        ".ad-transcript > li:last-child .ad-text",
+        "reply 230",
+        Duration::from_secs(60),
+    )
+    .await?;
+
+    ada.refresh().await?;
+    click(&ada, ".ad-section[data-section=active] .ad-card-item").await?;
+    wait_for_text(&ada, ".ad-earlier-button", "Show earlier messages").await?;
+    wait_for_text(&ada, ".ad-transcript > li:last-child .ad-text", "reply 230").await?;
+    assert_eq!(ada.find_all(Locator::Css(".ad-transcript .ad-msg")).await?.len(), 200, "the newest page");
+    ada.execute("document.querySelector('.ad-transcript').scrollTop = 0;", vec![]).await?;
+    screenshot(&ada, &paths, "agent-pages-1-newest").await?;
+    click(&ada, ".ad-earlier-button").await?;
+    wait_for_text(&ada, ".ad-from-contact .ad-text", "long story").await?;
+    wait_for_absence(&ada, ".ad-earlier-button").await?;
+    assert_eq!(ada.find_all(Locator::Css(".ad-transcript .ad-msg")).await?.len(), 231);
+    let in_view = ada
+        .execute(
+            "const list = document.querySelector('.ad-transcript').getBoundingClientRect();
+             const line = [...document.querySelectorAll('.ad-msg .ad-text')].find(e => e.textContent === 'reply 31');
+             const r = line.getBoundingClientRect(); return r.top >= list.top && r.bottom <= list.bottom;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(in_view, serde_json::Value::Bool(true), "what Ada was reading stays in view");
+    screenshot(&ada, &paths, "agent-pages-2-earlier").await?;
+    Ok(())
+}

@@ -4,7 +4,7 @@
 mod support;
 
 use anyhow::Result;
-use confab_protocol::frames::{Author, ErrorCode, ServerFrame};
+use confab_protocol::frames::{Author, ClientFrame, ErrorCode, ServerFrame};
 use confab_protocol::lifecycle::{Event, State};
 use confab_tests::{DEMO_AGENTS, DEMO_SITE, Edge, Halt, Paths};
 use std::time::Duration;
@@ -87,7 +87,7 @@ async fn contact_and_agent_exchange_messages_with_acks_dedupe_and_resume() -> Re
 
     // A resend of an already stored message is acknowledged with its original seq and stored once.
     contact
-        .send(&confab_protocol::frames::ClientFrame::Send {
+        .send(&ClientFrame::Send {
             client_id: first,
             text: "Hello, do you ship to Norway?".into(),
             attachments: Vec::new(),
@@ -132,7 +132,7 @@ async fn refusals_are_clear_errors() -> Result<()> {
         "{again:?}"
     );
     // `end` before the first message: the chat has not started (not "already ended").
-    contact.send(&confab_protocol::frames::ClientFrame::End).await?;
+    contact.send(&ClientFrame::End).await?;
     let refused = contact.next().await?;
     assert!(
         matches!(&refused, ServerFrame::Error { code: ErrorCode::NotAllowedNow, message } if message.contains("has not started")),
@@ -261,5 +261,72 @@ async fn after_workerd_goes_down_nothing_is_lost(how: Halt) -> Result<()> {
     other_tab.hello(Some(&chat.contact_token), Some(3)).await?;
     let resumed = message(other_tab.next().await?);
     assert_eq!((resumed.text.as_str(), resumed.seq), ("four", four), "resuming after 3 finds four");
+    Ok(())
+}
+
+/// The `seq`s of the messages among `frames`, in order.
+fn message_seqs(frames: &[ServerFrame]) -> Vec<u64> {
+    frames
+        .iter()
+        .filter_map(|f| if let ServerFrame::Message { message } = f { Some(message.seq) } else { None })
+        .collect()
+}
+
+/// Says hello (resuming after `after`), then asks for the page before `before`: the welcome, the `seq`s of
+/// every message sent until that page ended (the backlog, then the page), and whether older ones remain.
+async fn hello_then_page(
+    edge: &Edge,
+    chat: &confab_protocol::api::ChatStarted,
+    after: Option<u64>,
+    before: u64,
+) -> Result<(ServerFrame, Vec<u64>, bool)> {
+    let mut reader = Peer::connect(edge, &chat.interaction.to_string(), None).await?;
+    let welcome = reader.hello(Some(&chat.contact_token), after).await?;
+    reader.send(&ClientFrame::Earlier { before }).await?;
+    let (frames, page) = reader.frames_until(|f| matches!(f, ServerFrame::Page { .. })).await?;
+    let ServerFrame::Page { earlier } = page else { unreachable!("the marker") };
+    Ok((welcome, message_seqs(&frames), earlier))
+}
+
+/// A long conversation is read a page at a time: a `hello` replays the newest 200 messages and says older
+/// ones exist; `earlier` brings the page before, then says whether more remain; a resume gets exactly what it
+/// missed, unless it missed more than a page, when it starts again from the newest page. No small frame makes
+/// the edge send the whole transcript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_conversation_is_read_a_page_at_a_time() -> Result<()> {
+    let paths = Paths::new();
+    let mut options = confab_tests::EdgeOptions::for_test(&paths, "conversation-pages")?;
+    options.vars.push(("CONFAB_LIMIT_CONTACT_MESSAGES".into(), "100000/0".into()));
+    let edge = Edge::start(&paths, options)?;
+    edge.seed_site(DEMO_SITE, &confab_tests::demo_site("http://127.0.0.1:9"))?;
+    let chat = start_chat(&edge, DEMO_SITE)?;
+    let mut contact = Peer::connect(&edge, &chat.interaction.to_string(), None).await?;
+    contact.hello(Some(&chat.contact_token), None).await?;
+    let mut last = None;
+    for n in 1..=450 {
+        last = Some(contact.say(&format!("message {n}")).await?);
+    }
+    let last = last.expect("sent");
+    contact.expect(|f| matches!(f, ServerFrame::Ack { client_id, seq: 450 } if *client_id == last)).await?;
+
+    let page = |from: u64, to: u64| (from..=to).collect::<Vec<u64>>();
+    let (welcome, seqs, earlier) = hello_then_page(&edge, &chat, None, 251).await?;
+    assert!(matches!(welcome, ServerFrame::Welcome { earlier: true, restart: false, .. }), "{welcome:?}");
+    assert_eq!(seqs, [page(251, 450), page(51, 250)].concat(), "the newest page, then the one before");
+    assert!(earlier, "50 remain");
+    let (_, seqs, earlier) = hello_then_page(&edge, &chat, None, 51).await?;
+    assert_eq!(&seqs[200..], page(1, 50), "the last page is what remains");
+    assert!(!earlier);
+    let (_, seqs, earlier) = hello_then_page(&edge, &chat, None, 1).await?;
+    assert_eq!((seqs.len(), earlier), (200, false), "nothing before the first");
+
+    // A resume gets what it missed, and says nothing of earlier messages (the client holds them).
+    let (welcome, seqs, _) = hello_then_page(&edge, &chat, Some(440), 441).await?;
+    assert!(matches!(welcome, ServerFrame::Welcome { earlier: false, restart: false, .. }), "{welcome:?}");
+    assert_eq!(seqs, [page(441, 450), page(241, 440)].concat());
+    // One that missed more than a page starts again from the newest page.
+    let (welcome, seqs, _) = hello_then_page(&edge, &chat, Some(10), 251).await?;
+    assert!(matches!(welcome, ServerFrame::Welcome { earlier: true, restart: true, .. }), "{welcome:?}");
+    assert_eq!(seqs, [page(251, 450), page(51, 250)].concat());
     Ok(())
 }

@@ -430,3 +430,50 @@ async fn two_tabs_of_the_shop_show_the_same_conversation() -> Result<()> {
     customer.close().await?;
     Ok(())
 }
+
+/// Whether the newest line the customer sees is the agent's last reply (`null` until it is).
+const NEWEST_IS_THE_LAST_REPLY: &str = "return [...document.querySelectorAll('.cw-theirs .cw-text')].pop()?.textContent === 'reply 230' || null;";
+
+/// A long conversation opens on its newest page: a returning customer sees the newest 200 messages and
+/// "Show earlier messages" where the greeting would be; the earlier ones come in above without moving what
+/// the customer was reading, and once they are all there the button goes and the greeting is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_conversation_opens_on_its_newest_page_and_shows_earlier_ones_on_request() -> Result<()> {
+    let shop = Shop::start("widget-pages")?;
+    let customer = browser(&shop.driver, &shop.paths, "pages-customer").await?;
+    let (_, mut agent, _desk) = customer_chat_with_ada(&shop, &customer, "Hi").await?;
+    let mut last = None;
+    for n in 1..=230 {
+        last = Some(agent.say(&format!("reply {n}")).await?);
+    }
+    let last = last.expect("sent");
+    agent.expect(|f| matches!(f, ServerFrame::Ack { client_id, .. } if *client_id == last)).await?;
+    wait_for_script(&customer, NEWEST_IS_THE_LAST_REPLY).await?;
+
+    // Back on another day: the newest page, and the way to the rest.
+    open_widget(&customer, &shop.host_origin).await?;
+    wait_for_text(&customer, ".cw-earlier-button", "Show earlier messages").await?;
+    wait_for_script(&customer, NEWEST_IS_THE_LAST_REPLY).await?;
+    let shown = customer.find_all(Locator::Css(".cw-msg")).await?.len();
+    assert_eq!(shown, 200, "the newest page only");
+    assert_eq!(customer.find(Locator::Css(".cw-msg .cw-text")).await?.text().await?, "reply 31");
+    customer.execute("document.querySelector('.cw-list').scrollTop = 0;", vec![]).await?;
+    screenshot(&customer, &shop.paths, "widget-pages-1-newest").await?;
+
+    customer.find(Locator::Css(".cw-earlier-button")).await?.click().await?;
+    wait_for_text(&customer, ".cw-mine .cw-text", "Hi").await?;
+    wait_for_absence(&customer, ".cw-earlier-button").await?;
+    assert_eq!(customer.find_all(Locator::Css(".cw-msg")).await?.len(), 231, "the whole conversation");
+    // What the customer was reading (the oldest of the first page) is still in view, not the new top.
+    let in_view = wait_for_script(
+        &customer,
+        "const list = document.querySelector('.cw-list').getBoundingClientRect(); \
+         const line = [...document.querySelectorAll('.cw-msg .cw-text')].find(e => e.textContent === 'reply 31'); \
+         const r = line.getBoundingClientRect(); return r.top >= list.top && r.bottom <= list.bottom;",
+    )
+    .await?;
+    assert_eq!(in_view, serde_json::Value::Bool(true));
+    wait_for_text(&customer, ".cw-greeting", "").await?;
+    screenshot(&customer, &shop.paths, "widget-pages-2-earlier").await?;
+    Ok(())
+}

@@ -102,7 +102,7 @@ impl Chat {
             site: StoredValue::new(site),
             settings: StoredValue::new(settings),
             texts: RwSignal::new(texts),
-            log: RwSignal::new(ClientLog { messages: Vec::new(), outbox }),
+            log: RwSignal::new(ClientLog { messages: Vec::new(), outbox, earlier: false }),
             link_state: RwSignal::new(None),
             starting: RwSignal::new(false),
             notice: RwSignal::new(None),
@@ -397,6 +397,11 @@ impl Chat {
                 },
             );
         });
+    }
+
+    /// Asks for the page of messages before the oldest shown.
+    pub(crate) fn load_earlier(&self) {
+        self.link.with_value(|l| l.as_ref().map(ConversationLink::load_earlier));
     }
 
     /// Opens the live link to the stored conversation.

@@ -13,7 +13,7 @@ mod texts;
 use chat::Chat;
 use confab_client::clock_time;
 use confab_client::conversation::Link;
-use confab_client::view::{AttachmentView, EMOJI, formatted, insert_at_cursor};
+use confab_client::view::{AttachmentView, EMOJI, TranscriptScroll, formatted, insert_at_cursor};
 use confab_protocol::frames::{Attachment, Author};
 use confab_protocol::ids::Seq;
 use confab_protocol::validate;
@@ -223,19 +223,26 @@ fn Transcript(chat: Chat, t: &'static Texts) -> impl IntoView {
             delivered.chain(waiting).collect::<Vec<_>>()
         })
     };
-    // Keep the newest message in view.
+    // Keep the newest message in view (and what the reader looks at when an earlier page comes in).
+    let scroll = TranscriptScroll::default();
     Effect::new(move |_| {
-        chat.log.track();
-        chat.uploads.track();
-        chat.agent_typing.track();
+        let newest = (
+            chat.log.with(|l| (l.last_seq(), l.outbox.len())),
+            chat.uploads.with(Vec::len),
+            chat.agent_typing.with(Option::is_some),
+        );
         if let Some(list) = list.get() {
-            list.set_scroll_top(list.scroll_height());
+            scroll.follow(&list, newest);
         }
     });
     let greeting = chat.settings.with_value(|s| s.greeting.clone());
     view! {
         <ol class="cw-list" node_ref=list aria-live="polite" aria-label=t.messages>
-            <li class="cw-greeting">{move || if greeting.is_empty() { t.greeting.to_owned() } else { greeting.clone() }}</li>
+            {move || if chat.log.with(|l| l.earlier) {
+                view! { <li class="cw-earlier"><button type="button" class="cw-earlier-button" on:click=move |_| chat.load_earlier()>{t.show_earlier}</button></li> }.into_any()
+            } else {
+                view! { <li class="cw-greeting">{if greeting.is_empty() { t.greeting.to_owned() } else { greeting.clone() }}</li> }.into_any()
+            }}
             <For
                 each=lines
                 key=|line| (line.key.clone(), line.pending)

@@ -41,6 +41,7 @@ pub(crate) struct Texts {
     /// A new chat was refused: the site's queue is full.
     pub(crate) queue_full: &'static str,
     pub(crate) upload_quota: &'static str,
+    pub(crate) show_earlier: &'static str,
     pub(crate) file_type: &'static str,
     pub(crate) file_too_large: &'static str,
     pub(crate) file_empty: &'static str,
@@ -88,6 +89,7 @@ pub(crate) const EN: Texts = Texts {
     unreachable: "Can't reach the chat service. Check your connection and try again.",
     queue_full: "All our agents are busy and no more chats can wait right now. Please try again in a few minutes.",
     upload_quota: "No more files can be sent for a while: the limit for files is reached. You can still write.",
+    show_earlier: "Show earlier messages",
     file_type: "{name} can't be sent: images, audio, video, PDF and office documents can.",
     file_too_large: "{name} is too large: files can be up to 100 MB.",
     file_empty: "{name} is empty.",
@@ -135,6 +137,7 @@ pub(crate) const DE: Texts = Texts {
     unreachable: "Der Chat ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
     queue_full: "Alle unsere Mitarbeiter sind beschäftigt, und gerade können keine weiteren Chats warten. Bitte versuchen Sie es in ein paar Minuten erneut.",
     upload_quota: "Eine Weile können keine weiteren Dateien gesendet werden: Das Limit für Dateien ist erreicht. Schreiben können Sie weiterhin.",
+    show_earlier: "Frühere Nachrichten anzeigen",
     file_type: "{name} kann nicht gesendet werden: möglich sind Bilder, Audio, Video, PDF und Office-Dokumente.",
     file_too_large: "{name} ist zu groß: Dateien dürfen bis zu 100 MB groß sein.",
     file_empty: "{name} ist leer.",

@@ -122,6 +122,14 @@ struct Core {
     contact_limit: limits::Limit,
 }
 
+/// A page, as SQLite takes a limit.
+const PAGE_LIMIT: i64 = delivery::PAGE_MESSAGES as i64;
+
+/// A `seq` as SQLite holds it (a number beyond its integers stands for "no bound").
+fn sql_seq(seq: Seq) -> i64 {
+    seq.min(i64::MAX as u64) as i64
+}
+
 #[derive(Deserialize)]
 struct MessageRow {
     seq: Seq,
@@ -175,15 +183,65 @@ impl Core {
         serde_json::from_str(&read_meta(&self.sql, key)?).ok()
     }
 
-    fn messages_from(&self, first: Seq) -> Result<Vec<Message>> {
+    /// The messages from `first` on (before `before`), oldest first: at most a page ([`delivery::backlog`]
+    /// and `on_earlier` choose `first` so that a page holds them).
+    fn messages_in(&self, first: Seq, before: Option<Seq>) -> Result<Vec<Message>> {
         let rows: Vec<MessageRow> = self
             .sql
             .exec(
-                "SELECT seq, client_id, author, text, attachments, at FROM messages WHERE seq >= ? ORDER BY seq",
-                vec![(first.min(i64::MAX as u64) as i64).into()],
+                "SELECT seq, client_id, author, text, attachments, at FROM messages WHERE seq >= ? AND seq < ? \
+                 ORDER BY seq LIMIT ?",
+                vec![sql_seq(first).into(), sql_seq(before.unwrap_or(Seq::MAX)).into(), PAGE_LIMIT.into()],
             )?
             .to_array()?;
         Ok(rows.into_iter().filter_map(MessageRow::into_message).collect())
+    }
+
+    /// The messages of a session that started at `started`, oldest first, as many as its record's text can
+    /// hold at most (a record never reads a long conversation whole).
+    fn session_messages(&self, started: i64) -> Result<Vec<Message>> {
+        let rows: Vec<MessageRow> = self
+            .sql
+            .exec(
+                "SELECT seq, client_id, author, text, attachments, at FROM messages WHERE at >= ? ORDER BY seq LIMIT ?",
+                vec![started.into(), (history::MAX_RECORD_MESSAGES as i64).into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().filter_map(MessageRow::into_message).collect())
+    }
+
+    /// The newest `limit` messages, oldest first, and whether older ones exist.
+    fn newest_messages(&self, limit: usize) -> Result<(Vec<Message>, bool)> {
+        let mut rows: Vec<MessageRow> = self
+            .sql
+            .exec(
+                "SELECT seq, client_id, author, text, attachments, at FROM messages ORDER BY seq DESC LIMIT ?",
+                vec![(limit as i64 + 1).into()],
+            )?
+            .to_array()?;
+        let earlier = rows.len() > limit;
+        rows.truncate(limit);
+        Ok((rows.into_iter().rev().filter_map(MessageRow::into_message).collect(), earlier))
+    }
+
+    /// The `seq`s of the newest messages from `first` on (before `before`), newest first: a page and one.
+    fn newest_seqs(&self, first: Seq, before: Option<Seq>) -> Result<Vec<Seq>> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: Seq,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT seq FROM messages WHERE seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                vec![
+                    sql_seq(first).into(),
+                    sql_seq(before.unwrap_or(Seq::MAX)).into(),
+                    (PAGE_LIMIT + 1).into(),
+                ],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().map(|r| r.seq).collect())
     }
 
     /// Keeps a lifecycle event for agents who open the conversation later (the newest [`KEPT_EVENTS`]).
@@ -200,7 +258,7 @@ impl Core {
     }
 
     /// The kept events that happened after message `seq` was the last, oldest first.
-    fn events_after(&self, seq: Seq) -> Result<Vec<(Seq, Event)>> {
+    fn events_in(&self, from: Seq, before: Option<Seq>) -> Result<Vec<(Seq, Event)>> {
         #[derive(Deserialize)]
         struct Row {
             after_seq: Seq,
@@ -209,8 +267,8 @@ impl Core {
         let rows: Vec<Row> = self
             .sql
             .exec(
-                "SELECT after_seq, body FROM agent_events WHERE after_seq >= ? ORDER BY id",
-                vec![(seq.min(i64::MAX as u64) as i64).into()],
+                "SELECT after_seq, body FROM agent_events WHERE after_seq >= ? AND after_seq < ? ORDER BY id",
+                vec![sql_seq(from).into(), sql_seq(before.unwrap_or(Seq::MAX)).into()],
             )?
             .to_array()?;
         Ok(rows
@@ -411,7 +469,8 @@ impl Core {
 
     /// Sends a completed session to the site's records (searched by supervisors), with its messages' text.
     fn file_record(&self, meta: &Meta, record: &InteractionRecord) -> Result<()> {
-        let RecordText { text, preview } = history::record_text(&self.messages_from(1)?, record.started);
+        let RecordText { text, preview } =
+            history::record_text(&self.session_messages(record.started)?, record.started);
         let entry = RecordEntry {
             summary: RecordSummary {
                 record: record.clone(),
@@ -430,7 +489,7 @@ impl Core {
         self.listed_at.set(now_ms());
         self.listing_due.set(false);
         let last_seq = Self::last_stored_seq(&self.sql)?;
-        let last = if last_seq > 0 { self.messages_from(last_seq)?.pop() } else { None };
+        let last = if last_seq > 0 { self.messages_in(last_seq, None)?.pop() } else { None };
         let summary = ConversationSummary {
             interaction: meta.interaction,
             contact: Some(meta.contact.clone()),
@@ -559,6 +618,7 @@ impl Core {
         }
         let outcome = match frame {
             ClientFrame::Hello { .. } | ClientFrame::Unknown => Ok(()),
+            ClientFrame::Earlier { before } => return self.on_earlier(ws, &socket.peer, before),
             ClientFrame::Send { client_id, text, attachments } => {
                 return self.on_send_frame(ws, &meta, &socket.peer, client_id, &text, &attachments).await;
             }
@@ -604,6 +664,42 @@ impl Core {
         }
     }
 
+    /// `earlier`: the page of messages before `before`, oldest first (for agents with the lifecycle's events
+    /// of that stretch), then `page`, saying whether older ones remain.
+    fn on_earlier(&self, ws: &WebSocket, peer: &Peer, before: Seq) -> Result<()> {
+        let older = self.newest_seqs(0, Some(before))?;
+        let Some(&first) = older.get(delivery::PAGE_MESSAGES.min(older.len()).saturating_sub(1)) else {
+            return ws.send_with_str(ServerFrame::Page { earlier: false }.encode());
+        };
+        let earlier = older.len() > delivery::PAGE_MESSAGES;
+        let messages = self.messages_in(first, Some(before))?;
+        let events = match (peer, messages.last()) {
+            // The events after the page's newest message went with the stretch after it.
+            (Peer::Agent { .. }, Some(last)) => {
+                self.events_in(older.get(delivery::PAGE_MESSAGES).copied().unwrap_or(0), Some(last.seq))?
+            }
+            _ => Vec::new(),
+        };
+        Self::send_stretch(ws, messages, events)?;
+        ws.send_with_str(ServerFrame::Page { earlier }.encode())?;
+        Ok(())
+    }
+
+    /// Sends `messages` with `events` (each after the message it followed) in between.
+    fn send_stretch(ws: &WebSocket, messages: Vec<Message>, events: Vec<(Seq, Event)>) -> Result<()> {
+        let mut events = events.into_iter().peekable();
+        for message in messages {
+            while let Some((_, event)) = events.next_if(|(after_seq, _)| *after_seq < message.seq) {
+                ws.send_with_str(ServerFrame::Event { event }.encode())?;
+            }
+            ws.send_with_str(ServerFrame::Message { message }.encode())?;
+        }
+        for (_, event) in events {
+            ws.send_with_str(ServerFrame::Event { event }.encode())?;
+        }
+        Ok(())
+    }
+
     /// Whether a contact's `token` opens this conversation (it is its contact's, genuine and current): held,
     /// the token renewed; otherwise why not.
     async fn contact_admitted(
@@ -636,8 +732,14 @@ impl Core {
         socket.ready = true;
         ws.serialize_attachment(&socket)?;
         self.sockets_changed();
-        let welcome =
-            ServerFrame::Welcome { version: PROTOCOL_VERSION, interaction: meta.interaction, contact_token };
+        let backlog = delivery::backlog(after, &self.newest_seqs(delivery::resume_from(after), None)?);
+        let welcome = ServerFrame::Welcome {
+            version: PROTOCOL_VERSION,
+            interaction: meta.interaction,
+            contact_token,
+            earlier: backlog.earlier,
+            restart: backlog.restart,
+        };
         ws.send_with_str(welcome.encode())?;
         let peer_is_contact = matches!(socket.peer, Peer::Contact);
         // How far this side has read, before the backlog: a widget preloaded for its badge counts only
@@ -645,22 +747,12 @@ impl Core {
         if let (true, Some((who, seq))) = (peer_is_contact, self.read_by(false)) {
             ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
         }
-        // Agents also get the lifecycle's events, each after the message it followed.
-        let mut events = match socket.peer {
-            Peer::Agent { .. } => self.events_after(after.unwrap_or(0))?,
+        let messages = self.messages_in(backlog.first, None)?;
+        let events = match socket.peer {
+            Peer::Agent { .. } => self.events_in(backlog.events_after, None)?,
             Peer::Contact => Vec::new(),
-        }
-        .into_iter()
-        .peekable();
-        for message in self.messages_from(delivery::resume_from(after))? {
-            while let Some((_, event)) = events.next_if(|(after_seq, _)| *after_seq < message.seq) {
-                ws.send_with_str(ServerFrame::Event { event }.encode())?;
-            }
-            ws.send_with_str(ServerFrame::Message { message }.encode())?;
-        }
-        for (_, event) in events {
-            ws.send_with_str(ServerFrame::Event { event }.encode())?;
-        }
+        };
+        Self::send_stretch(ws, messages, events)?;
         // How far the other side has read.
         if let Some((who, seq)) = self.read_by(peer_is_contact) {
             ws.send_with_str(ServerFrame::Read { who, seq }.encode())?;
@@ -946,12 +1038,14 @@ impl Core {
     /// Agent messages the contact has not read (for the launcher's badge).
     fn unread(&self) -> Result<u32> {
         let read = self.read_by(false).map(|(_, seq)| seq);
-        Ok(delivery::unread(&self.messages_from(delivery::resume_from(read))?, read, true) as u32)
+        // A page at most: the badge shows "9+" long before.
+        Ok(delivery::unread(&self.messages_in(delivery::resume_from(read), None)?, read, true) as u32)
     }
 
     /// The whole transcript, for history and export, with whose it is: the Worker checks who may read it.
     fn transcript(&self) -> Result<Option<Transcript>> {
         let Some(meta) = self.meta() else { return Ok(None) };
+        let (newest, earlier) = self.newest_messages(history::MAX_TRANSCRIPT_MESSAGES)?;
         Ok(Some(Transcript {
             site: meta.site.clone(),
             contact: meta.contact.clone(),
@@ -959,7 +1053,8 @@ impl Core {
                 interaction: meta.interaction,
                 contact_label: meta.contact_label.clone(),
                 started_at: meta.started_at,
-                messages: self.messages_from(1)?,
+                messages: newest,
+                earlier,
             },
         }))
     }
