@@ -487,6 +487,15 @@ impl Chat {
                 let Some(what) = key.strip_prefix(&prefix) else { return };
                 match what {
                     CHAT => match storage::load::<StoredChat>(&key) {
+                        // The same conversation with its token renewed by the other tab: kept, no reconnect
+                        // (each reconnection renews it again, and the tabs would take turns forever).
+                        Some(stored)
+                            if chat.stored.get_untracked().is_some_and(|held| {
+                                held.interaction == stored.interaction && held.user == stored.user
+                            }) =>
+                        {
+                            chat.stored.set(Some(stored));
+                        }
                         Some(stored) if chat.stored.get_untracked().as_ref() != Some(&stored) => {
                             chat.drop_link();
                             chat.stored.set(Some(stored));
